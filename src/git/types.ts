@@ -1,0 +1,184 @@
+// The git worker's public types. Services are written against GitWorker; nothing here imports
+// isomorphic-git, so a service never sees the library.
+import type { ElementType } from '../repo/values.js';
+import type { ManifestFile } from '../repo/manifest.js';
+import type { ProtectedElement } from '../repo/protected.js';
+
+/** The subset of pino the worker logs through (a Fastify or pino logger satisfies it). */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/**
+ * A lock shared by every process writing to one repository (a Postgres advisory lock in
+ * production, `createProcessLock()` in unit tests). `withLock` runs `fn` while holding it.
+ */
+export interface WriteLock {
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A repository file that did not parse: reported, never dropped silently (DESIGN §2). */
+export interface RepoFileError {
+  readonly path: string;
+  readonly line?: number;
+  readonly reason: string;
+}
+
+export interface ManifestEntry {
+  /** `manifests/<name>.yaml` */
+  readonly path: string;
+  readonly blobId: string;
+  /** Set when the file parsed. */
+  readonly file?: ManifestFile;
+  /** Set when it did not. */
+  readonly error?: RepoFileError;
+}
+
+export interface ReleaseArtifact {
+  /** `dist/apps/<uuid>/<X.Y.Z>.zip` or `dist/workflows/…` */
+  readonly path: string;
+  readonly blobId: string;
+  /** Bytes. */
+  readonly size: number;
+}
+
+/** `PAGE:<uuid>` or `WORKFLOW:<uuid>`. */
+export type ElementKey = `${ElementType}:${string}`;
+
+export function elementKey(type: ElementType, uuid: string): ElementKey {
+  return `${type}:${uuid}`;
+}
+
+/**
+ * What the default branch holds at one commit, parsed. Immutable; the same object is returned
+ * for the same commit, and its parts are shared with snapshots of other commits where the
+ * subtrees are the same.
+ */
+export interface Snapshot {
+  readonly commit: string;
+  readonly tree: string;
+  /** By manifest name. */
+  readonly manifests: ReadonlyMap<string, ManifestEntry>;
+  /** Protected apps then protected workflows, as listed. */
+  readonly elements: readonly ProtectedElement[];
+  /** Parse errors of `.retool/protected-apps.yaml` / `protected-workflows.yaml`. */
+  readonly elementErrors: readonly RepoFileError[];
+  /** Artifacts under dist/, by element then by version. */
+  readonly releases: ReadonlyMap<ElementKey, ReadonlyMap<string, ReleaseArtifact>>;
+}
+
+export type FileChange =
+  | { readonly path: string; readonly bytes: Uint8Array }
+  | { readonly path: string; readonly delete: true };
+
+export interface CommitAuthor {
+  readonly name: string;
+  readonly email: string;
+}
+
+export interface CommitInfo {
+  readonly sha: string;
+  readonly tree: string;
+  readonly parents: readonly string[];
+  readonly message: string;
+  readonly author: CommitAuthor & { readonly timestamp: number };
+}
+
+export interface FolderFile {
+  /** Relative to the folder read, `/`-separated. */
+  readonly path: string;
+  readonly bytes: Uint8Array;
+  /** True for mode 100755. */
+  readonly executable: boolean;
+}
+
+export interface BranchInfo {
+  /** Without `refs/heads/`. */
+  readonly name: string;
+  readonly sha: string;
+}
+
+/** Counters for tests and /metrics: how much work snapshots and fetches did. */
+export interface GitWorkerStats {
+  readonly snapshotsBuilt: number;
+  readonly manifestParses: number;
+  readonly protectedParses: number;
+  readonly treeReads: number;
+  readonly blobSizeReads: number;
+  readonly fetches: number;
+  readonly packsReceived: number;
+  readonly pushes: number;
+}
+
+export interface GitWorker {
+  /** `embedded` when `<dataDir>/repo.git` is the repository, `remote` with a URL. */
+  readonly mode: 'embedded' | 'remote';
+  readonly defaultBranch: string;
+  /**
+   * Creates the repository (embedded, with an initial commit) or the mirror (remote, a full
+   * first fetch), then polls every `pollSeconds` (if > 0). Throws 503 git_unavailable /
+   * git_auth_failed when the remote cannot be reached.
+   */
+  start(): Promise<void>;
+  /** Stops polling and waits for writes in flight. */
+  close(): Promise<void>;
+  /**
+   * Brings the mirror up to date with the remote (every branch; only objects it lacks).
+   * Embedded: re-reads the default branch (people push to it with plain git).
+   * `changed`: the default branch moved since the previous fetch.
+   */
+  fetch(): Promise<{ head: string; changed: boolean }>;
+  /** The default branch's commit as of the last fetch. */
+  headCommit(): Promise<string>;
+  /** The parsed default branch at its current head (memoized per commit). */
+  snapshot(): Promise<Snapshot>;
+  /** A file's bytes at a branch name or commit sha; null when the ref or the file is missing. */
+  readFile(options: { ref: string; path: string }): Promise<Uint8Array | null>;
+  /**
+   * Every file under a folder at a ref, recursively, sorted by path (byte order). Symlinks and
+   * submodules are skipped. null when the ref or the folder is missing.
+   */
+  readFolder(options: { ref: string; path: string }): Promise<FolderFile[] | null>;
+  /** A branch name (`main`, `mir/x/y`, `refs/heads/…`) or a full sha to a commit sha; null if absent. */
+  resolveRef(ref: string): Promise<string | null>;
+  /** Branches whose name starts with `prefix`, sorted by name. */
+  listBranches(options: { prefix?: string }): Promise<BranchInfo[]>;
+  /**
+   * Commits reachable from `ref` that are not `since` or behind it, newest first (at most
+   * `limit`, default 1000): what was committed on a hotfix branch since it was cut.
+   */
+  log(options: { ref: string; since?: string; limit?: number }): Promise<CommitInfo[]>;
+  /**
+   * Writes a commit on top of `parent` with `changes` applied, by tree surgery (no working tree,
+   * no index): new blobs, the trees on the changed paths, the commit. Moves no ref.
+   */
+  commit(options: {
+    parent: string;
+    changes: readonly FileChange[];
+    message: string;
+    author: CommitAuthor;
+  }): Promise<string>;
+  /**
+   * Points `branch` (without refs/heads/) at `commit`, in the repository or on the remote.
+   * `expectedOld`: the sha the branch must have now, or null when it must not exist
+   * (409 branch_exists / push_rejected otherwise); `force` skips the check.
+   */
+  pushBranch(options: { branch: string; commit: string; expectedOld: string | null; force?: boolean }): Promise<void>;
+  /** Deletes a branch (404 branch_not_found when absent). Never the default branch. */
+  deleteBranch(options: { branch: string }): Promise<void>;
+  /**
+   * Moves the default branch from `from` to `to`, which must descend from it. 409
+   * not_fast_forward when the default branch is no longer at `from`: fetch, re-apply, retry.
+   */
+  fastForwardDefault(options: { from: string; to: string }): Promise<void>;
+  /**
+   * Runs `fn` as the only writer of this repository: one queue in the process, then the
+   * cross-process lock, then a fetch. Write methods called inside reuse it; called outside,
+   * each takes it for itself.
+   */
+  withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
+  stats(): GitWorkerStats;
+}
