@@ -1,0 +1,124 @@
+// buildApp(deps): the whole HTTP service, wired explicitly from its dependencies. It never
+// listens (src/server.ts does), so tests build the real thing and use `app.inject`.
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
+import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
+import { createAuditService, type AuditService } from './audit/audit.service.js';
+import type { Config } from './config.js';
+import type { DatabaseHandle } from './db/client.js';
+import { createAdvisoryLock } from './db/lock.js';
+import { registerAuth } from './http/auth.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
+import { registerMetrics } from './http/metrics.js';
+import { registerOpenApi } from './http/openapi.js';
+import { sharedSchemas } from './http/schemas.js';
+import { createLogger, type Logger } from './logger.js';
+import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
+import { createTokenService, type TokenService } from './tokens/tokens.service.js';
+
+// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
+const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly logger?: Logger;
+  /** Overrides, for tests that need to observe or replace one service. */
+  readonly services?: Partial<Services>;
+}
+
+export interface Services {
+  readonly audit: AuditService;
+  readonly tokens: TokenService;
+}
+
+export type App = FastifyInstance & { readonly services: Services };
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, database } = deps;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    // A caller's request id is kept when it is sane, so one id follows a request across services.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const services = buildServices(deps, logger);
+  const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas];
+  useStrictValidation(app, schemas);
+  acceptJsonBodiesOnly(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app, config.bodyLimitBytes);
+  registerAuth(app, services.tokens);
+  await registerOpenApi(app);
+  registerMetrics(app);
+
+  const checks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
+  await app.register(healthRoutes({ checks }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(tokenRoutes({ tokens: services.tokens }));
+  await app.register(auditRoutes({ audit: services.audit }));
+
+  return Object.assign(app, { services }) as unknown as App;
+}
+
+function buildServices(deps: AppDeps, logger: Logger): Services {
+  const db = deps.database.db;
+  const audit = deps.services?.audit ?? createAuditService({ db });
+  const tokens =
+    deps.services?.tokens ??
+    createTokenService({
+      db,
+      audit,
+      bootstrapLock: createAdvisoryLock(deps.database, 'mir:bootstrap-admin-token'),
+      onTouchError: (error) => logger.warn({ err: error }, 'could not record token use'),
+    });
+  return { audit, tokens };
+}
+
+/**
+ * Two Ajv instances: bodies are validated exactly (no type coercion, unknown fields rejected rather
+ * than silently removed, which is Fastify's default), while path, query and header values, which
+ * arrive as strings, are coerced to the declared types. allErrors lists every bad field at once.
+ */
+function useStrictValidation(app: FastifyInstance, schemas: readonly TSchema[]): void {
+  const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
+  const body = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
+  const other = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+  for (const schema of schemas) {
+    app.addSchema(schema);
+    body.addSchema(schema);
+    other.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : other).compile(schema));
+}
+
+/**
+ * Bodies are JSON only (anything else is 415). Retool's `POST …/delete` routes take no body, and
+ * some clients still send `Content-Type: application/json` with it; Fastify would answer 400 to
+ * the empty body. Empty stays `undefined` here, and a route that needs a body still fails
+ * validation with a clear message.
+ */
+function acceptJsonBodiesOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
+}

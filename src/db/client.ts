@@ -1,0 +1,79 @@
+// The database: Kysely over a pg Pool when DATABASE_URL is set, otherwise over an embedded PGlite
+// whose data lives in <data dir>/pglite. Everything above this module sees only `Kysely<Tables>`.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Tables } from './database.js';
+import { PGliteDialect } from './pglite-dialect.js';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Tables>;
+  readonly kind: DatabaseKind;
+  /**
+   * Runs a multi-statement SQL script on `connection` (a Kysely bound to one connection, from
+   * `db.connection().execute(...)`). Migrations need it: pg runs a script through the simple query
+   * protocol, PGlite through `exec`.
+   */
+  runScript(connection: Kysely<Tables>, script: string): Promise<void>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; unset: embedded PGlite under `dataDir/pglite`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** Largest pool for pg. */
+  readonly maxConnections?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+    : openPGlite(path.join(options.dataDir, 'pglite'));
+}
+
+function openPostgres(connectionString: string, max: number): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString, max });
+  // An idle client that loses its server emits 'error' on the pool; unhandled, it would kill the
+  // process (https://node-postgres.com/apis/pool#error). The next query reports the failure.
+  pool.on('error', () => {});
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    runScript: async (connection, script) => {
+      await sql.raw(script).execute(connection);
+    },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
+  await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    // The caller holds the dialect's only connection, so nothing else runs on PGlite meanwhile.
+    runScript: async (_connection, script) => {
+      await pglite.exec(script);
+    },
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: async () => {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// A named lock held across processes: a PostgreSQL session advisory lock on a dedicated connection.
+// On PGlite (one process owns the data directory) an in-process mutex gives the same guarantee,
+// and must: holding PGlite's only connection would block the work done under the lock.
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { DatabaseHandle } from './client.js';
+import { Mutex } from './mutex.js';
+
+export interface NamedLock {
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** The advisory lock key of a name: the first 8 bytes of its sha256, as a signed bigint. */
+export function advisoryKey(name: string): bigint {
+  return createHash('sha256').update(name).digest().readBigInt64BE(0);
+}
+
+export function createAdvisoryLock(database: DatabaseHandle, name: string): NamedLock {
+  // Waiters in this process queue here, so at most one holds a pooled connection for the lock.
+  const local = new Mutex();
+  if (database.kind === 'pglite') return { withLock: (fn) => local.run(fn) };
+  const key = advisoryKey(name);
+  return {
+    withLock: (fn) =>
+      local.run(() =>
+        database.db.connection().execute(async (connection) => {
+          await sql`select pg_advisory_lock(${key})`.execute(connection);
+          try {
+            return await fn();
+          } finally {
+            await sql`select pg_advisory_unlock(${key})`.execute(connection);
+          }
+        }),
+      ),
+  };
+}

@@ -1,0 +1,49 @@
+// Bearer authentication and scopes. A route declares the scope it needs in its options
+// (`config: { scope: 'source_control:releases_read' }`); routes without one are public (health,
+// metrics, docs). Authentication runs on `onRequest`, before the body is read or validated, so an
+// unauthenticated caller learns nothing about the input rules.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor } from '../audit/audit.service.js';
+import { errors } from '../errors.js';
+import { grants, type Scope } from '../tokens/scopes.js';
+import type { Principal, TokenService } from '../tokens/tokens.service.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs. Unset: the route is public. */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export const BEARER_SECURITY = [{ bearerAuth: [] }];
+
+export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const required = request.routeOptions.config?.scope;
+    if (!required) return;
+    const principal = await authenticate(request, tokens);
+    if (!grants(principal.scopes, required)) throw errors.forbidden(required);
+    request.principal = principal;
+  });
+}
+
+async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (!header) throw errors.unauthorized();
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw errors.unauthorized('The Authorization header must be "Bearer <token>"');
+  const principal = await tokens.authenticate(match[1]!);
+  if (!principal) throw errors.unauthorized('The bearer token is unknown, expired or revoked');
+  return principal;
+}
+
+/** The actor of an authenticated request: commit author and audit actor. */
+export function actorOf(request: FastifyRequest): Actor {
+  const principal = request.principal;
+  if (!principal) throw errors.internal(`actorOf called on the public route ${request.routeOptions.url}`);
+  return { name: principal.name, email: principal.email, tokenId: principal.tokenId, requestId: request.id };
+}

@@ -1,0 +1,34 @@
+// The OpenAPI document, generated from the route schemas by @fastify/swagger, and Swagger UI at
+// /docs. Shared schemas with an `$id` become named components.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+export const API_VERSION = '2.0.0';
+
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'mir — multi-instance releases',
+        version: API_VERSION,
+        description:
+          'Which release of each protected app and workflow is live on each instance, through one git repository. ' +
+          "Wire-compatible with Retool's Source Control API (v2) under /api/v2/source_control.",
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token (mir_…)' } },
+      },
+      tags: [
+        { name: 'Operations', description: 'Health, readiness, metrics' },
+        { name: 'Tokens', description: 'API tokens (admin)' },
+        { name: 'Audit', description: 'The audit trail (admin)' },
+      ],
+    },
+    // Name components after their `$id` rather than def-0, def-1…
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}

@@ -1,0 +1,64 @@
+// Shared TypeBox shapes: the success envelope, the problem document, and the primitives every
+// domain composes. Shapes with an `$id` are named components in the OpenAPI document.
+import Type, { type TSchema } from 'typebox';
+
+/** RFC 9457 problem document with Retool's `success`/`message` members. */
+export const Problem = Type.Object(
+  {
+    success: Type.Literal(false),
+    message: Type.String({ description: 'What went wrong, for people' }),
+    code: Type.String({ description: 'Stable machine-readable code; never changes once shipped' }),
+    status: Type.Integer({ description: 'The HTTP status, repeated' }),
+    title: Type.String({ description: 'The HTTP status text' }),
+    detail: Type.Optional(Type.String()),
+    request_id: Type.Optional(Type.String({ description: 'Quote it when reporting a 5xx' })),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), {
+        description: 'Validation errors: one per bad field',
+      }),
+    ),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'An error (application/problem+json)' },
+);
+
+export const ProblemRef = Type.Ref('Problem');
+
+/** Every shared schema, to register with Fastify (serialization, OpenAPI) and the validators. */
+export const sharedSchemas: TSchema[] = [Problem];
+
+export function envelope<T extends TSchema>(data: T, description?: string) {
+  return Type.Object(
+    { success: Type.Literal(true), data },
+    description ? { description } : {},
+  );
+}
+
+export function ok<T>(data: T): { success: true; data: T } {
+  return { success: true, data };
+}
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+
+const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
+  400: 'Invalid input: every bad field is listed in `errors`',
+  401: 'Missing, unknown, expired or revoked bearer token',
+  403: 'The token lacks the scope this route needs',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  413: 'Request body too large',
+  415: 'Unsupported content type',
+  422: 'The repository content is invalid',
+  429: 'Too many requests',
+  500: 'Internal error: details are in the log under the request id',
+  503: 'A dependency (database, git remote, provider) is unavailable',
+};
+
+/** Problem responses for the given statuses, for a route's `response` schema. */
+export function problems(...statuses: ErrorStatus[]): Record<number, TSchema> {
+  const responses: Record<number, TSchema> = {};
+  for (const status of statuses) responses[status] = Type.Ref('Problem', { description: ERROR_DESCRIPTIONS[status] });
+  return responses;
+}
+
+/** Error responses every authenticated route can give. */
+export const AUTHENTICATED_ERRORS = [400, 401, 403, 413, 415, 500] as const;

@@ -1,0 +1,60 @@
+// The real app on a fresh database for one test file (or one test), closed in teardown.
+import { Writable } from 'node:stream';
+import type { Test } from 'tap';
+import { buildApp, type App, type AppDeps } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { Scope } from '../../src/tokens/scopes.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export interface TestApp {
+  readonly app: App;
+  readonly config: Config;
+  readonly database: TestDatabase;
+  /** A token with every scope. */
+  readonly adminToken: string;
+  /** Log lines the app wrote, parsed (only when `captureLogs` was asked for). */
+  readonly logs: Record<string, unknown>[];
+  /** A new token with exactly these scopes. */
+  tokenFor(...scopes: Scope[]): Promise<string>;
+  /** `Authorization` header for a token. */
+  auth(token?: string): { authorization: string };
+}
+
+export interface TestAppOptions {
+  readonly env?: Record<string, string>;
+  readonly captureLogs?: boolean;
+  readonly services?: AppDeps['services'];
+}
+
+const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, requestId: null };
+
+export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ MIR_DATA_DIR: database.dataDir, LOG_LEVEL: options.captureLogs ? 'debug' : 'silent', ...options.env });
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = createLogger({ level: config.logLevel, destination });
+  const app = await buildApp({ config, database: database.handle, logger, ...(options.services ? { services: options.services } : {}) });
+  t.teardown(async () => {
+    await app.close();
+    await database.dispose();
+  });
+  const tokenFor = async (...scopes: Scope[]) =>
+    (await app.services.tokens.create({ name: `test-${scopes.join('-') || 'none'}`.slice(0, 100), scopes }, SYSTEM)).token;
+  const adminToken = await tokenFor('admin');
+  return {
+    app,
+    config,
+    database,
+    adminToken,
+    logs,
+    tokenFor,
+    auth: (token = adminToken) => ({ authorization: `Bearer ${token}` }),
+  };
+}
