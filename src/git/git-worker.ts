@@ -1,0 +1,613 @@
+// The git worker: the only module that reads and writes the source control repository.
+// Embedded mode: `<dataDir>/repo.git` is the repository. Remote mode: `<dataDir>/mirror.git` is a
+// bare mirror of every branch of `git.url`, kept up to date by fetching, and written to by
+// pushing. Reads go to the local bare repository through isomorphic-git with one shared cache.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import type { Config } from '../config.js';
+import { errors, isAppError } from '../errors.js';
+import { createObjectStore, EMPTY_TREE, isNotFound, type ObjectStore } from './object-store.js';
+import { createProcessLock } from './process-lock.js';
+import { createSmartHttpClient, ZERO_OID, redact, type SmartHttpClient } from './smart-http.js';
+import { createSnapshotBuilder } from './snapshot.js';
+import { applyChanges, checkChangePath } from './tree-surgery.js';
+import type {
+  BranchInfo,
+  CommitInfo,
+  FolderFile,
+  GitWorker,
+  GitWorkerStats,
+  Logger,
+  WriteLock,
+} from './types.js';
+
+export interface GitWorkerOptions {
+  readonly git: Config['git'];
+  /** Absolute; holds repo.git (embedded) or mirror.git (remote). */
+  readonly dataDir: string;
+  /** Held by every process writing to this repository (src/db/lock.ts in production). */
+  readonly lock: WriteLock;
+  readonly logger: Logger;
+  /** Milliseconds before an HTTP request to the remote is abandoned; default 120 s. */
+  readonly httpTimeoutMs?: number;
+}
+
+/** Files of the initial commit of a new embedded repository (DESIGN §2: empty protected lists). */
+export const INITIAL_FILES: readonly { path: string; text: string }[] = [
+  {
+    path: 'README.md',
+    text: '# Releases\n\nManaged by mir: `manifests/` maps each instance to release versions, `dist/` holds the release artifacts.\n',
+  },
+  { path: '.retool/protected-apps.yaml', text: 'apps: []\n' },
+  { path: '.retool/protected-workflows.yaml', text: 'workflows: []\n' },
+];
+
+const SYSTEM_AUTHOR = { name: 'mir', email: 'mir@localhost' };
+const MAX_PUSH_WALK = 500;
+const encoder = new TextEncoder();
+
+/** git check-ref-format rules for a branch name (https://git-scm.com/docs/git-check-ref-format). */
+export function isValidBranchName(name: string): boolean {
+  if (name.length === 0 || name.length > 255 || name.startsWith('/') || name.endsWith('/') || name.endsWith('.')) return false;
+  if (name === '@' || name.includes('..') || name.includes('//') || name.includes('@{')) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name.split('/').every((s) => s.length > 0 && !s.startsWith('.') && !s.endsWith('.lock'));
+}
+
+function isSha(value: string): boolean {
+  return /^[0-9a-f]{40}$/.test(value);
+}
+
+function now(): { timestamp: number; timezoneOffset: number } {
+  return { timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.promises.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Anything that is not already an AppError is a fault of the local repository: 500. */
+function internal(action: string, error: unknown): never {
+  if (isAppError(error)) throw error;
+  throw errors.internal(`git ${action} failed: ${(error as Error)?.message ?? String(error)}`, error);
+}
+
+export function createGitWorker(options: GitWorkerOptions): GitWorker {
+  const { logger } = options;
+  const defaultBranch = options.git.defaultBranch;
+  const defaultRef = `refs/heads/${defaultBranch}`;
+  const mode: 'embedded' | 'remote' = options.git.url ? 'remote' : 'embedded';
+  const gitdir = path.join(options.dataDir, mode === 'embedded' ? 'repo.git' : 'mirror.git');
+  const store: ObjectStore = createObjectStore(gitdir);
+  const builder = createSnapshotBuilder(store);
+  const client: SmartHttpClient | undefined = options.git.url
+    ? createSmartHttpClient({
+        url: options.git.url,
+        timeoutMs: options.httpTimeoutMs ?? 120_000,
+        // Tokens only through onAuth (https://isomorphic-git.org/docs/en/onAuth): asked on a 401.
+        onAuth: () =>
+          options.git.token ? { username: options.git.username ?? 'x-access-token', password: options.git.token } : undefined,
+      })
+    : undefined;
+  const remoteLabel = options.git.url ? redact(options.git.url) : gitdir;
+
+  const queue = createProcessLock();
+  const fetchQueue = createProcessLock();
+  const insideLock = new AsyncLocalStorage<true>();
+  const inFlight = new Set<Promise<unknown>>();
+  /** Commits the remote has because we pushed them (they stay loose in the mirror). */
+  const pushed = new Set<string>();
+  const counters = { fetches: 0, packsReceived: 0, pushes: 0 };
+  let knownPacks = new Set<string>();
+  let lastHead: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let polling = false;
+  let closed = false;
+
+  // --- local refs --------------------------------------------------------------------------------
+
+  async function readLocalRef(ref: string): Promise<string | null> {
+    try {
+      // https://isomorphic-git.org/docs/en/resolveRef — reads loose refs and packed-refs.
+      return await git.resolveRef({ fs, gitdir, ref });
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      return internal('resolveRef', error);
+    }
+  }
+
+  async function localHeads(): Promise<Map<string, string>> {
+    // https://isomorphic-git.org/docs/en/listBranches
+    const names = await git.listBranches({ fs, gitdir });
+    const heads = new Map<string, string>();
+    await Promise.all(
+      names.map(async (name) => {
+        const oid = await readLocalRef(`refs/heads/${name}`);
+        if (oid) heads.set(name, oid);
+      }),
+    );
+    return heads;
+  }
+
+  /**
+   * Compare-and-swap of a ref in the local repository, under git's own `<ref>.lock` protocol so
+   * that native git writing to the same repository (people pushing to the embedded one) and we
+   * never interleave. `expected`: undefined = no check, null = must not exist. `next` null deletes.
+   */
+  async function casRef(ref: string, expected: string | null | undefined, next: string | null): Promise<{ ok: true } | { ok: false; current: string | null; reason: string }> {
+    const file = path.join(gitdir, ref);
+    const lockFile = `${file}.lock`;
+    let handle: fs.promises.FileHandle | undefined;
+    try {
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      handle = await fs.promises.open(lockFile, 'wx');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return {
+        ok: false,
+        current: await readLocalRef(ref).catch(() => null),
+        reason: code === 'EEXIST' ? `${ref} is locked by another writer` : `cannot lock ${ref}: ${code ?? (error as Error).message}`,
+      };
+    }
+    let done = false;
+    try {
+      const current = await readLocalRef(ref);
+      if (expected !== undefined && current !== expected) {
+        return { ok: false, current, reason: `${ref} is at ${current ?? 'nothing'}, expected ${expected ?? 'nothing'}` };
+      }
+      if (next === null) {
+        await handle.close();
+        handle = undefined;
+        // https://isomorphic-git.org/docs/en/deleteRef — removes the loose ref and its packed-refs line.
+        await git.deleteRef({ fs, gitdir, ref });
+      } else {
+        await handle.writeFile(`${next}\n`);
+        await handle.close();
+        handle = undefined;
+        await fs.promises.rename(lockFile, file);
+        done = true;
+      }
+      return { ok: true };
+    } finally {
+      await handle?.close().catch(() => undefined);
+      if (!done) await fs.promises.unlink(lockFile).catch(() => undefined);
+    }
+  }
+
+  async function setLocalRef(ref: string, oid: string | null): Promise<void> {
+    const result = await casRef(ref, undefined, oid);
+    if (!result.ok) throw errors.internal(`Cannot update the local ref ${ref}: ${result.reason}`);
+  }
+
+  // --- packs -------------------------------------------------------------------------------------
+
+  /**
+   * isomorphic-git caches parsed pack indexes by file name, so packs added by a fetch are found
+   * without a new cache. A pack that disappeared (native `git gc` on the embedded repository) leaves
+   * a stale entry: then start a new cache and let the old one be collected.
+   */
+  async function refreshCacheIfPacksVanished(): Promise<void> {
+    const dir = path.join(gitdir, 'objects', 'pack');
+    const names = new Set((await fs.promises.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.idx')));
+    if ([...knownPacks].some((n) => !names.has(n))) store.resetCache();
+    knownPacks = names;
+  }
+
+  /** Stores a received pack: indexed in a scratch folder, then moved in .pack first, .idx last. */
+  async function storePack(pack: Uint8Array): Promise<void> {
+    const name = `pack-${Buffer.from(pack.subarray(pack.length - 20)).toString('hex')}`;
+    const packDir = path.join(gitdir, 'objects', 'pack');
+    const scratch = path.join(gitdir, 'objects', `incoming-${randomBytes(6).toString('hex')}`);
+    await fs.promises.mkdir(scratch, { recursive: true });
+    await fs.promises.mkdir(packDir, { recursive: true });
+    try {
+      await fs.promises.writeFile(path.join(scratch, `${name}.pack`), pack);
+      // https://isomorphic-git.org/docs/en/indexPack — `filepath` is relative to `dir`.
+      await git.indexPack({ fs, dir: scratch, gitdir, filepath: `${name}.pack`, cache: store.cache });
+      await fs.promises.rename(path.join(scratch, `${name}.pack`), path.join(packDir, `${name}.pack`));
+      await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
+      knownPacks.add(`${name}.idx`);
+      counters.packsReceived++;
+    } finally {
+      await fs.promises.rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The objects the remote lacks to accept `commit`: every object we wrote is loose in the mirror
+   * (fetched ones arrive in packs), so walk back through loose commits not yet pushed, and for each
+   * take the commit plus what its tree adds over its first parent's — descending only into
+   * subtrees whose oid changed.
+   */
+  async function objectsToPush(commit: string): Promise<string[]> {
+    const tips = new Set((await localHeads()).values());
+    const out = new Set<string>();
+    const stack = [commit];
+    const seen = new Set<string>();
+    while (stack.length > 0 && seen.size < MAX_PUSH_WALK) {
+      const oid = stack.pop()!;
+      if (seen.has(oid)) continue;
+      seen.add(oid);
+      if (pushed.has(oid) || tips.has(oid) || !(await store.isLoose(oid))) continue;
+      out.add(oid);
+      const object = await store.readCommit(oid);
+      const parent = object.parent[0];
+      const parentTree = parent ? (await store.readCommit(parent)).tree : null;
+      await addTreeDiff(object.tree, parentTree, out);
+      stack.push(...object.parent);
+    }
+    return [...out];
+  }
+
+  async function addTreeDiff(tree: string, base: string | null, out: Set<string>): Promise<void> {
+    if (tree === base || out.has(tree)) return;
+    out.add(tree);
+    if (tree === EMPTY_TREE) return;
+    const before = new Map(base ? (await store.readTree(base)).map((e) => [e.path, e]) : []);
+    await Promise.all(
+      (await store.readTree(tree)).map(async (entry) => {
+        const old = before.get(entry.path);
+        if (old?.oid === entry.oid) return;
+        if (entry.type === 'tree') await addTreeDiff(entry.oid, old?.type === 'tree' ? old.oid : null, out);
+        else if (entry.type === 'blob') out.add(entry.oid);
+      }),
+    );
+  }
+
+  // --- fetch -------------------------------------------------------------------------------------
+
+  async function fetchRemote(remote: SmartHttpClient): Promise<void> {
+    const advertised = await remote.listRefs('git-upload-pack');
+    const heads = new Map<string, string>();
+    for (const [ref, oid] of advertised.refs) if (ref.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), oid);
+    const local = await localHeads();
+    const localTips = new Set(local.values());
+    const wants: string[] = [];
+    for (const oid of new Set(heads.values())) {
+      if (!localTips.has(oid) && !pushed.has(oid) && !(await store.has(oid))) wants.push(oid);
+    }
+    const pack = await remote.fetchPack({ wants, haves: [...localTips] });
+    if (pack) await storePack(pack);
+    for (const [name, oid] of heads) if (local.get(name) !== oid) await setLocalRef(`refs/heads/${name}`, oid);
+    for (const name of local.keys()) if (!heads.has(name)) await setLocalRef(`refs/heads/${name}`, null);
+    if (wants.length > 0) logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: pack?.length ?? 0 }, 'fetched');
+  }
+
+  async function doFetch(): Promise<{ head: string; changed: boolean }> {
+    counters.fetches++;
+    await refreshCacheIfPacksVanished();
+    if (client) await fetchRemote(client);
+    const head = await readLocalRef(defaultRef);
+    if (!head) throw errors.gitUnavailable(`${remoteLabel} has no branch ${defaultBranch}`);
+    const changed = lastHead !== undefined && head !== lastHead;
+    lastHead = head;
+    return { head, changed };
+  }
+
+  // --- start -------------------------------------------------------------------------------------
+
+  async function initialCommit(): Promise<string> {
+    const tree = await applyChanges(store, {
+      baseTree: EMPTY_TREE,
+      changes: INITIAL_FILES.map((f) => ({ path: f.path, bytes: encoder.encode(f.text) })),
+    });
+    const stamp = now();
+    return store.writeCommit({
+      message: 'Initialize the release repository\n',
+      tree,
+      parent: [],
+      author: { ...SYSTEM_AUTHOR, ...stamp },
+      committer: { ...SYSTEM_AUTHOR, ...stamp },
+    });
+  }
+
+  async function ensureRepository(): Promise<void> {
+    await fs.promises.mkdir(options.dataDir, { recursive: true });
+    if (!(await exists(path.join(gitdir, 'HEAD')))) {
+      // https://isomorphic-git.org/docs/en/init
+      await git.init({ fs, gitdir, bare: true, defaultBranch });
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (closed) throw errors.gitUnavailable('the git worker is closed');
+    await ensureRepository();
+    await options.lock.withLock(async () => {
+      if (mode === 'embedded') {
+        if (!(await readLocalRef(defaultRef))) {
+          const commit = await initialCommit();
+          const result = await casRef(defaultRef, null, commit);
+          if (result.ok) logger.info({ repository: gitdir, commit }, 'created the embedded release repository');
+        }
+        return;
+      }
+      await fetchQueue.withLock(() => fetchRemote(client!));
+      if (!(await readLocalRef(defaultRef)) && (await localHeads()).size === 0) {
+        // An empty remote: give it the same initial commit an embedded repository gets.
+        const commit = await initialCommit();
+        await pushRef({ branch: defaultBranch, commit, old: ZERO_OID, onReject: (reason) => errors.pushRejected(defaultBranch, reason) });
+        logger.info({ remote: remoteLabel, commit }, 'initialized the empty remote repository');
+      }
+    });
+    await fetch();
+    if (options.git.pollSeconds > 0) {
+      timer = setInterval(() => {
+        if (polling || closed) return;
+        polling = true;
+        fetch()
+          .catch((error: unknown) => logger.warn({ err: error, remote: remoteLabel }, 'polling the git remote failed'))
+          .finally(() => {
+            polling = false;
+          });
+      }, options.git.pollSeconds * 1000);
+      timer.unref();
+    }
+  }
+
+  function fetch(): Promise<{ head: string; changed: boolean }> {
+    return fetchQueue.withLock(doFetch);
+  }
+
+  // --- writes ------------------------------------------------------------------------------------
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    inFlight.add(promise);
+    const forget = () => inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (insideLock.getStore()) return fn();
+    if (closed) return Promise.reject(errors.gitUnavailable('the git worker is closed'));
+    return track(
+      queue.withLock(() =>
+        options.lock.withLock(() =>
+          insideLock.run(true, async () => {
+            await fetch();
+            return fn();
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** Sends one ref update with the objects `commit` needs; the mirror's ref follows on success. */
+  async function pushRef(update: { branch: string; commit: string | null; old: string; onReject: (reason: string) => Error }): Promise<void> {
+    const ref = `refs/heads/${update.branch}`;
+    let pack: Uint8Array | null = null;
+    if (update.commit) {
+      const oids = await objectsToPush(update.commit);
+      // https://isomorphic-git.org/docs/en/packObjects — whole objects, no deltas: a handful of them.
+      pack = (await git.packObjects({ fs, gitdir, oids, cache: store.cache })).packfile ?? null;
+    }
+    const [result] = await client!.receivePack({ commands: [{ ref, old: update.old, new: update.commit ?? ZERO_OID }], pack });
+    counters.pushes++;
+    if (!result?.ok) {
+      logger.warn({ remote: remoteLabel, ref, reason: result?.reason }, 'the git remote rejected a push');
+      throw update.onReject(result?.reason ?? 'rejected');
+    }
+    if (update.commit) pushed.add(update.commit);
+    await setLocalRef(ref, update.commit);
+  }
+
+  function checkBranch(branch: string): void {
+    if (!isValidBranchName(branch)) throw errors.internal(`Invalid branch name ${JSON.stringify(branch)}`);
+    if (branch === defaultBranch) throw errors.internal(`Use fastForwardDefault to move ${defaultBranch}`);
+  }
+
+  // --- reads -------------------------------------------------------------------------------------
+
+  async function resolveRef(ref: string): Promise<string | null> {
+    if (isSha(ref)) return (await store.has(ref)) ? ref : null;
+    const full = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
+    if (!isValidBranchName(full)) return null;
+    return readLocalRef(full);
+  }
+
+  /** The tree entry at `filePath` in the commit `ref` names; undefined when any part is missing. */
+  async function entryAt(ref: string, filePath: string): Promise<{ oid: string; type: string } | undefined> {
+    const sha = await resolveRef(ref);
+    if (!sha) return undefined;
+    let tree = (await store.readCommit(sha)).tree;
+    const segments = filePath === '' ? [] : checkChangePath(filePath);
+    let entry: { oid: string; type: string } = { oid: tree, type: 'tree' };
+    for (const segment of segments) {
+      if (entry.type !== 'tree') return undefined;
+      const found = (await store.readTree(tree)).find((e) => e.path === segment);
+      if (!found) return undefined;
+      entry = found;
+      tree = found.oid;
+    }
+    return entry;
+  }
+
+  async function collect(tree: string, prefix: string, out: FolderFile[]): Promise<void> {
+    const entries = await store.readTree(tree);
+    await Promise.all(
+      entries.map(async (e) => {
+        if (e.type === 'tree') await collect(e.oid, `${prefix}${e.path}/`, out);
+        else if (e.type === 'blob' && (e.mode === '100644' || e.mode === '100755')) {
+          out.push({ path: `${prefix}${e.path}`, bytes: await store.readBlob(e.oid), executable: e.mode === '100755' });
+        }
+      }),
+    );
+  }
+
+  const byteOrder = (a: { path: string }, b: { path: string }) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+
+  const worker: GitWorker = {
+    mode,
+    defaultBranch,
+    start,
+
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await Promise.allSettled([...inFlight]);
+    },
+
+    fetch,
+
+    async headCommit() {
+      const head = await readLocalRef(defaultRef);
+      if (!head) throw errors.gitUnavailable(`${remoteLabel} has no branch ${defaultBranch}`);
+      return head;
+    },
+
+    async snapshot() {
+      return builder.build(await worker.headCommit());
+    },
+
+    async readFile({ ref, path: filePath }) {
+      try {
+        const entry = await entryAt(ref, filePath);
+        return entry?.type === 'blob' ? await store.readBlob(entry.oid) : null;
+      } catch (error) {
+        return internal('readFile', error);
+      }
+    },
+
+    async readFolder({ ref, path: folder }) {
+      try {
+        const entry = await entryAt(ref, folder.replace(/\/+$/, ''));
+        if (entry?.type !== 'tree') return null;
+        const out: FolderFile[] = [];
+        await collect(entry.oid, '', out);
+        return out.sort(byteOrder);
+      } catch (error) {
+        return internal('readFolder', error);
+      }
+    },
+
+    resolveRef,
+
+    async listBranches({ prefix = '' }) {
+      const heads = await localHeads();
+      const out: BranchInfo[] = [];
+      for (const [name, sha] of heads) if (name.startsWith(prefix)) out.push({ name, sha });
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    async log({ ref, since, limit = 1000 }) {
+      const start = await resolveRef(ref);
+      if (!start) throw errors.branchNotFound(ref);
+      const out: CommitInfo[] = [];
+      const seen = new Set<string>(since ? [since] : []);
+      // Newest first by committer time, like `git log since..ref` on the linear branches this serves.
+      const frontier: { sha: string; time: number }[] = [];
+      const push = async (sha: string) => {
+        if (seen.has(sha)) return;
+        seen.add(sha);
+        const c = await store.readCommit(sha);
+        frontier.push({ sha, time: c.committer.timestamp });
+      };
+      await push(start);
+      while (frontier.length > 0 && out.length < limit) {
+        frontier.sort((a, b) => b.time - a.time);
+        const { sha } = frontier.shift()!;
+        const c = await store.readCommit(sha);
+        out.push({
+          sha,
+          tree: c.tree,
+          parents: [...c.parent],
+          message: c.message,
+          author: { name: c.author.name, email: c.author.email, timestamp: c.author.timestamp },
+        });
+        for (const p of c.parent) await push(p);
+      }
+      return out;
+    },
+
+    async commit({ parent, changes, message, author }) {
+      try {
+        const base = await store.readCommit(parent).catch((error: unknown) => {
+          if (isNotFound(error)) throw errors.internal(`No commit ${parent} to build on`);
+          throw error;
+        });
+        const tree = await applyChanges(store, { baseTree: base.tree, changes });
+        const stamp = now();
+        return await store.writeCommit({
+          message: message.endsWith('\n') ? message : `${message}\n`,
+          tree,
+          parent: [parent],
+          author: { name: author.name, email: author.email, ...stamp },
+          committer: { name: author.name, email: author.email, ...stamp },
+        });
+      } catch (error) {
+        return internal('commit', error);
+      }
+    },
+
+    async pushBranch({ branch, commit, expectedOld, force = false }) {
+      checkBranch(branch);
+      const ref = `refs/heads/${branch}`;
+      return withWriteLock(async () => {
+        const current = await readLocalRef(ref);
+        if (!force && current !== expectedOld) {
+          if (expectedOld === null) throw errors.branchExists(branch);
+          throw errors.pushRejected(branch, `the branch is at ${current ?? 'nothing'}, not ${expectedOld}`);
+        }
+        if (!client) {
+          const result = await casRef(ref, force ? undefined : expectedOld, commit);
+          if (!result.ok) throw errors.pushRejected(branch, result.reason);
+          return;
+        }
+        await pushRef({ branch, commit, old: current ?? ZERO_OID, onReject: (reason) => errors.pushRejected(branch, reason) });
+      });
+    },
+
+    async deleteBranch({ branch }) {
+      checkBranch(branch);
+      const ref = `refs/heads/${branch}`;
+      return withWriteLock(async () => {
+        const current = await readLocalRef(ref);
+        if (!current) throw errors.branchNotFound(branch);
+        if (!client) {
+          const result = await casRef(ref, current, null);
+          if (!result.ok) throw errors.pushRejected(branch, result.reason);
+          return;
+        }
+        await pushRef({ branch, commit: null, old: current, onReject: (reason) => errors.pushRejected(branch, reason) });
+      });
+    },
+
+    fastForwardDefault({ from, to }) {
+      return withWriteLock(async () => {
+        const current = await readLocalRef(defaultRef);
+        if (current !== from) throw errors.notFastForward(defaultBranch, `it is at ${current ?? 'nothing'}, not ${from}`);
+        if (to === from) return;
+        // https://isomorphic-git.org/docs/en/isDescendent
+        const descends = await git.isDescendent({ fs, gitdir, oid: to, ancestor: from, depth: -1, cache: store.cache }).catch((error: unknown) => {
+          if (isNotFound(error)) return false;
+          throw error;
+        });
+        if (!descends) throw errors.notFastForward(defaultBranch, `${to} does not descend from ${from}`);
+        if (!client) {
+          const result = await casRef(defaultRef, from, to);
+          if (!result.ok) throw errors.notFastForward(defaultBranch, result.reason);
+        } else {
+          await pushRef({ branch: defaultBranch, commit: to, old: from, onReject: (reason) => errors.notFastForward(defaultBranch, reason) });
+        }
+        lastHead = to;
+      });
+    },
+
+    withWriteLock,
+
+    stats(): GitWorkerStats {
+      return { ...builder.counters, ...counters };
+    },
+  };
+  return worker;
+}

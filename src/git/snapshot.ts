@@ -1,0 +1,264 @@
+// Snapshots of the default branch, built once per commit and memoized by object id: a subtree
+// whose oid did not change is never read again, a manifest whose blob did not change is never
+// parsed again. Moving the branch by one manifest re-reads the root, manifests/ and that blob.
+import { isAppError } from '../errors.js';
+import { parseManifest, type ManifestFile } from '../repo/manifest.js';
+import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';
+import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../repo/layout.js';
+import type { ObjectStore, TreeEntry } from './object-store.js';
+import { elementKey, type ElementKey, type ManifestEntry, type ReleaseArtifact, type RepoFileError, type Snapshot } from './types.js';
+
+/** Keeps what the current and the previous build used; anything older is dropped. */
+class Generational<K, V> {
+  private current = new Map<K, V>();
+  private previous = new Map<K, V>();
+
+  get(key: K): V | undefined {
+    const hit = this.current.get(key);
+    if (hit !== undefined) return hit;
+    const old = this.previous.get(key);
+    if (old !== undefined) this.current.set(key, old);
+    return old;
+  }
+
+  set(key: K, value: V): V {
+    this.current.set(key, value);
+    return value;
+  }
+
+  rotate(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+}
+
+export interface SnapshotCounters {
+  snapshotsBuilt: number;
+  manifestParses: number;
+  protectedParses: number;
+  treeReads: number;
+  blobSizeReads: number;
+}
+
+export interface SnapshotBuilder {
+  /** The snapshot of `commit`; the same object while `commit` stays the latest one asked for. */
+  build(commit: string): Promise<Snapshot>;
+  readonly counters: Readonly<SnapshotCounters>;
+}
+
+type Parsed<T> = { value: T; error?: undefined } | { value?: undefined; error: RepoFileError };
+
+const decoder = new TextDecoder();
+const NONE: Parsed<ProtectedElement[]> = { value: [] };
+
+function toRepoFileError(path: string, error: unknown): RepoFileError {
+  if (isAppError(error) && error.status === 422) {
+    const d = error.details as { path?: unknown; line?: unknown; reason?: unknown };
+    return {
+      path: typeof d.path === 'string' ? d.path : path,
+      ...(typeof d.line === 'number' ? { line: d.line } : {}),
+      reason: typeof d.reason === 'string' ? d.reason : error.message,
+    };
+  }
+  throw error;
+}
+
+export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
+  const counters: SnapshotCounters = { snapshotsBuilt: 0, manifestParses: 0, protectedParses: 0, treeReads: 0, blobSizeReads: 0 };
+  const trees = new Generational<string, Promise<TreeEntry[]>>();
+  const manifestFiles = new Generational<string, Promise<Parsed<ManifestFile>>>();
+  const protectedFiles = new Generational<string, Promise<Parsed<ProtectedElement[]>>>();
+  const manifestDirs = new Generational<string, Promise<Map<string, ManifestEntry>>>();
+  const releaseDirs = new Generational<string, Promise<Map<string, ReleaseArtifact>>>();
+  const distDirs = new Generational<string, Promise<Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>>>();
+  const sizes = new Generational<string, Promise<number>>();
+  let last: { commit: string; snapshot: Promise<Snapshot> } | undefined;
+
+  function readTree(oid: string): Promise<TreeEntry[]> {
+    const hit = trees.get(oid);
+    if (hit) return hit;
+    counters.treeReads++;
+    return trees.set(oid, store.readTree(oid));
+  }
+
+  async function entryAt(rootTree: string, path: string): Promise<TreeEntry | undefined> {
+    const segments = path.split('/');
+    let tree = rootTree;
+    for (let i = 0; i < segments.length; i++) {
+      const entry = (await readTree(tree)).find((e) => e.path === segments[i]);
+      if (!entry || i === segments.length - 1) return entry;
+      if (entry.type !== 'tree') return undefined;
+      tree = entry.oid;
+    }
+    return undefined;
+  }
+
+  function parseManifestBlob(path: string, oid: string): Promise<Parsed<ManifestFile>> {
+    const key = `${path}\0${oid}`;
+    return (
+      manifestFiles.get(key) ??
+      manifestFiles.set(
+        key,
+        store.readBlob(oid).then((bytes) => {
+          counters.manifestParses++;
+          try {
+            return { value: parseManifest(decoder.decode(bytes), path) };
+          } catch (error) {
+            return { error: toRepoFileError(path, error) };
+          }
+        }),
+      )
+    );
+  }
+
+  function manifestsOf(treeOid: string): Promise<Map<string, ManifestEntry>> {
+    return (
+      manifestDirs.get(treeOid) ??
+      manifestDirs.set(
+        treeOid,
+        (async () => {
+          const result = new Map<string, ManifestEntry>();
+          const entries = (await readTree(treeOid)).filter((e) => e.type === 'blob');
+          const parsed = await Promise.all(
+            entries.map(async (e) => {
+              const path = `${MANIFESTS_DIR}/${e.path}`;
+              const name = parseManifestPath(path);
+              return name === null ? null : { name, path, oid: e.oid, parsed: await parseManifestBlob(path, e.oid) };
+            }),
+          );
+          for (const p of parsed) {
+            if (!p) continue;
+            result.set(p.name, {
+              path: p.path,
+              blobId: p.oid,
+              ...(p.parsed.error ? { error: p.parsed.error } : { file: p.parsed.value }),
+            });
+          }
+          return result;
+        })(),
+      )
+    );
+  }
+
+  function protectedOf(path: string, oid: string, parse: (text: string, path: string) => ProtectedElement[]) {
+    const key = `${path}\0${oid}`;
+    return (
+      protectedFiles.get(key) ??
+      protectedFiles.set(
+        key,
+        store.readBlob(oid).then((bytes): Parsed<ProtectedElement[]> => {
+          counters.protectedParses++;
+          try {
+            return { value: parse(decoder.decode(bytes), path) };
+          } catch (error) {
+            return { error: toRepoFileError(path, error) };
+          }
+        }),
+      )
+    );
+  }
+
+  function blobSize(oid: string): Promise<number> {
+    const hit = sizes.get(oid);
+    if (hit) return hit;
+    counters.blobSizeReads++;
+    return sizes.set(oid, store.readBlob(oid).then((b) => b.length));
+  }
+
+  /** Versions of one element folder, e.g. dist/apps/<uuid>. */
+  function releasesOf(path: string, treeOid: string): Promise<Map<string, ReleaseArtifact>> {
+    const key = `${path}\0${treeOid}`;
+    return (
+      releaseDirs.get(key) ??
+      releaseDirs.set(
+        key,
+        (async () => {
+          const result = new Map<string, ReleaseArtifact>();
+          const files = (await readTree(treeOid)).filter((e) => e.type === 'blob');
+          const artifacts = await Promise.all(
+            files.map(async (e) => {
+              const filePath = `${path}/${e.path}`;
+              const parsed = parseArtifactPath(filePath);
+              return parsed && { version: parsed.version, artifact: { path: filePath, blobId: e.oid, size: await blobSize(e.oid) } };
+            }),
+          );
+          for (const a of artifacts) if (a) result.set(a.version, a.artifact);
+          return result;
+        })(),
+      )
+    );
+  }
+
+  function distOf(treeOid: string): Promise<Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>> {
+    return (
+      distDirs.get(treeOid) ??
+      distDirs.set(
+        treeOid,
+        (async () => {
+          const result = new Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>();
+          for (const kind of (await readTree(treeOid)).filter((e) => e.type === 'tree')) {
+            const elements = (await readTree(kind.oid)).filter((e) => e.type === 'tree');
+            const built = await Promise.all(
+              elements.map(async (e) => {
+                const path = `${DIST_DIR}/${kind.path}/${e.path}`;
+                // The element's type and uuid come from the artifact path parser, never from here.
+                const releases = await releasesOf(path, e.oid);
+                const first = releases.values().next();
+                const parsed = first.done ? null : parseArtifactPath(first.value.path);
+                return parsed ? ([elementKey(parsed.type, parsed.uuid), releases] as const) : null;
+              }),
+            );
+            for (const b of built) if (b) result.set(b[0], b[1]);
+          }
+          return result;
+        })(),
+      )
+    );
+  }
+
+  async function buildFresh(commit: string): Promise<Snapshot> {
+    const tree = (await store.readCommit(commit)).tree;
+    const [manifestsEntry, distEntry, appsEntry, workflowsEntry] = await Promise.all([
+      entryAt(tree, MANIFESTS_DIR),
+      entryAt(tree, DIST_DIR),
+      entryAt(tree, PROTECTED_APPS_PATH),
+      entryAt(tree, PROTECTED_WORKFLOWS_PATH),
+    ]);
+    const [manifests, releases, apps, workflows] = await Promise.all([
+      manifestsEntry?.type === 'tree' ? manifestsOf(manifestsEntry.oid) : new Map<string, ManifestEntry>(),
+      distEntry?.type === 'tree' ? distOf(distEntry.oid) : new Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>(),
+      appsEntry?.type === 'blob' ? protectedOf(PROTECTED_APPS_PATH, appsEntry.oid, parseProtectedApps) : NONE,
+      workflowsEntry?.type === 'blob' ? protectedOf(PROTECTED_WORKFLOWS_PATH, workflowsEntry.oid, parseProtectedWorkflows) : NONE,
+    ]);
+    counters.snapshotsBuilt++;
+    const elementErrors = [apps.error, workflows.error].filter((e): e is RepoFileError => e !== undefined);
+    return Object.freeze({
+      commit,
+      tree,
+      manifests,
+      elements: Object.freeze([...(apps.value ?? []), ...(workflows.value ?? [])]),
+      elementErrors: Object.freeze(elementErrors),
+      releases,
+    });
+  }
+
+  return {
+    counters,
+    build(commit) {
+      if (last?.commit === commit) return last.snapshot;
+      const snapshot = buildFresh(commit);
+      const entry = { commit, snapshot };
+      last = entry;
+      snapshot.then(
+        () => {
+          for (const cache of [trees, manifestFiles, protectedFiles, manifestDirs, releaseDirs, distDirs, sizes]) cache.rotate();
+        },
+        () => {
+          // Do not memoize a failure (an object not yet fetched, a transient read error).
+          if (last === entry) last = undefined;
+        },
+      );
+      return snapshot;
+    },
+  };
+}

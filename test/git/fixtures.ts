@@ -1,0 +1,52 @@
+// Shared set-up for the git worker tests.
+import type { Config } from '../../src/config.js';
+import { createGitWorker, type GitWorkerOptions } from '../../src/git/git-worker.js';
+import { createProcessLock } from '../../src/git/process-lock.js';
+import type { GitWorker, Logger, WriteLock } from '../../src/git/types.js';
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error' | 'debug';
+  obj: object;
+  msg?: string;
+}
+
+export function createTestLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: LogLine['level']) => (obj: object, msg?: string) => {
+    lines.push({ level, obj, ...(msg === undefined ? {} : { msg }) });
+  };
+  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+export function gitConfig(overrides: Partial<Config['git']> = {}): Config['git'] {
+  return {
+    url: undefined,
+    username: undefined,
+    token: undefined,
+    defaultBranch: 'main',
+    pollSeconds: 0,
+    branchPrefix: 'mir/',
+    ...overrides,
+  };
+}
+
+export function makeWorker(options: {
+  dataDir: string;
+  git?: Partial<Config['git']>;
+  lock?: WriteLock;
+  logger?: Logger;
+  httpTimeoutMs?: number;
+}): GitWorker {
+  const workerOptions: GitWorkerOptions = {
+    dataDir: options.dataDir,
+    git: gitConfig(options.git),
+    lock: options.lock ?? createProcessLock(),
+    logger: options.logger ?? createTestLogger(),
+    ...(options.httpTimeoutMs ? { httpTimeoutMs: options.httpTimeoutMs } : {}),
+  };
+  return createGitWorker(workerOptions);
+}
+
+export const author = { name: 'Ada Lovelace', email: 'ada@example.com' };
+export const enc = (s: string) => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
