@@ -31,7 +31,10 @@ export interface ManifestEntry {
   /** `manifests/<name>.yaml` */
   readonly path: string;
   readonly blobId: string;
-  /** Set when the file parsed. */
+  /**
+   * Set when the file parsed. Shared by every snapshot holding the same blob: never mutate it;
+   * `clone()` it before `setEntry`/`removeEntry`.
+   */
   readonly file?: ManifestFile;
   /** Set when it did not. */
   readonly error?: RepoFileError;
