@@ -390,11 +390,14 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       // https://isomorphic-git.org/docs/en/packObjects — whole objects, no deltas: a handful of them.
       pack = (await git.packObjects({ fs, gitdir, oids, cache: store.cache })).packfile ?? null;
     }
-    const [result] = await client!.receivePack({ commands: [{ ref, old: update.old, new: update.commit ?? ZERO_OID }], pack });
+    const { results, messages } = await client!.receivePack({ commands: [{ ref, old: update.old, new: update.commit ?? ZERO_OID }], pack });
     counters.pushes++;
+    const result = results[0];
     if (!result?.ok) {
-      logger.warn({ remote: remoteLabel, ref, reason: result?.reason }, 'the git remote rejected a push');
-      throw update.onReject(result?.reason ?? 'rejected');
+      logger.warn({ remote: remoteLabel, ref, reason: result?.reason, remoteMessages: messages }, 'the git remote rejected a push');
+      // The `ng` reason is terse ("pre-receive hook declined"); the hook's own words say why.
+      const said = messages.map((m) => m.trim()).join(' ').slice(0, 500);
+      throw update.onReject(`${result?.reason ?? 'rejected'}${said ? ` (${said})` : ''}`);
     }
     if (update.commit) pushed.add(update.commit);
     await setLocalRef(ref, update.commit);

@@ -96,7 +96,7 @@ export interface SmartHttpClient {
   receivePack(options: {
     commands: readonly { ref: string; old: string; new: string }[];
     pack: Uint8Array | null;
-  }): Promise<RefUpdateResult[]>;
+  }): Promise<{ results: RefUpdateResult[]; messages: string[] }>;
 }
 
 export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClient {
@@ -156,13 +156,14 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
     }
   }
 
-  /** Demultiplexes side-band-64k: band 1 data, 2 progress, 3 fatal error. */
-  function demux(buffer: Uint8Array, start: number): Uint8Array {
+  /** Demultiplexes side-band-64k: band 1 data, 2 messages (hooks' output), 3 fatal error. */
+  function demux(buffer: Uint8Array, start: number, messages: string[] = []): Uint8Array {
     const data: Uint8Array[] = [];
     for (const { line } of readPktLines(buffer, start)) {
       if (line === null) break;
       const band = line[0];
       if (band === 1) data.push(line.subarray(1));
+      else if (band === 2) messages.push(...decoder.decode(line.subarray(1)).split(/[\r\n]+/).filter((m) => m.trim() !== ''));
       else if (band === 3) throw errors.gitUnavailable(`the remote failed: ${text(line.subarray(1))}`);
     }
     return concat(data);
@@ -237,7 +238,8 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
         contentType: 'application/x-git-receive-pack-request',
         accept: 'application/x-git-receive-pack-result',
       });
-      const report = demux(body, 0);
+      const messages: string[] = [];
+      const report = demux(body, 0, messages);
       const results: RefUpdateResult[] = [];
       let unpack: string | undefined;
       for (const { line } of readPktLines(report)) {
@@ -252,12 +254,12 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
         }
       }
       if (unpack !== undefined && unpack !== 'ok') {
-        return commands.map((c) => ({ ref: c.ref, ok: false, reason: `unpack failed: ${unpack}` }));
+        return { results: commands.map((c) => ({ ref: c.ref, ok: false, reason: `unpack failed: ${unpack}` })), messages };
       }
       for (const c of commands) {
         if (!results.some((r) => r.ref === c.ref)) results.push({ ref: c.ref, ok: false, reason: 'no status reported by the remote' });
       }
-      return results;
+      return { results, messages };
     },
   };
 }

@@ -1,0 +1,235 @@
+// Remote mode against a real `git http-backend` on 127.0.0.1: the worker keeps a bare mirror and
+// pushes through smart HTTP. What lands on the remote is checked with native git.
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { createProcessLock } from '../../src/git/process-lock.js';
+import type { GitWorker } from '../../src/git/types.js';
+import { commitFiles, createBareRepo, installHook, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
+import { author, createTestLogger, dec, enc, makeWorker } from './fixtures.js';
+
+const initialFiles = Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text]));
+
+async function looseCount(repo: string): Promise<number> {
+  return Number(/^count: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
+}
+
+async function inPackCount(repo: string): Promise<number> {
+  return Number(/^in-pack: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
+}
+
+async function remoteSetup(t: Test, options: { auth?: { username: string; password: string }; files?: Record<string, string> | null } = {}) {
+  const root = await tempDir('mir-remote-');
+  t.teardown(root.remove);
+  const data = await tempDir('mir-data-');
+  t.teardown(data.remove);
+  const origin = await createBareRepo({
+    root: root.path,
+    name: 'origin',
+    ...(options.files === null ? {} : { files: options.files ?? { ...initialFiles, 'apps/Shop/main.js': 'shop\n' } }),
+  });
+  const server = await startGitServer({ root: root.path, ...(options.auth ? { auth: options.auth } : {}) });
+  t.teardown(() => server.close());
+  const logger = createTestLogger();
+  const make = (git: Parameters<typeof makeWorker>[0]['git'] = {}, dataDir = data.path, lock = createProcessLock()) => {
+    const worker = makeWorker({ dataDir, logger, lock, git: { url: server.repoUrl('origin'), ...git } });
+    t.teardown(() => worker.close());
+    return worker;
+  };
+  const git = (...args: string[]) => runGit(args, { cwd: origin });
+  return { root: root.path, data: data.path, origin, server, logger, make, git };
+}
+
+t.test('start mirrors every branch; pushes carry only the objects written', async (t) => {
+  const { data, origin, make, git } = await remoteSetup(t);
+  await commitFiles({ repo: origin, branch: 'hotfix/x/1.0', files: { 'apps/Shop/fix.js': 'fix\n' }, message: 'fix' });
+  const worker = make();
+  await worker.start();
+  t.equal(worker.mode, 'remote');
+  const mirror = path.join(data, 'mirror.git');
+  t.equal((await runGit(['rev-parse', '--is-bare-repository'], { cwd: mirror })).trim(), 'true');
+  t.equal(await worker.headCommit(), (await git('rev-parse', 'main')).trim());
+  t.same((await worker.listBranches({})).map((b) => b.name), ['hotfix/x/1.0', 'main']);
+  t.equal(dec(await worker.readFile({ ref: 'hotfix/x/1.0', path: 'apps/Shop/fix.js' })), 'fix\n');
+  await runGit(['fsck', '--strict'], { cwd: mirror });
+
+  const base = await worker.headCommit();
+  const commit = await worker.commit({
+    parent: base,
+    changes: [{ path: 'manifests/prod.yaml', bytes: enc('version: 1.0.0\nname: prod\napps: []\nworkflows: []\n') }],
+    message: 'Add prod',
+    author,
+  });
+  const looseBefore = await looseCount(origin);
+  await worker.pushBranch({ branch: 'mir/manifest/prod/a1', commit, expectedOld: null });
+  t.equal((await git('rev-parse', 'mir/manifest/prod/a1')).trim(), commit);
+  t.equal(await git('show', 'mir/manifest/prod/a1:manifests/prod.yaml'), 'version: 1.0.0\nname: prod\napps: []\nworkflows: []\n');
+  t.equal((await git('log', '-1', '--format=%an|%s', commit)).trim(), 'Ada Lovelace|Add prod');
+  // commit + root tree + manifests/ tree + blob: receive-pack keeps small pushes loose.
+  t.equal((await looseCount(origin)) - looseBefore, 4, 'exactly the four new objects were sent');
+  await git('fsck', '--strict');
+  t.equal(await worker.resolveRef('mir/manifest/prod/a1'), commit, 'the mirror follows the push');
+
+  await worker.fastForwardDefault({ from: base, to: commit });
+  t.equal((await git('rev-parse', 'main')).trim(), commit);
+  t.equal(await worker.headCommit(), commit);
+  t.equal((await looseCount(origin)) - looseBefore, 4, 'nothing sent twice');
+
+  // A commit on top of the pushed one sends only its own objects.
+  const next = await worker.commit({ parent: commit, changes: [{ path: 'manifests/dev.yaml', bytes: enc('x') }], message: 'dev', author });
+  await worker.pushBranch({ branch: 'mir/manifest/dev/b2', commit: next, expectedOld: null });
+  t.equal((await looseCount(origin)) - looseBefore, 8);
+
+  await worker.deleteBranch({ branch: 'mir/manifest/prod/a1' });
+  await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/manifest/prod/a1'));
+  t.equal(await worker.resolveRef('mir/manifest/prod/a1'), null);
+  await git('fsck', '--strict');
+  await runGit(['fsck', '--strict'], { cwd: mirror });
+});
+
+t.test('fetch brings only new objects, on the default branch and on a new branch', async (t) => {
+  const { data, origin, make } = await remoteSetup(t);
+  const worker = make();
+  await worker.start();
+  const mirror = path.join(data, 'mirror.git');
+  const before = await inPackCount(mirror);
+  t.same(await worker.fetch(), { head: await worker.headCommit(), changed: false });
+
+  const main2 = await commitFiles({ repo: origin, branch: 'main', files: { 'manifests/x.yaml': 'x' }, message: 'x' });
+  const fix = await commitFiles({ repo: origin, branch: 'hotfix/u/2.1', files: { 'apps/Shop/main.js': 'fixed\n' }, message: 'fix' });
+  const result = await worker.fetch();
+  t.same(result, { head: main2, changed: true });
+  t.equal(await worker.resolveRef('hotfix/u/2.1'), fix);
+  t.equal(dec(await worker.readFile({ ref: 'hotfix/u/2.1', path: 'apps/Shop/main.js' })), 'fixed\n');
+  // main2: commit, root tree, manifests/ tree, blob; fix: commit, root, apps/, apps/Shop/, blob.
+  t.equal((await inPackCount(mirror)) - before, 9, 'only the new objects were downloaded');
+  t.same(await worker.log({ ref: 'hotfix/u/2.1', since: main2 }).then((l) => l.map((c) => c.sha)), [fix]);
+
+  // A branch deleted on the remote disappears from the mirror.
+  await runGit(['update-ref', '-d', 'refs/heads/hotfix/u/2.1'], { cwd: origin });
+  await worker.fetch();
+  t.equal(await worker.resolveRef('hotfix/u/2.1'), null);
+  await runGit(['fsck', '--strict'], { cwd: mirror });
+
+  // A restart reuses the mirror and downloads nothing.
+  await worker.close();
+  const again = make();
+  const packs = await inPackCount(mirror);
+  await again.start();
+  t.equal(await again.headCommit(), main2);
+  t.equal(await inPackCount(mirror), packs);
+});
+
+t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap', async (t) => {
+  const { origin, make, git, logger } = await remoteSetup(t);
+  const worker = make();
+  await worker.start();
+  const base = await worker.headCommit();
+  const mine = await worker.commit({ parent: base, changes: [{ path: 'm', bytes: enc('m') }], message: 'mine', author });
+
+  // Someone pushes to main: the fetch inside the lock sees it.
+  const theirs = await commitFiles({ repo: origin, branch: 'main', files: { t: 't' }, message: 'theirs' });
+  await t.rejects(worker.fastForwardDefault({ from: base, to: mine }), { status: 409, code: 'not_fast_forward' });
+  t.equal((await git('rev-parse', 'main')).trim(), theirs);
+
+  // Someone pushes between our fetch and our push: the remote itself refuses.
+  const mine2 = await worker.commit({ parent: theirs, changes: [{ path: 'm', bytes: enc('m') }], message: 'mine', author });
+  let racer = '';
+  await t.rejects(
+    worker.withWriteLock(async () => {
+      racer = await commitFiles({ repo: origin, branch: 'main', files: { r: 'r' }, message: 'racer' });
+      await worker.fastForwardDefault({ from: theirs, to: mine2 });
+    }),
+    { status: 409, code: 'not_fast_forward' },
+  );
+  t.equal((await git('rev-parse', 'main')).trim(), racer);
+  t.ok(logger.lines.some((l) => l.level === 'warn' && /rejected a push/.test(l.msg ?? '')), 'the rejection is logged');
+
+  await t.rejects(
+    worker.withWriteLock(async () => {
+      await commitFiles({ repo: origin, branch: 'mir/release/u/1.0.0', files: { r: 'x' }, message: 'other' });
+      await worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: null });
+    }),
+    { status: 409, code: 'push_rejected' },
+  );
+  await t.rejects(worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: null }), { status: 409, code: 'branch_exists' });
+  await git('fsck', '--strict');
+});
+
+t.test('a push the remote declines is a 409 with its reason', async (t) => {
+  const { origin, make, git } = await remoteSetup(t);
+  await installHook(origin, 'pre-receive', '#!/bin/sh\necho "policy: pushes need a ticket" >&2\nexit 1\n');
+  const worker = make();
+  await worker.start();
+  const commit = await worker.commit({ parent: await worker.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  const error = await worker.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
+  t.match(error, { status: 409, code: 'push_rejected', details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ } });
+  await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/publish/p1'));
+  t.equal(await worker.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
+});
+
+t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async (t) => {
+  const auth = { username: 'bot', password: 's3cret-token' };
+  const { make, git, server } = await remoteSetup(t, { auth });
+  const good = make({ username: 'bot', token: 's3cret-token' });
+  await good.start();
+  const commit = await good.commit({ parent: await good.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  await good.pushBranch({ branch: 'mir/x', commit, expectedOld: null });
+  t.equal((await git('rev-parse', 'mir/x')).trim(), commit);
+  t.ok(server.requests.some((r) => r.status === 401), 'the first request went without credentials');
+
+  const other = await tempDir();
+  t.teardown(other.remove);
+  const bad = make({ username: 'bot', token: 'wrong' }, other.path);
+  await t.rejects(bad.start(), { status: 503, code: 'git_auth_failed' });
+  const none = make({}, path.join(other.path, 'none'));
+  await t.rejects(none.start(), { status: 503, code: 'git_auth_failed' });
+  const error = await make({ username: 'bot', token: 'wrong' }, path.join(other.path, 'x')).start().catch((e: unknown) => e);
+  t.notMatch(String((error as Error).message), /wrong/, 'the token never appears in the message');
+});
+
+t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
+  const { data, make, server } = await remoteSetup(t);
+  const refused = makeWorker({ dataDir: path.join(data, 'a'), git: { url: 'http://127.0.0.1:1/nothing.git' } });
+  await t.rejects(refused.start(), { status: 503, code: 'git_unavailable' });
+  const missing = make({ url: server.repoUrl('does-not-exist') }, path.join(data, 'b'));
+  await t.rejects(missing.start(), { status: 503, code: 'git_unavailable' });
+
+  // Started, then the remote goes away: fetches and writes fail with 503, reads keep working.
+  const worker = make({}, path.join(data, 'c'));
+  await worker.start();
+  const head = await worker.headCommit();
+  await server.close();
+  await t.rejects(worker.fetch(), { status: 503, code: 'git_unavailable' });
+  const commit = await worker.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  await t.rejects(worker.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
+  t.ok((await worker.snapshot()).commit === head);
+});
+
+t.test('an empty remote gets the initial commit', async (t) => {
+  const { make, git } = await remoteSetup(t, { files: null });
+  const worker = make();
+  await worker.start();
+  t.equal((await git('rev-parse', 'main')).trim(), await worker.headCommit());
+  t.same((await git('ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort(), INITIAL_FILES.map((f) => f.path).sort());
+  await git('fsck', '--strict');
+});
+
+t.test('two workers on one remote never lose an update', async (t) => {
+  const { make, git } = await remoteSetup(t);
+  const lock = createProcessLock();
+  const dirs = await Promise.all([tempDir(), tempDir()]);
+  for (const d of dirs) t.teardown(d.remove);
+  const workers: GitWorker[] = dirs.map((d) => make({}, d.path, lock));
+  await Promise.all(workers.map((w) => w.start()));
+  const increment = (worker: GitWorker, i: number) =>
+    worker.withWriteLock(async () => {
+      const head = await worker.headCommit();
+      const n = Number(dec(await worker.readFile({ ref: head, path: 'counter' })) ?? '0');
+      const next = await worker.commit({ parent: head, changes: [{ path: 'counter', bytes: enc(String(n + 1)) }], message: `+1 ${i}`, author });
+      await worker.fastForwardDefault({ from: head, to: next });
+    });
+  await Promise.all(Array.from({ length: 12 }, (_, i) => increment(workers[i % 2]!, i)));
+  t.equal(await git('show', 'main:counter'), '12');
+  await git('fsck', '--strict');
+});
