@@ -68,7 +68,8 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     const value = environment[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  // Convert works in place: it gets a copy, so `raw` keeps what the operator typed for messages.
+  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, { ...raw })) as Env;
   if (!Value.Check(EnvSchema, env)) {
     const problems = new Map<string, string>();
     for (const error of Value.Errors(EnvSchema, env)) {

@@ -53,11 +53,18 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   503: 'A dependency (database, git remote, provider) is unavailable',
 };
 
-/** Problem responses for the given statuses, for a route's `response` schema. */
-export function problems(...statuses: ErrorStatus[]): Record<number, TSchema> {
-  const responses: Record<number, TSchema> = {};
-  for (const status of statuses) responses[status] = Type.Ref('Problem', { description: ERROR_DESCRIPTIONS[status] });
+/** Problem responses (application/problem+json) for the given statuses, for a route's `response`. */
+export function problems(...statuses: ErrorStatus[]): Record<number, ProblemResponse> {
+  const responses: Record<number, ProblemResponse> = {};
+  for (const status of statuses) {
+    responses[status] = { description: ERROR_DESCRIPTIONS[status], content: { 'application/problem+json': { schema: ProblemRef } } };
+  }
   return responses;
+}
+
+interface ProblemResponse {
+  description: string;
+  content: { 'application/problem+json': { schema: TSchema } };
 }
 
 /** Error responses every authenticated route can give. */

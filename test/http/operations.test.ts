@@ -1,0 +1,35 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+
+t.test('health, readiness and metrics', async (t) => {
+  const ctx = await buildTestApp(t);
+  const { app } = ctx;
+
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(health.statusCode, 200);
+  t.same(health.json(), { status: 'ok' });
+
+  const ready = await app.inject({ method: 'GET', url: '/readyz' });
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json(), { status: 'ready', checks: { database: 'ok' } });
+
+  await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth() });
+  await app.inject({ method: 'GET', url: '/api/v2/tokens' });
+  await app.inject({ method: 'GET', url: '/no/such/route/123' });
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+  t.equal(metrics.statusCode, 200);
+  t.match(metrics.headers['content-type'], /^text\/plain/);
+  t.match(metrics.body, /http_requests_total\{method="GET",route="\/api\/v2\/tokens",status="200"\} 1/);
+  t.match(metrics.body, /http_requests_total\{method="GET",route="\/api\/v2\/tokens",status="401"\} 1/);
+  t.match(metrics.body, /http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
+  t.match(metrics.body, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v2\/tokens"\}/);
+  t.notMatch(metrics.body, /no\/such\/route/, 'raw URLs never become labels');
+
+  await t.test('readiness fails with a reason when the database is gone', async (t) => {
+    await ctx.database.handle.close();
+    const res = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(res.statusCode, 503);
+    t.match(res.headers['content-type'], /^application\/problem\+json/);
+    t.match(res.json(), { code: 'not_ready', checks: { database: String } });
+  });
+});
