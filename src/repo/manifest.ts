@@ -1,0 +1,480 @@
+// Manifest files, `manifests/<name>.yaml` (DESIGN §2). The file is kept as a yaml Document rather
+// than plain values so a rewrite preserves what people wrote by hand: comments, unknown keys and
+// key order. Only what this module owns is normalized, which defines the canonical form:
+//
+//   - `version` (the file-format version) present, inserted first when missing;
+//   - `apps` and `workflows` present, block lists (`[]` when empty), entries sorted by uuid;
+//   - each entry a block mapping whose `uuid` (lowercase) and `release` are plain scalars.
+//
+// Parsing normalizes, so `toString()` of a file already in canonical form gives back its bytes,
+// and serialization is a fixed point (https://eemeli.org/yaml/#documents).
+//
+// A manifest's `name` must equal its file name: instances find their manifest by file name, so
+// a file whose content says otherwise is ambiguous and reported as invalid, never guessed at.
+
+import { Document, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
+import { errors, type FieldError } from '../errors.js';
+import { repoErrors } from './errors.js';
+import { manifestPath, parseManifestPath } from './layout.js';
+import {
+  type ElementType,
+  describe,
+  isManifestName,
+  isReleaseRef,
+  isUuid,
+  parseElementType,
+  parseReleaseRef,
+  parseUuid,
+  quote,
+} from './values.js';
+
+export const MANIFEST_FORMAT_VERSION = '1.0.0';
+
+export interface ManifestEntry {
+  uuid: string;
+  /** `X.Y.Z`, or `latest`. */
+  release: string;
+}
+
+export interface Manifest {
+  /** The file-format version, not a release. */
+  version: string;
+  name: string;
+  apps: ManifestEntry[];
+  workflows: ManifestEntry[];
+}
+
+export interface ManifestEntries {
+  apps: readonly ManifestEntry[];
+  workflows: readonly ManifestEntry[];
+}
+
+/** One entry that differs between two manifests; null means absent on that side. */
+export interface ManifestChange {
+  type: ElementType;
+  uuid: string;
+  before: string | null;
+  after: string | null;
+}
+
+type ListKey = 'apps' | 'workflows';
+
+const LIST_KEYS: readonly ListKey[] = ['apps', 'workflows'];
+
+function listKey(type: ElementType): ListKey {
+  return parseElementType(type, 'type') === 'PAGE' ? 'apps' : 'workflows';
+}
+
+function typeOfList(key: ListKey): ElementType {
+  return key === 'apps' ? 'PAGE' : 'WORKFLOW';
+}
+
+const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+
+// --- the file -----------------------------------------------------------------------------------
+
+export class ManifestFile {
+  /** Use parseManifest or createManifest. */
+  private constructor(
+    readonly path: string,
+    private readonly doc: Document,
+    private readonly root: YAMLMap,
+  ) {}
+
+  /** @internal Wraps a document that parseManifest validated and normalized. */
+  static fromValidated(path: string, doc: Document, root: YAMLMap): ManifestFile {
+    return new ManifestFile(path, doc, root);
+  }
+
+  get name(): string {
+    return String((findPair(this.root, 'name')?.value as Scalar).value);
+  }
+
+  get formatVersion(): string {
+    return String((findPair(this.root, 'version')?.value as Scalar).value);
+  }
+
+  /** The plain value, entries sorted by uuid. */
+  get manifest(): Manifest {
+    return {
+      version: this.formatVersion,
+      name: this.name,
+      apps: this.entries('apps'),
+      workflows: this.entries('workflows'),
+    };
+  }
+
+  getEntry(type: ElementType, uuid: string): ManifestEntry | null {
+    const id = parseUuid(uuid, 'uuid');
+    return this.entries(listKey(type)).find((e) => e.uuid === id) ?? null;
+  }
+
+  /** Sets an element's release, adding the entry if needed; returns the previous release or null. */
+  setEntry(type: ElementType, uuid: string, release: string): string | null {
+    const id = parseUuid(uuid, 'uuid');
+    const ref = parseReleaseRef(release, 'release');
+    const seq = this.list(listKey(type));
+    const item = seq.items.find((m) => entryOf(m).uuid === id);
+    if (item !== undefined) {
+      const scalar = item.get('release', true) as Scalar;
+      const previous = String(scalar.value);
+      scalar.value = ref;
+      return previous;
+    }
+    seq.items.push(this.newEntryNode(id, ref));
+    normalizeSeq(seq);
+    return null;
+  }
+
+  /** Removes an element's entry; returns its release, or null when there was none. */
+  removeEntry(type: ElementType, uuid: string): string | null {
+    const id = parseUuid(uuid, 'uuid');
+    const seq = this.list(listKey(type));
+    const index = seq.items.findIndex((m) => entryOf(m).uuid === id);
+    if (index < 0) return null;
+    const [removed] = seq.items.splice(index, 1);
+    normalizeSeq(seq);
+    return entryOf(removed as YAMLMap).release;
+  }
+
+  /**
+   * Replaces every entry (Retool's PUT of a whole manifest). Entries that survive keep their
+   * node, so their comments and unknown keys stay; unknown top-level keys stay too.
+   * `entries` is validated like a request body (400 with one field error per problem).
+   */
+  replace(entries: unknown, field = 'manifest'): ManifestChange[] {
+    const next = parseManifestEntries(entries, field);
+    const changes = diffManifests(this.manifest, next);
+    for (const key of LIST_KEYS) {
+      const seq = this.list(key);
+      const kept = new Map(seq.items.map((m) => [entryOf(m).uuid, m] as const));
+      seq.items = next[key].map((entry) => {
+        const node = kept.get(entry.uuid);
+        if (node === undefined) return this.newEntryNode(entry.uuid, entry.release);
+        (node.get('release', true) as Scalar).value = entry.release;
+        return node;
+      });
+      normalizeSeq(seq);
+    }
+    return changes;
+  }
+
+  /** A deep copy, so a caller can show a before/after without re-parsing. */
+  clone(): ManifestFile {
+    const doc = this.doc.clone();
+    return new ManifestFile(this.path, doc, doc.contents as YAMLMap);
+  }
+
+  /**
+   * The canonical text, ending with a newline. It is read back before it is returned: the
+   * printer of yaml is not idempotent for a few odd layouts (a comment before a key-less pair,
+   * an anchor on the root after a comment), which move on the next round, so printing repeats
+   * until the text reads back to itself. That makes the output a fixed point, and guarantees a
+   * rewrite never produces a file this module would refuse or read differently (500 if so).
+   */
+  toString(): string {
+    const expected = JSON.stringify(this.manifest);
+    let text = print(this.doc);
+    for (let round = 0; round < 3; round++) {
+      let again: ManifestFile;
+      try {
+        again = parseManifest(text, this.path);
+      } catch (error) {
+        throw errors.internal(`Rewriting ${this.path} gave text that does not parse`, error);
+      }
+      if (JSON.stringify(again.manifest) !== expected) throw errors.internal(`Rewriting ${this.path} changed its entries`);
+      const next = print(again.doc);
+      if (next === text) return text;
+      text = next;
+    }
+    throw errors.internal(`Rewriting ${this.path} does not settle on one text`);
+  }
+
+  toBytes(): Uint8Array {
+    return new TextEncoder().encode(this.toString());
+  }
+
+  private entries(key: ListKey): ManifestEntry[] {
+    return this.list(key).items.map(entryOf);
+  }
+
+  private list(key: ListKey): YAMLSeq<YAMLMap> {
+    return findPair(this.root, key)?.value as YAMLSeq<YAMLMap>;
+  }
+
+  private newEntryNode(uuid: string, release: string): YAMLMap {
+    return this.doc.createNode({ uuid, release }) as YAMLMap;
+  }
+}
+
+function print(doc: Document): string {
+  // lineWidth 0: never fold a long scalar someone wrote on one line.
+  return doc.toString({ lineWidth: 0 });
+}
+
+function entryOf(node: YAMLMap): ManifestEntry {
+  return { uuid: String(node.get('uuid')), release: String(node.get('release')) };
+}
+
+/** Sorted by uuid; a block list, or `[]` when empty (an empty block list prints as `\n  []`). */
+function normalizeSeq(seq: YAMLSeq<YAMLMap>): void {
+  seq.items.sort((a, b) => byUuid(entryOf(a), entryOf(b)));
+  seq.flow = seq.items.length === 0;
+}
+
+function findPair(map: YAMLMap, key: string): Pair<unknown, unknown> | undefined {
+  return map.items.find((p) => isScalar(p.key) && p.key.value === key);
+}
+
+// --- parsing ------------------------------------------------------------------------------------
+
+/**
+ * Parses and validates a manifest. Throws 422 `manifest_invalid` with `{path, line, reason}`
+ * (line 1-based) for the first problem found. When `path` is a `manifests/<name>.yaml` path,
+ * the `name` inside must equal `<name>`.
+ */
+export function parseManifest(text: string | Uint8Array, path: string): ManifestFile {
+  const fail = (line: number, reason: string): never => {
+    throw repoErrors.manifestInvalid(path, line, reason);
+  };
+  const source = decodeUtf8(text, () => fail(1, 'is not valid UTF-8'));
+  const lineCounter = new LineCounter();
+  // prettyErrors off: the reason stays one line; the line number comes from the line counter.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
+  const lineOfNode = (node: unknown): number => lineAt((node as Node | null)?.range?.[0]);
+
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) fail(lineAt(yamlError.pos[0]), `invalid YAML: ${yamlError.message}`);
+  // yaml reports an alias without its anchor only when converting or printing; found here, it
+  // gets a line instead of breaking a later rewrite.
+  const aliased = new Set<string>();
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) === undefined) fail(lineOfNode(alias), `alias *${alias.source} has no anchor before it`);
+      aliased.add(alias.source);
+    },
+  });
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null)) fail(1, 'is empty');
+  if (!isMap(root)) fail(lineOfNode(root), 'must be a mapping with version, name, apps and workflows');
+  const map = root as YAMLMap;
+
+  const versionPair = findPair(map, 'version');
+  if (versionPair === undefined) {
+    map.items.unshift(doc.createPair('version', MANIFEST_FORMAT_VERSION));
+  } else {
+    const value = versionPair.value;
+    const version = isScalar(value) && typeof value.value === 'string' ? value.value : null;
+    if (version === null || !/^\d+\.\d+\.\d+$/.test(version)) {
+      fail(lineOfNode(value ?? versionPair.key), `version must be the file-format version ${MANIFEST_FORMAT_VERSION}, got ${sourceOf(source, value)}`);
+    } else if (!version.startsWith('1.')) {
+      fail(lineOfNode(value), `unsupported file-format version ${version}: this service reads 1.x`);
+    }
+  }
+
+  const namePair = findPair(map, 'name');
+  if (namePair === undefined) fail(lineOfNode(map), 'missing name');
+  const nameNode = namePair?.value;
+  const name = isScalar(nameNode) ? nameOf(source, nameNode) : null;
+  if (name === null || !isManifestName(name)) {
+    fail(
+      lineOfNode(nameNode ?? namePair?.key),
+      `name must be 1 to 63 characters of a-z, 0-9, _ and -, starting with a letter or digit, got ${sourceOf(source, nameNode)}`,
+    );
+  }
+  const fileName = parseManifestPath(path);
+  if (fileName !== null && name !== fileName) {
+    fail(lineOfNode(nameNode), `name ${quote(name as string)} does not match the file name ${path}`);
+  }
+
+  for (const key of LIST_KEYS) {
+    const pair = findPair(map, key);
+    if (pair === undefined) {
+      map.items.push(doc.createPair(key, new YAMLSeq()));
+      continue;
+    }
+    // `apps:` with nothing after it is how people write an empty list by hand.
+    if (isScalar(pair.value) && pair.value.value === null) pair.value = new YAMLSeq();
+    if (!isSeq(pair.value)) fail(lineOfNode(pair.value ?? pair.key), `${key} must be a list of {uuid, release}`);
+    const seq = pair.value as YAMLSeq;
+    const seen = new Map<string, number>();
+    seq.items.forEach((item, i) => {
+      const where = `${key}[${i}]`;
+      if (!isMap(item)) fail(lineOfNode(item), `${where} must be a mapping with uuid and release`);
+      const entry = item as YAMLMap;
+      entry.flow = false;
+      entry.tag = undefined;
+      const uuidNode = scalarField(entry, 'uuid', where, fail, lineOfNode);
+      if (!isUuid(uuidNode.value)) fail(lineOfNode(uuidNode), `${where}.uuid must be a UUID, got ${sourceOf(source, uuidNode)}`);
+      const uuid = (uuidNode.value as string).toLowerCase();
+      uuidNode.value = uuid;
+      uuidNode.type = Scalar.PLAIN;
+      uuidNode.tag = undefined;
+      const earlier = seen.get(uuid);
+      if (earlier !== undefined) fail(lineOfNode(uuidNode), `${where}.uuid ${uuid} duplicates ${key}[${earlier}]`);
+      seen.set(uuid, i);
+      const releaseNode = scalarField(entry, 'release', where, fail, lineOfNode);
+      if (!isReleaseRef(releaseNode.value)) {
+        fail(lineOfNode(releaseNode), `${where}.release must be a version X.Y.Z or latest, got ${sourceOf(source, releaseNode)}`);
+      }
+      releaseNode.type = Scalar.PLAIN;
+      releaseNode.tag = undefined;
+    });
+    seq.tag = undefined;
+    normalizeSeq(seq as YAMLSeq<YAMLMap>);
+  }
+  // A tag on what this module owns (`!!str` on the root, say) would change what it reads as.
+  map.flow = false;
+  map.tag = undefined;
+  // An anchor on the whole file is useless and the printer moves it around its comment.
+  if (map.anchor !== undefined) {
+    if (aliased.has(map.anchor)) fail(lineOfNode(map), `the whole file is anchored as &${map.anchor} and aliased inside itself`);
+    map.anchor = undefined;
+  }
+  return ManifestFile.fromValidated(path, doc, map);
+}
+
+/**
+ * The name a scalar spells. `name: 0` or `name: null` reads as a number or null, but the file
+ * plainly names manifest `0` or `null`: the plain source text is taken, and stored as a string
+ * so the rewrite quotes it.
+ */
+function nameOf(source: string, node: Scalar): string | null {
+  if (typeof node.value === 'string') return node.value;
+  if (node.type !== Scalar.PLAIN || node.range === undefined || node.range === null) return null;
+  const text = source.slice(node.range[0], node.range[1]);
+  if (!isManifestName(text)) return null;
+  node.value = text;
+  return text;
+}
+
+function scalarField(
+  entry: YAMLMap,
+  key: string,
+  where: string,
+  fail: (line: number, reason: string) => never,
+  lineOfNode: (node: unknown) => number,
+): Scalar {
+  const pair = findPair(entry, key);
+  if (pair === undefined) fail(lineOfNode(entry), `${where} is missing ${key}`);
+  const value = pair?.value;
+  // Aliases and collections are refused: a rewrite could not keep them and stay canonical.
+  if (!isScalar(value)) fail(lineOfNode(value ?? pair?.key), `${where}.${key} must be a plain value, not a collection or alias`);
+  return value as Scalar;
+}
+
+/** How a value was written, for messages: `1.0` and `"1.0"` read the same once parsed. */
+function sourceOf(source: string, node: unknown): string {
+  const range = (node as Node | null | undefined)?.range;
+  if (range === undefined || range === null) return 'nothing';
+  const text = source.slice(range[0], range[1]).trim();
+  return text === '' ? 'nothing' : quote(text);
+}
+
+function decodeUtf8(text: string | Uint8Array, onError: () => never): string {
+  if (typeof text === 'string') return text;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(text);
+  } catch {
+    return onError();
+  }
+}
+
+/** An empty manifest in canonical form. */
+export function createManifest(name: string): ManifestFile {
+  const path = manifestPath(name);
+  // Through the Document API, not a text template: a name like `0` or `true` must be quoted.
+  const doc = new Document({ version: MANIFEST_FORMAT_VERSION, name, apps: [], workflows: [] });
+  return parseManifest(print(doc), path);
+}
+
+// --- plain values and Retool's wire shape -------------------------------------------------------
+
+/**
+ * Validates `{apps?, workflows?}` from a request body: each entry `{uuid, release}`, uuids
+ * unique per list. Other members (a `name` echoed back from a GET) are the caller's business.
+ * Returns the lists sorted by uuid, uuids lowercased; throws 400 listing every bad field.
+ */
+export function parseManifestEntries(value: unknown, field = 'manifest'): ManifestEntries {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw errors.invalidField(field, `must be an object with apps and workflows, got ${describe(value)}`);
+  }
+  const problems: FieldError[] = [];
+  const result: { apps: ManifestEntry[]; workflows: ManifestEntry[] } = { apps: [], workflows: [] };
+  for (const key of LIST_KEYS) {
+    const list = (value as Record<string, unknown>)[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      problems.push({ field: `${field}.${key}`, message: `must be a list, got ${describe(list)}` });
+      continue;
+    }
+    const seen = new Map<string, number>();
+    list.forEach((item: unknown, i) => {
+      const where = `${field}.${key}[${i}]`;
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        problems.push({ field: where, message: `must be an object {uuid, release}, got ${describe(item)}` });
+        return;
+      }
+      const record = item as Record<string, unknown>;
+      const uuid = collect(problems, () => parseUuid(record.uuid, `${where}.uuid`));
+      const release = collect(problems, () => parseReleaseRef(record.release, `${where}.release`));
+      if (uuid === null || release === null) return;
+      const earlier = seen.get(uuid);
+      if (earlier !== undefined) {
+        problems.push({ field: `${where}.uuid`, message: `duplicates ${field}.${key}[${earlier}].uuid (${uuid})` });
+        return;
+      }
+      seen.set(uuid, i);
+      result[key].push({ uuid, release });
+    });
+    result[key].sort(byUuid);
+  }
+  if (problems.length > 0) throw errors.validation(problems);
+  return result;
+}
+
+function collect<T>(problems: FieldError[], parse: () => T): T | null {
+  try {
+    return parse();
+  } catch (error) {
+    const fields = (error as { details?: { errors?: FieldError[] } }).details?.errors;
+    if (fields === undefined) throw error;
+    problems.push(...fields);
+    return null;
+  }
+}
+
+/** Every entry that differs, apps first, then by uuid. */
+export function diffManifests(before: ManifestEntries, after: ManifestEntries): ManifestChange[] {
+  const changes: ManifestChange[] = [];
+  for (const key of LIST_KEYS) {
+    const old = new Map(before[key].map((e) => [e.uuid, e.release] as const));
+    const now = new Map(after[key].map((e) => [e.uuid, e.release] as const));
+    const uuids = [...new Set([...old.keys(), ...now.keys()])].sort();
+    for (const uuid of uuids) {
+      const a = old.get(uuid) ?? null;
+      const b = now.get(uuid) ?? null;
+      if (a !== b) changes.push({ type: typeOfList(key), uuid, before: a, after: b });
+    }
+  }
+  return changes;
+}
+
+/**
+ * Retool's wire shape (`GET /source_control/manifests/{name}` → `data.manifest`): entries are
+ * `{uuid, release}` exactly as in the file. Retool marks only `name` as required; this service
+ * always sends both lists. The file-format `version` is not part of the wire shape.
+ */
+export interface RetoolManifest {
+  name: string;
+  apps: ManifestEntry[];
+  workflows: ManifestEntry[];
+}
+
+export function manifestToJson(manifest: Manifest | ManifestFile): RetoolManifest {
+  const m = manifest instanceof ManifestFile ? manifest.manifest : manifest;
+  const copy = (entries: readonly ManifestEntry[]): ManifestEntry[] =>
+    [...entries].sort(byUuid).map((e) => ({ uuid: e.uuid, release: e.release }));
+  return { name: m.name, apps: copy(m.apps), workflows: copy(m.workflows) };
+}
