@@ -10,6 +10,7 @@ import git from 'isomorphic-git';
 import type { Config } from '../config.js';
 import { errors, isAppError } from '../errors.js';
 import { createObjectStore, EMPTY_TREE, isNotFound, type ObjectStore } from './object-store.js';
+import { indexPack } from './pack-index.js';
 import { createProcessLock } from './process-lock.js';
 import { createSmartHttpClient, ZERO_OID, redact, type SmartHttpClient } from './smart-http.js';
 import { createSnapshotBuilder } from './snapshot.js';
@@ -202,17 +203,21 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     knownPacks = names;
   }
 
-  /** Stores a received pack: indexed in a scratch folder, then moved in .pack first, .idx last. */
+  /**
+   * Stores a received pack, indexed by our own indexer (src/git/pack-index.ts: isomorphic-git's
+   * indexPack is what makes its clone slow). Readers list only .idx files, so the .pack goes in
+   * first and the .idx last, each written aside and renamed: a reader never sees half of one.
+   */
   async function storePack(pack: Uint8Array): Promise<void> {
-    const name = `pack-${Buffer.from(pack.subarray(pack.length - 20)).toString('hex')}`;
+    const { idx, checksum } = indexPack(pack);
+    const name = `pack-${checksum}`;
     const packDir = path.join(gitdir, 'objects', 'pack');
     const scratch = path.join(gitdir, 'objects', `incoming-${randomBytes(6).toString('hex')}`);
     await fs.promises.mkdir(scratch, { recursive: true });
     await fs.promises.mkdir(packDir, { recursive: true });
     try {
       await fs.promises.writeFile(path.join(scratch, `${name}.pack`), pack);
-      // https://isomorphic-git.org/docs/en/indexPack — `filepath` is relative to `dir`.
-      await git.indexPack({ fs, dir: scratch, gitdir, filepath: `${name}.pack`, cache: store.cache });
+      await fs.promises.writeFile(path.join(scratch, `${name}.idx`), idx);
       await fs.promises.rename(path.join(scratch, `${name}.pack`), path.join(packDir, `${name}.pack`));
       await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
       knownPacks.add(`${name}.idx`);

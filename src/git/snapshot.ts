@@ -162,7 +162,7 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
     const hit = sizes.get(oid);
     if (hit) return hit;
     counters.blobSizeReads++;
-    return sizes.set(oid, store.readBlob(oid).then((b) => b.length));
+    return sizes.set(oid, store.objectSize(oid));
   }
 
   /** Versions of one element folder, e.g. dist/apps/<uuid>. */

@@ -1,0 +1,281 @@
+// Pack files, read and indexed with node:zlib. isomorphic-git's indexPack resolves every delta in
+// JavaScript through its generic object reader and is what makes its clone 14× slower than native
+// git (FACTS.md); this indexer walks the pack once, inflating each entry with zlib (whose
+// `bytesWritten` tells where the entry's compressed data ends) and applying deltas from memory.
+// Formats: https://git-scm.com/docs/gitformat-pack (pack and .idx version 2).
+import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+export interface IndexedObject {
+  readonly oid: string;
+  readonly type: ObjectType;
+  /** Inflated size in bytes. */
+  readonly size: number;
+  readonly offset: number;
+}
+
+export interface IndexedPack {
+  /** The .idx file (version 2). */
+  readonly idx: Buffer;
+  readonly objects: readonly IndexedObject[];
+  /** Hex of the pack's trailing checksum, which names the pack. */
+  readonly checksum: string;
+}
+
+interface Entry {
+  offset: number;
+  /** 1..4, or OFS_DELTA / REF_DELTA. */
+  kind: number;
+  data: Buffer;
+  baseOffset?: number;
+  baseOid?: string;
+  crc: number;
+  oid?: string;
+  type?: ObjectType;
+  content?: Buffer;
+}
+
+function sha1(type: ObjectType, content: Buffer): string {
+  return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+}
+
+function readVarint(data: Buffer, at: { pos: number }): number {
+  let result = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = data[at.pos++]!;
+    result += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return result;
+}
+
+/** Applies a git delta (https://git-scm.com/docs/gitformat-pack#_deltified_representation). */
+export function applyDelta(delta: Buffer, base: Buffer): Buffer {
+  const at = { pos: 0 };
+  const baseSize = readVarint(delta, at);
+  if (baseSize !== base.length) throw new Error(`delta base size ${baseSize} != ${base.length}`);
+  const size = readVarint(delta, at);
+  const out = Buffer.allocUnsafe(size);
+  let written = 0;
+  while (at.pos < delta.length) {
+    const op = delta[at.pos++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset |= delta[at.pos++]! << (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length |= delta[at.pos++]! << (8 * i);
+      offset >>>= 0;
+      if (length === 0) length = 0x10000;
+      if (offset + length > base.length || written + length > size) throw new Error('delta copy out of range');
+      base.copy(out, written, offset, offset + length);
+      written += length;
+    } else if (op > 0) {
+      if (written + op > size || at.pos + op > delta.length) throw new Error('delta insert out of range');
+      delta.copy(out, written, at.pos, at.pos + op);
+      at.pos += op;
+      written += op;
+    } else {
+      throw new Error('delta opcode 0 is reserved');
+    }
+  }
+  if (written !== size) throw new Error(`delta produced ${written} bytes, expected ${size}`);
+  return out;
+}
+
+/**
+ * Indexes a complete (not thin) pack: every object's oid, type, size and offset, and the .idx
+ * file git and isomorphic-git read. Throws on a corrupt pack or a delta whose base is missing.
+ */
+export function indexPack(pack: Uint8Array): IndexedPack {
+  const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
+  if (buf.length < 32 || buf.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack file');
+  const version = buf.readUInt32BE(4);
+  if (version !== 2 && version !== 3) throw new Error(`unsupported pack version ${version}`);
+  const count = buf.readUInt32BE(8);
+  const end = buf.length - 20;
+  const checksum = buf.subarray(end).toString('hex');
+  if (createHash('sha1').update(buf.subarray(0, end)).digest('hex') !== checksum) throw new Error('pack checksum mismatch');
+
+  const entries: Entry[] = new Array(count);
+  const byOffset = new Map<number, Entry>();
+  let pos = 12;
+  for (let i = 0; i < count; i++) {
+    const offset = pos;
+    let byte = buf[pos++]!;
+    const kind = (byte >> 4) & 7;
+    let size = byte & 0x0f;
+    let shift = 4;
+    while (byte & 0x80) {
+      byte = buf[pos++]!;
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    const entry: Entry = { offset, kind, data: Buffer.alloc(0), crc: 0 };
+    if (kind === OFS_DELTA) {
+      byte = buf[pos++]!;
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = buf[pos++]!;
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      entry.baseOffset = offset - back;
+    } else if (kind === REF_DELTA) {
+      entry.baseOid = buf.subarray(pos, pos + 20).toString('hex');
+      pos += 20;
+    } else if (!TYPES[kind]) {
+      throw new Error(`bad object type ${kind} at offset ${offset}`);
+    }
+    if (pos >= end) throw new Error('truncated pack');
+    // zlib stops at the end of the entry's stream and reports how much input it used.
+    // An output chunk of the known inflated size: zlib's 16 KiB default, allocated per entry,
+    // costs more than the inflating itself on a pack of small objects.
+    const inflated = zlib.inflateSync(buf.subarray(pos, end), { info: true, chunkSize: Math.max(64, size) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    entry.data = inflated.buffer;
+    if (entry.data.length !== size) throw new Error(`object at offset ${offset} inflates to ${entry.data.length} bytes, not ${size}`);
+    pos += inflated.engine.bytesWritten;
+    entry.crc = zlib.crc32(buf.subarray(offset, pos));
+    if (kind !== OFS_DELTA && kind !== REF_DELTA) {
+      entry.type = TYPES[kind]!;
+      entry.content = entry.data;
+      entry.oid = sha1(entry.type, entry.content);
+    }
+    entries[i] = entry;
+    byOffset.set(offset, entry);
+  }
+  if (pos !== end) throw new Error(`pack has ${end - pos} bytes after its last object`);
+
+  const byOid = new Map<string, Entry>();
+  for (const e of entries) if (e.oid) byOid.set(e.oid, e);
+
+  // Resolves a delta chain iteratively (chains can be deep; no recursion).
+  const resolve = (entry: Entry): void => {
+    const chain: Entry[] = [];
+    let current: Entry | undefined = entry;
+    while (current && current.content === undefined) {
+      chain.push(current);
+      current = current.baseOffset !== undefined ? byOffset.get(current.baseOffset) : byOid.get(current.baseOid!);
+    }
+    if (!current) return; // a ref-delta base not resolved yet: retried below
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const e = chain[i]!;
+      const base = i === chain.length - 1 ? current : chain[i + 1]!;
+      e.type = base.type!;
+      e.content = applyDelta(e.data, base.content!);
+      e.oid = sha1(e.type, e.content);
+      byOid.set(e.oid, e);
+    }
+  };
+  let pending = entries.filter((e) => e.content === undefined);
+  while (pending.length > 0) {
+    for (const e of pending) resolve(e);
+    const left = pending.filter((e) => e.content === undefined);
+    if (left.length === pending.length) throw new Error(`${left.length} deltas have no base in the pack (a thin pack?)`);
+    pending = left;
+  }
+
+  const objects: IndexedObject[] = entries.map((e) => ({ oid: e.oid!, type: e.type!, size: e.content!.length, offset: e.offset }));
+  const sorted = entries.slice().sort((a, b) => (a.oid! < b.oid! ? -1 : a.oid! > b.oid! ? 1 : 0));
+  return { idx: writeIdx(sorted, buf.subarray(end)), objects, checksum };
+}
+
+function writeIdx(sorted: readonly Entry[], packChecksum: Buffer): Buffer {
+  const n = sorted.length;
+  const large = sorted.filter((e) => e.offset >= 0x80000000);
+  const out = Buffer.alloc(8 + 256 * 4 + n * 20 + n * 4 + n * 4 + large.length * 8 + 40);
+  out.writeUInt32BE(0xff744f63, 0);
+  out.writeUInt32BE(2, 4);
+  const fanout = new Uint32Array(256);
+  for (const e of sorted) fanout[parseInt(e.oid!.slice(0, 2), 16)]!++;
+  let total = 0;
+  for (let i = 0; i < 256; i++) {
+    total += fanout[i]!;
+    out.writeUInt32BE(total, 8 + i * 4);
+  }
+  let at = 8 + 1024;
+  for (const e of sorted) {
+    out.write(e.oid!, at, 'hex');
+    at += 20;
+  }
+  for (const e of sorted) {
+    out.writeUInt32BE(e.crc >>> 0, at);
+    at += 4;
+  }
+  let largeIndex = 0;
+  const largeAt = at + n * 4;
+  for (const e of sorted) {
+    if (e.offset >= 0x80000000) {
+      out.writeUInt32BE((0x80000000 | largeIndex) >>> 0, at);
+      out.writeBigUInt64BE(BigInt(e.offset), largeAt + largeIndex * 8);
+      largeIndex++;
+    } else out.writeUInt32BE(e.offset, at);
+    at += 4;
+  }
+  at = largeAt + large.length * 8;
+  packChecksum.copy(out, at);
+  at += 20;
+  createHash('sha1').update(out.subarray(0, at)).digest().copy(out, at);
+  return out;
+}
+
+/** The offsets of a version-2 .idx file, by oid. */
+export function readIdxOffsets(idx: Buffer): Map<string, number> {
+  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error('unsupported pack index version');
+  const n = idx.readUInt32BE(8 + 255 * 4);
+  const names = 8 + 1024;
+  const offsets = names + n * 24;
+  const largeStart = offsets + n * 4;
+  const map = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    let offset = idx.readUInt32BE(offsets + i * 4);
+    if (offset & 0x80000000) offset = Number(idx.readBigUInt64BE(largeStart + (offset & 0x7fffffff) * 8));
+    map.set(idx.toString('hex', names + i * 20, names + i * 20 + 20), offset);
+  }
+  return map;
+}
+
+/**
+ * The inflated size of the object at `offset` of a pack, reading only its header — and for a
+ * delta the first bytes of the delta, which start with the result's size.
+ */
+export function sizeAt(pack: Buffer, offset: number): number {
+  let pos = offset;
+  let byte = pack[pos++]!;
+  const kind = (byte >> 4) & 7;
+  let size = byte & 0x0f;
+  let shift = 4;
+  while (byte & 0x80) {
+    byte = pack[pos++]!;
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  if (kind !== OFS_DELTA && kind !== REF_DELTA) return size;
+  if (kind === OFS_DELTA) while (pack[pos++]! & 0x80);
+  else pos += 20;
+  // The delta starts with two varints (base size, result size): inflate just enough of it. A
+  // dynamic-Huffman block header can be long, so widen the window until both varints are out.
+  for (const window of [128, 2048, pack.length - pos]) {
+    const head = zlib.inflateSync(pack.subarray(pos, Math.min(pack.length, pos + window)), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
+    if (hasTwoVarints(head)) {
+      const at = { pos: 0 };
+      readVarint(head, at);
+      return readVarint(head, at);
+    }
+  }
+  throw new Error(`cannot read the delta header at offset ${offset}`);
+}
+
+function hasTwoVarints(data: Buffer): boolean {
+  let complete = 0;
+  for (let i = 0; i < data.length && complete < 2; i++) if (!(data[i]! & 0x80)) complete++;
+  return complete === 2;
+}

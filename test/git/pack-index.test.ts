@@ -1,0 +1,66 @@
+// The pack indexer must produce exactly the .idx native git writes for the same pack.
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { applyDelta, indexPack, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
+import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
+
+t.test('indexes a deltified pack byte for byte like git index-pack', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`apps/a${i}/main.js`] = `// app ${i}\n${'const x = 1;\n'.repeat(200 + i)}`;
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  // Similar versions of the same files: git stores most of them as deltas (ofs-delta by default).
+  for (let round = 0; round < 3; round++) {
+    const changed: Record<string, string> = {};
+    for (let i = 0; i < 40; i += 3) changed[`apps/a${i}/main.js`] = `${files[`apps/a${i}/main.js`]}// round ${round}\n`;
+    await commitFiles({ repo, branch: 'main', files: changed, message: `round ${round}` });
+  }
+  await runGit(['repack', '-a', '-d', '-f', '-q'], { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
+  const pack = await readFile(path.join(packDir, name));
+  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+
+  const indexed = indexPack(pack);
+  t.equal(Buffer.compare(indexed.idx, native), 0, 'the same .idx as git');
+  t.equal(`pack-${indexed.checksum}.pack`, name);
+  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
+  const deltas = verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7);
+  t.ok(deltas.length > 10, `the pack holds deltas (${deltas.length})`);
+  const offsets = readIdxOffsets(native);
+  for (const object of indexed.objects) {
+    t.equal(offsets.get(object.oid), object.offset);
+    if (sizeAt(pack, object.offset) !== object.size) t.fail(`size of ${object.oid}`);
+  }
+  const sizes = new Map(
+    (await runGit(['cat-file', '--batch-check=%(objectname) %(objectsize)', '--batch-all-objects'], { cwd: repo }))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
+  t.same(new Map(indexed.objects.map((o) => [o.oid, String(o.size)])), sizes, 'sizes as git reports them');
+});
+
+t.test('rejects corrupt packs', async (t) => {
+  t.throws(() => indexPack(Buffer.from('nope')), /not a pack/);
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files: { a: 'a\n' } });
+  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const pack = await readFile(path.join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!));
+  const flipped = Buffer.from(pack);
+  flipped[20] = flipped[20]! ^ 0xff;
+  t.throws(() => indexPack(flipped), /checksum/);
+});
+
+t.test('applyDelta copies and inserts, and checks sizes', async (t) => {
+  const base = Buffer.from('hello world');
+  // base size 11, result size 11: copy "hello " (offset 0, length 6), insert "there"
+  const delta = Buffer.from([11, 11, 0x90, 6, 5, ...Buffer.from('there')]);
+  t.equal(applyDelta(delta, base).toString(), 'hello there');
+  t.throws(() => applyDelta(Buffer.from([12, 1, 1, 0x41]), base), /base size/);
+  t.throws(() => applyDelta(Buffer.from([11, 1, 0]), base), /reserved/);
+});
