@@ -32,11 +32,11 @@ export interface ManifestEntry {
   readonly path: string;
   readonly blobId: string;
   /**
-   * Set when the file parsed. Shared by every snapshot holding the same blob: never mutate it;
-   * `clone()` it before `setEntry`/`removeEntry`.
+   * Set when the file parsed (parsed on first access, once per blob). Shared by every snapshot
+   * holding the same blob: never mutate it; `clone()` it before `setEntry`/`removeEntry`.
    */
   readonly file?: ManifestFile;
-  /** Set when it did not. */
+  /** Set when it did not parse. */
   readonly error?: RepoFileError;
 }
 
@@ -65,7 +65,7 @@ export interface Snapshot {
   readonly tree: string;
   /** By manifest name. */
   readonly manifests: ReadonlyMap<string, ManifestEntry>;
-  /** Protected apps then protected workflows, as listed. */
+  /** Protected apps then protected workflows, as listed (parsed on first access). */
   readonly elements: readonly ProtectedElement[];
   /** Parse errors of `.retool/protected-apps.yaml` / `protected-workflows.yaml`. */
   readonly elementErrors: readonly RepoFileError[];

@@ -1,6 +1,6 @@
 // Snapshots of the default branch: parsed once per commit, rebuilt only where subtrees changed.
 import t, { type Test } from 'tap';
-import type { GitWorker } from '../../src/git/types.js';
+import type { GitWorker, Snapshot } from '../../src/git/types.js';
 import { tempDir } from '../helpers/git-server.js';
 import { author, enc, makeWorker } from './fixtures.js';
 
@@ -80,15 +80,38 @@ t.test('a snapshot holds the parsed manifests, protected elements and releases',
   t.same([...snap.releases.get(`WORKFLOW:${W1}`)!.keys()], ['2.0.0']);
 });
 
+/** Touches every parsed part, as a request listing everything would. */
+function parseAll(snap: Snapshot): void {
+  for (const entry of snap.manifests.values()) void (entry.file ?? entry.error);
+  void snap.elements;
+}
+
+t.test('parsing waits for the first access and happens once per blob', async (t) => {
+  const { worker } = await seeded(t);
+  const before = worker.stats();
+  const snap = await worker.snapshot();
+  t.equal(worker.stats().manifestParses, before.manifestParses, 'building parses nothing');
+  t.equal(worker.stats().protectedParses, before.protectedParses);
+  void snap.manifests.get('prod')?.file;
+  void snap.manifests.get('prod')?.error;
+  t.equal(worker.stats().manifestParses - before.manifestParses, 1);
+  parseAll(snap);
+  parseAll(snap);
+  t.equal(worker.stats().manifestParses - before.manifestParses, 3);
+  t.equal(worker.stats().protectedParses - before.protectedParses, 2);
+});
+
 t.test('the same commit gives the same object; a one-manifest change re-parses only it', async (t) => {
   const { worker } = await seeded(t);
   const first = await worker.snapshot();
   t.equal(await worker.snapshot(), first, 'memoized per commit');
+  parseAll(first);
   const before = worker.stats();
 
   await land(worker, [{ path: 'manifests/prod.yaml', bytes: enc(manifest('prod', '1.1.0')) }], 'publish');
   const second = await worker.snapshot();
   t.not(second, first);
+  parseAll(second);
   const after = worker.stats();
   t.equal(after.snapshotsBuilt - before.snapshotsBuilt, 1);
   t.equal(after.manifestParses - before.manifestParses, 1, 'only the changed manifest is parsed');
@@ -97,16 +120,19 @@ t.test('the same commit gives the same object; a one-manifest change re-parses o
   // root, manifests/: the only trees read again.
   t.equal(after.treeReads - before.treeReads, 2);
   t.equal(second.releases, first.releases, 'the releases map is shared: dist/ did not change');
-  t.equal(second.manifests.get('dev')?.file, first.manifests.get('dev')?.file, 'the unchanged manifest is the same parsed file');
+  t.equal(second.manifests.get('dev'), first.manifests.get('dev'), 'the unchanged manifest is the same entry');
+  t.equal(second.manifests.get('dev')?.file, first.manifests.get('dev')?.file, 'and the same parsed file');
   t.equal(second.manifests.get('prod')?.file?.manifest.apps[0]?.release, '1.1.0');
 });
 
 t.test('a new artifact re-reads only its element folder', async (t) => {
   const { worker } = await seeded(t);
   const first = await worker.snapshot();
+  parseAll(first);
   const before = worker.stats();
   await land(worker, [{ path: `dist/apps/${U1}/1.2.0.zip`, bytes: enc('zip-1.2.0') }], 'release');
   const second = await worker.snapshot();
+  parseAll(second);
   const after = worker.stats();
   t.equal(after.blobSizeReads - before.blobSizeReads, 1);
   t.equal(after.manifestParses, before.manifestParses);
