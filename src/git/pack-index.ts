@@ -279,3 +279,50 @@ function hasTwoVarints(data: Buffer): boolean {
   for (let i = 0; i < data.length && complete < 2; i++) if (!(data[i]! & 0x80)) complete++;
   return complete === 2;
 }
+
+export interface PackEntryHeader {
+  /** 1..4 for whole objects, 6 ofs-delta, 7 ref-delta. */
+  readonly kind: number;
+  /** Inflated size of the entry's data (for a delta: of the delta). */
+  readonly size: number;
+  /** Where the zlib stream starts. */
+  readonly dataAt: number;
+  readonly baseOffset?: number;
+  readonly baseOid?: string;
+}
+
+export function readEntryHeader(pack: Buffer, offset: number): PackEntryHeader {
+  let pos = offset;
+  let byte = pack[pos++]!;
+  const kind = (byte >> 4) & 7;
+  let size = byte & 0x0f;
+  let shift = 4;
+  while (byte & 0x80) {
+    byte = pack[pos++]!;
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  if (kind === OFS_DELTA) {
+    byte = pack[pos++]!;
+    let back = byte & 0x7f;
+    while (byte & 0x80) {
+      byte = pack[pos++]!;
+      back = (back + 1) * 128 + (byte & 0x7f);
+    }
+    return { kind, size, dataAt: pos, baseOffset: offset - back };
+  }
+  if (kind === REF_DELTA) return { kind, size, dataAt: pos + 20, baseOid: pack.toString('hex', pos, pos + 20) };
+  if (!TYPES[kind]) throw new Error(`bad object type ${kind} at offset ${offset}`);
+  return { kind, size, dataAt: pos };
+}
+
+/** Inflates an entry's data (a whole object, or a delta). */
+export function inflateEntry(pack: Buffer, header: PackEntryHeader): Buffer {
+  const data = zlib.inflateSync(pack.subarray(header.dataAt, pack.length - 20), { chunkSize: Math.max(64, header.size) });
+  if (data.length !== header.size) throw new Error(`object inflates to ${data.length} bytes, not ${header.size}`);
+  return data;
+}
+
+export function typeOfKind(kind: number): ObjectType | undefined {
+  return TYPES[kind];
+}

@@ -2,6 +2,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
+import { createObjectStore } from '../../src/git/object-store.js';
 import { applyDelta, indexPack, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
@@ -41,6 +42,20 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
       .map((l) => l.split(' ') as [string, string]),
   );
   t.same(new Map(indexed.objects.map((o) => [o.oid, String(o.size)])), sizes, 'sizes as git reports them');
+
+  // The object store reads deltified entries (chains of ofs-deltas) as git does.
+  const store = createObjectStore(repo);
+  for (const line of deltas.slice(0, 15)) {
+    const [oid, type] = line.trim().split(/\s+/) as [string, string];
+    if (type !== 'blob') continue;
+    t.equal(Buffer.from(await store.readBlob(oid)).toString(), await runGit(['cat-file', 'blob', oid], { cwd: repo }), `blob ${oid}`);
+    t.equal(await store.objectSize(oid), Number(sizes.get(oid)));
+  }
+  const tree = (await runGit(['rev-parse', 'main^{tree}'], { cwd: repo })).trim();
+  t.same(
+    (await store.readTree(tree)).map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n'),
+    (await runGit(['ls-tree', tree], { cwd: repo })).trim(),
+  );
 });
 
 t.test('rejects corrupt packs', async (t) => {
