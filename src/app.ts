@@ -18,6 +18,13 @@ import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { createLogger, type Logger } from './logger.js';
+import type { GitWorker } from './git/types.js';
+import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
+import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
+import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
+import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
+import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
+import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
 import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
 
@@ -27,6 +34,8 @@ const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv }
 export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
+  /** Started by the caller (src/server.ts), who also closes it after the app. */
+  readonly git: GitWorker;
   readonly logger?: Logger;
   /** Overrides, for tests that need to observe or replace one service. */
   readonly services?: Partial<Services>;
@@ -35,6 +44,8 @@ export interface AppDeps {
 export interface Services {
   readonly audit: AuditService;
   readonly tokens: TokenService;
+  readonly pullRequests: PullRequestService;
+  readonly manifests: ManifestService;
 }
 
 export type App = FastifyInstance & { readonly services: Services };
@@ -56,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const services = buildServices(deps, logger);
-  const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas];
+  const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas, ...pullRequestSchemas, ...manifestSchemas];
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
   app.addHook('onSend', async (request, reply) => {
@@ -68,11 +79,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerOpenApi(app);
   registerMetrics(app);
 
-  const checks: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
+  const checks: ReadinessCheck[] = [
+    { name: 'database', check: () => database.ping() },
+    { name: 'git', check: async () => void (await deps.git.headCommit()) },
+  ];
   await app.register(healthRoutes({ checks }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(tokenRoutes({ tokens: services.tokens }));
   await app.register(auditRoutes({ audit: services.audit }));
+  await app.register(manifestRoutes({ manifests: services.manifests }));
+  await app.register(pullRequestRoutes({ pullRequests: services.pullRequests }));
 
   return Object.assign(app, { services }) as unknown as App;
 }
@@ -88,7 +104,19 @@ function buildServices(deps: AppDeps, logger: Logger): Services {
       bootstrapLock: createAdvisoryLock(deps.database, 'mir:bootstrap-admin-token'),
       onTouchError: (error) => logger.warn({ err: error }, 'could not record token use'),
     });
-  return { audit, tokens };
+  const baseUrl = deps.config.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+  const pullRequests =
+    deps.services?.pullRequests ??
+    createPullRequestService({
+      db,
+      git: deps.git,
+      audit,
+      baseUrl,
+      createProvider: (service) =>
+        createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
+    });
+  const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, config: deps.config });
+  return { audit, tokens, pullRequests, manifests };
 }
 
 /**

@@ -5,7 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import { createAdvisoryLock } from './db/lock.js';
 import { migrate } from './db/migrator.js';
+import { createGitWorker } from './git/git-worker.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
@@ -24,7 +26,16 @@ async function main(): Promise<void> {
   const migrations = await migrate(database);
   logger.info({ applied: migrations.applied, schema_version: migrations.current, database: database.kind }, 'database ready');
 
-  const app = await buildApp({ config, database, logger });
+  const git = createGitWorker({
+    git: config.git,
+    dataDir: config.dataDir,
+    lock: createAdvisoryLock(database, 'mir:repository'),
+    logger: logger.child({ component: 'git' }),
+  });
+  await git.start();
+  logger.info({ mode: git.mode, default_branch: git.defaultBranch, head: await git.headCommit() }, 'repository ready');
+
+  const app = await buildApp({ config, database, git, logger });
   const tokenFile = await app.services.tokens.bootstrapAdmin(config.dataDir);
   if (tokenFile) logger.info({ path: tokenFile }, 'created the first admin token; read it from this file (mode 0600)');
 
@@ -39,6 +50,7 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs).unref();
     try {
       await app.close();
+      await git.close();
       await database.close();
       clearTimeout(timer);
       logger.info('shut down cleanly');

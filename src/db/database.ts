@@ -38,7 +38,38 @@ export interface SchemaMigrationsTable {
   applied_at: Timestamp;
 }
 
+export type PullRequestState = 'open' | 'merged' | 'closed' | 'conflicted';
+export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
+
+export interface PullRequestsTable {
+  number: Generated<number>;
+  provider: ColumnType<string, string | undefined, string>;
+  external_id: string | null;
+  external_number: number | null;
+  external_url: string | null;
+  kind: PullRequestKind;
+  title: string;
+  body: ColumnType<string, string | undefined, string>;
+  source_branch: string;
+  target_branch: string;
+  base_commit: string;
+  head_commit: string;
+  state: ColumnType<PullRequestState, PullRequestState | undefined, PullRequestState>;
+  /** An `Intent` (src/pull-requests/intent.ts). */
+  intent: Json<unknown>;
+  conflicts: ColumnType<unknown, string | null | undefined, string | null>;
+  author: string;
+  author_email: string;
+  merge_commit: string | null;
+  merged_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  merged_at: Date | null;
+  closed_at: Date | null;
+}
+
 export interface Tables {
+  pull_requests: PullRequestsTable;
   api_tokens: ApiTokensTable;
   audit_events: AuditEventsTable;
   schema_migrations: SchemaMigrationsTable;
@@ -47,3 +78,5 @@ export interface Tables {
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type PullRequestRow = Selectable<PullRequestsTable>;
+export type NewPullRequest = Insertable<PullRequestsTable>;

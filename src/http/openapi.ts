@@ -25,6 +25,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Operations', description: 'Health, readiness, metrics' },
         { name: 'Tokens', description: 'API tokens (admin)' },
         { name: 'Audit', description: 'The audit trail (admin)' },
+        { name: 'Manifests', description: "Release manifests (Retool's Source Control API)" },
+        { name: 'Pull requests', description: 'Every change is a branch plus a pull request; merges re-apply the intent' },
       ],
     },
     // Name components after their `$id` rather than def-0, def-1…

@@ -69,3 +69,18 @@ interface ProblemResponse {
 
 /** Error responses every authenticated route can give. */
 export const AUTHENTICATED_ERRORS = [400, 401, 403, 413, 415, 500] as const;
+
+// --- domain primitives (DESIGN §2), shared by the route schemas ---------------------------------
+
+export const ManifestName = Type.String({
+  pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
+  description: 'A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit',
+});
+export const Uuid = Type.String({ format: 'uuid', description: 'An element UUID' });
+export const ElementType = Type.Enum(['PAGE', 'WORKFLOW'], { description: 'PAGE (an app) or WORKFLOW' });
+export const VERSION_PATTERN = '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$';
+export const Version = Type.String({ pattern: VERSION_PATTERN, description: 'A release version X.Y.Z' });
+export const ReleaseRef = Type.Union([Version, Type.Literal('latest')], {
+  description: 'A release version X.Y.Z, or latest (the source on the default branch)',
+});
+export const CommitSha = Type.String({ pattern: '^[0-9a-f]{40}$' });

@@ -2,6 +2,9 @@
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
+import { createAdvisoryLock } from '../../src/db/lock.js';
+import { createGitWorker } from '../../src/git/git-worker.js';
+import type { GitWorker } from '../../src/git/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Scope } from '../../src/tokens/scopes.js';
@@ -11,6 +14,7 @@ export interface TestApp {
   readonly app: App;
   readonly config: Config;
   readonly database: TestDatabase;
+  readonly git: GitWorker;
   /** A token with every scope. */
   readonly adminToken: string;
   /** Log lines the app wrote, parsed (only when `captureLogs` was asked for). */
@@ -40,9 +44,17 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const app = await buildApp({ config, database: database.handle, logger, ...(options.services ? { services: options.services } : {}) });
+  const git = createGitWorker({
+    git: config.git,
+    dataDir: config.dataDir,
+    lock: createAdvisoryLock(database.handle, 'mir:repository'),
+    logger: logger.child({ component: 'git' }),
+  });
+  await git.start();
+  const app = await buildApp({ config, database: database.handle, git, logger, ...(options.services ? { services: options.services } : {}) });
   t.teardown(async () => {
     await app.close();
+    await git.close();
     await database.dispose();
   });
   const tokenFor = async (...scopes: Scope[]) =>
@@ -52,6 +64,7 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     app,
     config,
     database,
+    git,
     adminToken,
     logs,
     tokenFor,

@@ -11,7 +11,7 @@ t.test('health, readiness and metrics', async (t) => {
 
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 200);
-  t.same(ready.json(), { status: 'ready', checks: { database: 'ok' } });
+  t.same(ready.json(), { status: 'ready', checks: { database: 'ok', git: 'ok' } });
 
   await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth() });
   await app.inject({ method: 'GET', url: '/api/v2/tokens' });

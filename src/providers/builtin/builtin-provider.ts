@@ -1,0 +1,43 @@
+// The builtin provider: pull requests live only in our table, and merging re-applies the intent
+// on the default branch (PullRequestService.applyToDefaultBranch).
+import type { Kysely } from 'kysely';
+import type { PullRequestRow, Tables } from '../../db/database.js';
+import { isAppError } from '../../errors.js';
+import type { GitWorker } from '../../git/types.js';
+import type { ProviderPullRequest, PullRequestProvider } from '../types.js';
+
+export interface BuiltinProviderDeps {
+  readonly db: Kysely<Tables>;
+  readonly git: GitWorker;
+  readonly url: (number: number) => string;
+  readonly applyToDefaultBranch: (row: PullRequestRow, merger: { name: string; email: string }) => Promise<{ mergeCommit: string }>;
+}
+
+export function createBuiltinProvider(deps: BuiltinProviderDeps): PullRequestProvider {
+  const view = (row: PullRequestRow): ProviderPullRequest => ({
+    externalId: null,
+    number: row.number,
+    url: deps.url(row.number),
+    state: row.state,
+    mergeCommit: row.merge_commit,
+  });
+  return {
+    name: 'builtin',
+    open: async ({ pullRequest }) => view(pullRequest),
+    get: async (row) => view(row),
+    merge: (row, merger) => deps.applyToDefaultBranch(row, merger),
+    async close(row) {
+      try {
+        await deps.git.deleteBranch({ branch: row.source_branch });
+      } catch (error) {
+        // Already gone (someone deleted it with plain git): closing still means closed.
+        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+      }
+    },
+    async list(filter) {
+      let query = deps.db.selectFrom('pull_requests').selectAll().where('provider', '=', 'builtin');
+      if (filter.state) query = query.where('state', '=', filter.state);
+      return (await query.execute()).map(view);
+    },
+  };
+}
