@@ -68,7 +68,18 @@ export interface PullRequestsTable {
   closed_at: Date | null;
 }
 
+export interface ArtifactsTable {
+  blob_id: string;
+  sha256: string;
+  /** bigint: pg returns it as a string. */
+  size: ColumnType<string, number, number>;
+  metadata: ColumnType<unknown, string | null, string | null>;
+  metadata_error: string | null;
+  created_at: Timestamp;
+}
+
 export interface Tables {
+  artifacts: ArtifactsTable;
   pull_requests: PullRequestsTable;
   api_tokens: ApiTokensTable;
   audit_events: AuditEventsTable;
