@@ -1,4 +1,4 @@
-// Forward-only SQL migrations: migrations/NNNN_name.sql, applied in order, each in its own
+// Forward-only SQL migrations: migrations/NNNN_name.sql, applied in increasing order, each in its own
 // transaction, recorded with a checksum in schema_migrations. Safe when several processes start at
 // once: on PostgreSQL the run holds a session advisory lock; PGlite is one process by construction.
 import { createHash } from 'node:crypto';
@@ -37,7 +37,8 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
     const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(file);
     if (!match) throw new Error(`Migration file ${file} is not named NNNN_name.sql`);
     const version = Number(match[1]);
-    if (version !== migrations.length + 1) throw new Error(`Migration ${file}: expected number ${migrations.length + 1}`);
+    // Numbers only increase; gaps are allowed, so work developed in parallel can reserve numbers.
+    if (migrations.some((m) => m.version >= version)) throw new Error(`Migration ${file}: numbers must increase (duplicate or out of order)`);
     const script = await readFile(path.join(dir, file), 'utf8');
     migrations.push({ version, name: match[2]!, script, checksum: createHash('sha256').update(script).digest('hex') });
   }
