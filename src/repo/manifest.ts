@@ -73,17 +73,21 @@ const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b
 
 // --- the file -----------------------------------------------------------------------------------
 
+// Only this module can produce it, so only a document parseManifest validated becomes a file.
+const VALIDATED: unique symbol = Symbol('validated manifest');
+
 export class ManifestFile {
+  /** Entry nodes by uuid, per list; built on first lookup, dropped when a list changes. */
+  private readonly indexes = new Map<ListKey, Map<string, YAMLMap>>();
+
   /** Use parseManifest or createManifest. */
-  private constructor(
+  constructor(
     readonly path: string,
     private readonly doc: Document,
     private readonly root: YAMLMap,
-  ) {}
-
-  /** @internal Wraps a document that parseManifest validated and normalized. */
-  static fromValidated(path: string, doc: Document, root: YAMLMap): ManifestFile {
-    return new ManifestFile(path, doc, root);
+    validated: typeof VALIDATED,
+  ) {
+    if (validated !== VALIDATED) throw new TypeError('ManifestFile comes from parseManifest or createManifest');
   }
 
   get name(): string {
@@ -105,36 +109,40 @@ export class ManifestFile {
   }
 
   getEntry(type: ElementType, uuid: string): ManifestEntry | null {
-    const id = parseUuid(uuid, 'uuid');
-    return this.entries(listKey(type)).find((e) => e.uuid === id) ?? null;
+    const node = this.index(listKey(type)).get(parseUuid(uuid, 'uuid'));
+    return node === undefined ? null : entryOf(node);
   }
 
   /** Sets an element's release, adding the entry if needed; returns the previous release or null. */
   setEntry(type: ElementType, uuid: string, release: string): string | null {
     const id = parseUuid(uuid, 'uuid');
     const ref = parseReleaseRef(release, 'release');
-    const seq = this.list(listKey(type));
-    const item = seq.items.find((m) => entryOf(m).uuid === id);
+    const key = listKey(type);
+    const item = this.index(key).get(id);
     if (item !== undefined) {
       const scalar = item.get('release', true) as Scalar;
       const previous = String(scalar.value);
       scalar.value = ref;
       return previous;
     }
-    seq.items.push(this.newEntryNode(id, ref));
-    normalizeSeq(seq);
+    const seq = this.list(key);
+    seq.items.splice(insertionIndex(seq, id), 0, this.newEntryNode(id, ref));
+    seq.flow = false;
+    this.indexes.delete(key);
     return null;
   }
 
   /** Removes an element's entry; returns its release, or null when there was none. */
   removeEntry(type: ElementType, uuid: string): string | null {
     const id = parseUuid(uuid, 'uuid');
-    const seq = this.list(listKey(type));
-    const index = seq.items.findIndex((m) => entryOf(m).uuid === id);
-    if (index < 0) return null;
-    const [removed] = seq.items.splice(index, 1);
-    normalizeSeq(seq);
-    return entryOf(removed as YAMLMap).release;
+    const key = listKey(type);
+    const item = this.index(key).get(id);
+    if (item === undefined) return null;
+    const seq = this.list(key);
+    seq.items.splice(seq.items.indexOf(item), 1);
+    seq.flow = seq.items.length === 0;
+    this.indexes.delete(key);
+    return entryOf(item).release;
   }
 
   /**
@@ -155,6 +163,7 @@ export class ManifestFile {
         return node;
       });
       normalizeSeq(seq);
+      this.indexes.delete(key);
     }
     return changes;
   }
@@ -162,7 +171,7 @@ export class ManifestFile {
   /** A deep copy, so a caller can show a before/after without re-parsing. */
   clone(): ManifestFile {
     const doc = this.doc.clone();
-    return new ManifestFile(this.path, doc, doc.contents as YAMLMap);
+    return new ManifestFile(this.path, doc, doc.contents as YAMLMap, VALIDATED);
   }
 
   /**
@@ -198,6 +207,15 @@ export class ManifestFile {
     return this.list(key).items.map(entryOf);
   }
 
+  private index(key: ListKey): Map<string, YAMLMap> {
+    let index = this.indexes.get(key);
+    if (index === undefined) {
+      index = new Map(this.list(key).items.map((node) => [entryOf(node).uuid, node] as const));
+      this.indexes.set(key, index);
+    }
+    return index;
+  }
+
   private list(key: ListKey): YAMLSeq<YAMLMap> {
     return findPair(this.root, key)?.value as YAMLSeq<YAMLMap>;
   }
@@ -220,6 +238,18 @@ function entryOf(node: YAMLMap): ManifestEntry {
 function normalizeSeq(seq: YAMLSeq<YAMLMap>): void {
   seq.items.sort((a, b) => byUuid(entryOf(a), entryOf(b)));
   seq.flow = seq.items.length === 0;
+}
+
+/** Where an entry for `uuid` goes to keep the list sorted (binary search). */
+function insertionIndex(seq: YAMLSeq<YAMLMap>, uuid: string): number {
+  let low = 0;
+  let high = seq.items.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (entryOf(seq.items[middle] as YAMLMap).uuid < uuid) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function findPair(map: YAMLMap, key: string): Pair<unknown, unknown> | undefined {
@@ -332,7 +362,7 @@ export function parseManifest(text: string | Uint8Array, path: string): Manifest
     if (aliased.has(map.anchor)) fail(lineOfNode(map), `the whole file is anchored as &${map.anchor} and aliased inside itself`);
     map.anchor = undefined;
   }
-  return ManifestFile.fromValidated(path, doc, map);
+  return new ManifestFile(path, doc, map, VALIDATED);
 }
 
 /**
