@@ -371,19 +371,33 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     return promise;
   }
 
-  function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+  function runLocked<T>(fn: () => Promise<T>, fetchFirst: boolean): Promise<T> {
     if (insideLock.getStore()) return fn();
     if (closed) return Promise.reject(errors.gitUnavailable('the git worker is closed'));
     return track(
       queue.withLock(() =>
         options.lock.withLock(() =>
           insideLock.run(true, async () => {
-            await fetch();
+            if (fetchFirst) await fetch();
             return fn();
           }),
         ),
       ),
     );
+  }
+
+  function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    return runLocked(fn, true);
+  }
+
+  /**
+   * A single write called outside withWriteLock takes the locks but skips the fetch: every ref
+   * update carries the value it expects (compare-and-swap by the remote's receive-pack, or by our
+   * lock file), so a stale mirror can only make it fail, never lose an update — and a push costs
+   * one request, as native git's does.
+   */
+  function locked<T>(fn: () => Promise<T>): Promise<T> {
+    return runLocked(fn, false);
   }
 
   /** Sends one ref update with the objects `commit` needs; the mirror's ref follows on success. */
@@ -560,18 +574,23 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     async pushBranch({ branch, commit, expectedOld, force = false }) {
       checkBranch(branch);
       const ref = `refs/heads/${branch}`;
-      return withWriteLock(async () => {
-        const current = await readLocalRef(ref);
-        if (!force && current !== expectedOld) {
-          if (expectedOld === null) throw errors.branchExists(branch);
-          throw errors.pushRejected(branch, `the branch is at ${current ?? 'nothing'}, not ${expectedOld}`);
-        }
+      const refused = (current: string | null, reason: string) =>
+        expectedOld === null && current !== null ? errors.branchExists(branch) : errors.pushRejected(branch, reason);
+      return locked(async () => {
         if (!client) {
           const result = await casRef(ref, force ? undefined : expectedOld, commit);
-          if (!result.ok) throw errors.pushRejected(branch, result.reason);
+          if (!result.ok) throw refused(result.current, result.reason);
           return;
         }
-        await pushRef({ branch, commit, old: current ?? ZERO_OID, onReject: (reason) => errors.pushRejected(branch, reason) });
+        // A forced push still names the value it replaces: the remote's current one.
+        const old = force ? ((await client.listRefs('git-receive-pack')).refs.get(ref) ?? ZERO_OID) : (expectedOld ?? ZERO_OID);
+        await pushRef({
+          branch,
+          commit,
+          old,
+          // receive-pack says "failed to update ref"; its message says why (git 2.39: "reference already exists").
+          onReject: (reason) => (expectedOld === null && /already exists/.test(reason) ? errors.branchExists(branch) : errors.pushRejected(branch, reason)),
+        });
       });
     },
 
@@ -591,21 +610,22 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     },
 
     fastForwardDefault({ from, to }) {
-      return withWriteLock(async () => {
-        const current = await readLocalRef(defaultRef);
-        if (current !== from) throw errors.notFastForward(defaultBranch, `it is at ${current ?? 'nothing'}, not ${from}`);
-        if (to === from) return;
-        // https://isomorphic-git.org/docs/en/isDescendent
-        const descends = await git.isDescendent({ fs, gitdir, oid: to, ancestor: from, depth: -1, cache: store.cache }).catch((error: unknown) => {
-          if (isNotFound(error)) return false;
-          throw error;
-        });
-        if (!descends) throw errors.notFastForward(defaultBranch, `${to} does not descend from ${from}`);
+      return locked(async () => {
+        if (to !== from) {
+          // https://isomorphic-git.org/docs/en/isDescendent
+          const descends = await git.isDescendent({ fs, gitdir, oid: to, ancestor: from, depth: -1, cache: store.cache }).catch((error: unknown) => {
+            if (isNotFound(error)) return false;
+            throw error;
+          });
+          if (!descends) throw errors.notFastForward(defaultBranch, `${to} does not descend from ${from}`);
+        }
         if (!client) {
           const result = await casRef(defaultRef, from, to);
-          if (!result.ok) throw errors.notFastForward(defaultBranch, result.reason);
-        } else {
+          if (!result.ok) throw errors.notFastForward(defaultBranch, `it is at ${result.current ?? 'nothing'}, not ${from}`);
+        } else if (to !== from) {
           await pushRef({ branch: defaultBranch, commit: to, old: from, onReject: (reason) => errors.notFastForward(defaultBranch, reason) });
+        } else if ((await client.listRefs('git-receive-pack')).refs.get(defaultRef) !== from) {
+          throw errors.notFastForward(defaultBranch, `it is no longer at ${from}`);
         }
         lastHead = to;
       });

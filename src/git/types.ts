@@ -166,8 +166,10 @@ export interface GitWorker {
   }): Promise<string>;
   /**
    * Points `branch` (without refs/heads/) at `commit`, in the repository or on the remote.
-   * `expectedOld`: the sha the branch must have now, or null when it must not exist
-   * (409 branch_exists / push_rejected otherwise); `force` skips the check.
+   * `expectedOld`: the sha the branch must have now, or null when it must not exist — checked
+   * by the remote (or the embedded repository) atomically: 409 branch_exists when it must not
+   * exist and does, 409 push_rejected (with the remote's reason) otherwise. `force` replaces
+   * whatever is there. Never the default branch (see fastForwardDefault).
    */
   pushBranch(options: { branch: string; commit: string; expectedOld: string | null; force?: boolean }): Promise<void>;
   /** Deletes a branch (404 branch_not_found when absent). Never the default branch. */
@@ -179,8 +181,9 @@ export interface GitWorker {
   fastForwardDefault(options: { from: string; to: string }): Promise<void>;
   /**
    * Runs `fn` as the only writer of this repository: one queue in the process, then the
-   * cross-process lock, then a fetch. Write methods called inside reuse it; called outside,
-   * each takes it for itself.
+   * cross-process lock, then a fetch — so `fn` reads the newest state and builds on it. Write
+   * methods called inside reuse the lock; called outside, each takes the locks for itself without
+   * fetching (every ref update is a compare-and-swap, so staleness fails it, never loses data).
    */
   withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
   stats(): GitWorkerStats;

@@ -127,12 +127,14 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
   const base = await worker.headCommit();
   const mine = await worker.commit({ parent: base, changes: [{ path: 'm', bytes: enc('m') }], message: 'mine', author });
 
-  // Someone pushes to main: the fetch inside the lock sees it.
+  // Someone pushes to main: the remote refuses to move it from where it no longer is.
   const theirs = await commitFiles({ repo: origin, branch: 'main', files: { t: 't' }, message: 'theirs' });
   await t.rejects(worker.fastForwardDefault({ from: base, to: mine }), { status: 409, code: 'not_fast_forward' });
   t.equal((await git('rev-parse', 'main')).trim(), theirs);
 
-  // Someone pushes between our fetch and our push: the remote itself refuses.
+  // The caller re-fetches and re-applies. Someone pushes between our fetch and our push: the
+  // remote itself refuses.
+  t.same(await worker.fetch(), { head: theirs, changed: true });
   const mine2 = await worker.commit({ parent: theirs, changes: [{ path: 'm', bytes: enc('m') }], message: 'mine', author });
   let racer = '';
   await t.rejects(
@@ -150,9 +152,21 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
       await commitFiles({ repo: origin, branch: 'mir/release/u/1.0.0', files: { r: 'x' }, message: 'other' });
       await worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: null });
     }),
-    { status: 409, code: 'push_rejected' },
+    { status: 409, code: 'branch_exists' },
+    'the remote refuses to create a branch that appeared meanwhile',
   );
-  await t.rejects(worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: null }), { status: 409, code: 'branch_exists' });
+  const other = (await git('rev-parse', 'mir/release/u/1.0.0')).trim();
+  await t.rejects(worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: base }), {
+    status: 409,
+    code: 'push_rejected',
+    details: { reason: /failed to update ref/ },
+  });
+  t.equal((await git('rev-parse', 'mir/release/u/1.0.0')).trim(), other, 'nothing moved');
+  // Compare-and-swap against the value it really has goes through; force replaces whatever is there.
+  await worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: mine2, expectedOld: other });
+  t.equal((await git('rev-parse', 'mir/release/u/1.0.0')).trim(), mine2);
+  await worker.pushBranch({ branch: 'mir/release/u/1.0.0', commit: base, expectedOld: null, force: true });
+  t.equal((await git('rev-parse', 'mir/release/u/1.0.0')).trim(), base);
   await git('fsck', '--strict');
 });
 
