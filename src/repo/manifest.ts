@@ -6,11 +6,18 @@
 //   - `apps` and `workflows` present, block lists (`[]` when empty), entries sorted by uuid;
 //   - each entry a block mapping whose `uuid` (lowercase) and `release` are plain scalars.
 //
-// Parsing normalizes, so `toString()` of a file already in canonical form gives back its bytes,
-// and serialization is a fixed point (https://eemeli.org/yaml/#documents).
+// Parsing normalizes, so `toString()` of a file already in canonical form gives back its bytes;
+// `toString()` reads its output back, so serialization is a fixed point
+// (Document API: https://eemeli.org/yaml/#documents).
 //
-// A manifest's `name` must equal its file name: instances find their manifest by file name, so
-// a file whose content says otherwise is ambiguous and reported as invalid, never guessed at.
+// Decisions:
+//   - `name` must equal the file name: instances find their manifest by file name, so a file
+//     whose content says otherwise is ambiguous and reported as invalid, never guessed at;
+//   - a missing `apps`/`workflows` (or `apps:` with nothing) is an empty list; a missing
+//     `version` is 1.0.0; a 1.x version is read as is, any other major is refused;
+//   - the same uuid may appear once in `apps` and once in `workflows` (different element types).
+//   - an alias or a collection where a uuid or release belongs is refused (a rewrite could not
+//     keep it and stay canonical); anchors and aliases elsewhere are kept.
 
 import { Document, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
 import { errors, type FieldError } from '../errors.js';
