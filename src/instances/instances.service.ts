@@ -1,0 +1,244 @@
+// Instances: which manifest each deployment instance follows (a row in Postgres), and what it must
+// run now (its manifest on the default branch, resolved to artifacts). The second is the hot read
+// path every instance polls: it is computed once per (default-branch commit, manifest), serialized
+// once per instance, and served from memory as bytes with an ETag until the default branch moves.
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Actor, AuditService } from '../audit/audit.service.js';
+import type { InstanceRow, Tables } from '../db/database.js';
+import { errors } from '../errors.js';
+import type { GitWorker, Snapshot } from '../git/types.js';
+import { elementKey } from '../git/types.js';
+import { LATEST, type ElementType } from '../repo/values.js';
+import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
+import * as repository from './instances.repository.js';
+
+export interface InstanceView {
+  name: string;
+  description: string;
+  url: string | null;
+  manifest: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EffectiveElement {
+  uuid: string;
+  type: ElementType;
+  /** From the protected lists; null when the element is not (or no longer) protected. */
+  name: string | null;
+  release: string;
+  artifact: { path: string; sha256: string; size: number; download_url: string } | null;
+  /** For `latest`: the default-branch commit whose source the instance runs. */
+  source_commit?: string;
+  /** Set when the entry cannot be served (its artifact is missing); the others still are. */
+  error?: { code: string; message: string };
+}
+
+/** The answer of GET /instances/{name}/releases, ready to send. */
+export interface EffectiveReleases {
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+export interface InstanceService {
+  list(filter: { manifest?: string }): Promise<InstanceView[]>;
+  get(name: string): Promise<InstanceView>;
+  create(input: { name: string; description?: string; url?: string | null; manifest?: string | null }, actor: Actor): Promise<InstanceView>;
+  update(name: string, patch: { description?: string; url?: string | null }, actor: Actor): Promise<InstanceView>;
+  bind(name: string, manifest: string | null, actor: Actor): Promise<InstanceView>;
+  delete(name: string, actor: Actor): Promise<InstanceView>;
+  releases(name: string): Promise<EffectiveReleases>;
+}
+
+export interface InstanceServiceDeps {
+  readonly db: Kysely<Tables>;
+  readonly git: GitWorker;
+  readonly audit: AuditService;
+  readonly artifacts: ArtifactCatalog;
+  /** Base URL of this service, for download links. */
+  readonly baseUrl: string;
+  /**
+   * How long a binding read from Postgres is trusted on the hot path. Writes through this process
+   * take effect at once; a binding changed by another process is seen within this time.
+   */
+  readonly bindingTtlMs?: number;
+}
+
+const DEFAULT_BINDING_TTL_MS = 2_000;
+const MAX_ANSWERS = 10_000;
+
+export function createInstanceService(deps: InstanceServiceDeps): InstanceService {
+  const ttl = deps.bindingTtlMs ?? DEFAULT_BINDING_TTL_MS;
+  const bindings = new Map<string, { row: InstanceRow | undefined; until: number }>();
+  // Both caches hold the newest commit only: a new default-branch commit invalidates every answer.
+  let cachedCommit = '';
+  const resolved = new Map<string, Promise<string>>();
+  const answers = new Map<string, EffectiveReleases>();
+
+  async function instance(name: string): Promise<InstanceRow> {
+    const row = await repository.findInstance(deps.db, name);
+    if (!row) throw errors.instanceNotFound(name);
+    return row;
+  }
+
+  async function binding(name: string): Promise<InstanceRow> {
+    const now = Date.now();
+    const cached = bindings.get(name);
+    let row = cached && cached.until > now ? cached.row : undefined;
+    if (!cached || cached.until <= now) {
+      row = await repository.findInstance(deps.db, name);
+      if (bindings.size > MAX_ANSWERS) bindings.clear();
+      bindings.set(name, { row, until: now + ttl });
+    }
+    if (!row) throw errors.instanceNotFound(name);
+    return row;
+  }
+
+  async function manifestMustExist(manifest: string) {
+    const snapshot = await deps.git.snapshot();
+    if (!snapshot.manifests.has(manifest)) throw errors.manifestNotFound(manifest);
+  }
+
+  /** The `elements` JSON of a manifest at a snapshot. */
+  async function resolve(snapshot: Snapshot, manifest: string): Promise<string> {
+    const entry = snapshot.manifests.get(manifest);
+    if (!entry) throw errors.manifestNotFound(manifest);
+    if (!entry.file) {
+      const error = entry.error!;
+      throw errors.invalidContent('manifest_invalid', `${error.path}${error.line ? `:${error.line}` : ''}: ${error.reason}`, {
+        path: error.path,
+        line: error.line ?? null,
+        reason: error.reason,
+      });
+    }
+    const { apps, workflows } = entry.file.manifest;
+    const entries = [
+      ...apps.map((e) => ({ ...e, type: 'PAGE' as const })),
+      ...workflows.map((e) => ({ ...e, type: 'WORKFLOW' as const })),
+    ];
+    const names = new Map(snapshot.elements.map((e) => [elementKey(e.type, e.uuid), e.name]));
+    const located = entries.map((e) => ({
+      ...e,
+      artifact: e.release === LATEST ? undefined : snapshot.releases.get(elementKey(e.type, e.uuid))?.get(e.release),
+    }));
+    const infos = await deps.artifacts.describe(
+      located.flatMap((e) => (e.artifact ? [{ blobId: e.artifact.blobId, commit: snapshot.commit, path: e.artifact.path }] : [])),
+    );
+    const elements: EffectiveElement[] = located.map((e) => {
+      const base = { uuid: e.uuid, type: e.type, name: names.get(elementKey(e.type, e.uuid)) ?? null, release: e.release };
+      if (e.release === LATEST) return { ...base, artifact: null, source_commit: snapshot.commit };
+      const info = e.artifact ? infos.get(e.artifact.blobId) : undefined;
+      if (!e.artifact || !info) {
+        return {
+          ...base,
+          artifact: null,
+          error: { code: 'release_not_found', message: `No artifact for release ${e.release} on the default branch` },
+        };
+      }
+      const query = `elementType=${e.type}`;
+      return {
+        ...base,
+        artifact: {
+          path: e.artifact.path,
+          sha256: info.sha256,
+          size: info.size,
+          download_url: `${deps.baseUrl}/api/v2/source_control/releases/${e.uuid}/${e.release}/artifact?${query}`,
+        },
+      };
+    });
+    return JSON.stringify(elements);
+  }
+
+  async function audited(actor: Actor, action: string, row: InstanceRow, details: Record<string, unknown> = {}) {
+    bindings.delete(row.name);
+    await deps.audit.record(actor, { action, target: `instance:${row.name}`, details });
+    return toView(row);
+  }
+
+  return {
+    async list(filter) {
+      return (await repository.listInstances(deps.db, filter)).map(toView);
+    },
+
+    async get(name) {
+      return toView(await instance(name));
+    },
+
+    async create(input, actor) {
+      if (input.manifest) await manifestMustExist(input.manifest);
+      const row = await repository.insertInstance(deps.db, {
+        name: input.name,
+        description: input.description ?? '',
+        url: input.url ?? null,
+        manifest: input.manifest ?? null,
+        created_by: actor.name,
+      });
+      if (!row) throw errors.instanceExists(input.name);
+      return audited(actor, 'instance.create', row, { manifest: row.manifest, url: row.url });
+    },
+
+    async update(name, patch, actor) {
+      const row = await repository.updateInstance(deps.db, name, patch);
+      if (!row) throw errors.instanceNotFound(name);
+      return audited(actor, 'instance.update', row, { ...patch });
+    },
+
+    async bind(name, manifest, actor) {
+      const before = await instance(name);
+      if (manifest) await manifestMustExist(manifest);
+      const row = await repository.updateInstance(deps.db, name, { manifest });
+      if (!row) throw errors.instanceNotFound(name);
+      return audited(actor, manifest ? 'instance.bind' : 'instance.unbind', row, { from: before.manifest, to: manifest });
+    },
+
+    async delete(name, actor) {
+      const row = await repository.deleteInstance(deps.db, name);
+      if (!row) throw errors.instanceNotFound(name);
+      return audited(actor, 'instance.delete', row, { manifest: row.manifest });
+    },
+
+    async releases(name) {
+      const row = await binding(name);
+      if (!row.manifest) throw errors.instanceUnbound(name);
+      const snapshot = await deps.git.snapshot();
+      if (snapshot.commit !== cachedCommit) {
+        cachedCommit = snapshot.commit;
+        resolved.clear();
+        answers.clear();
+      }
+      const key = `${row.manifest}\0${name}`;
+      const cached = answers.get(key);
+      if (cached) return cached;
+      let elements = resolved.get(row.manifest);
+      if (!elements) {
+        // One computation per (commit, manifest), however many instances ask at once.
+        elements = resolve(snapshot, row.manifest);
+        resolved.set(row.manifest, elements);
+        elements.catch(() => resolved.delete(row.manifest!));
+      }
+      const body = Buffer.from(
+        `{"success":true,"data":{"instance":${JSON.stringify(name)},"manifest":${JSON.stringify(row.manifest)},"commit_sha":"${snapshot.commit}","elements":${await elements}}}`,
+      );
+      const answer = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
+      if (snapshot.commit === cachedCommit) {
+        if (answers.size >= MAX_ANSWERS) answers.clear();
+        answers.set(key, answer);
+      }
+      return answer;
+    },
+  };
+}
+
+function toView(row: InstanceRow): InstanceView {
+  return {
+    name: row.name,
+    description: row.description,
+    url: row.url,
+    manifest: row.manifest,
+    created_by: row.created_by,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
