@@ -233,7 +233,18 @@ t.test('readArtifact refuses unsafe and corrupt zips with a reason', async (t) =
   const metadataEntry = (value: unknown) => deflated('.release.json', typeof value === 'string' ? value : JSON.stringify(value));
   const rawName = (bytes: number[]) => ({ ...stored('x', 'x'), name: new Uint8Array(bytes), localName: new Uint8Array(bytes) });
   const good = await buildArtifact(FILES, METADATA);
+  const patched = (zip: Uint8Array, edit: (view: DataView, eocd: number) => void) => {
+    const copy = zip.slice();
+    edit(new DataView(copy.buffer), copy.length - 22);
+    return copy;
+  };
+  const extra = (id: number, size: number, body: number[] = []) => new Uint8Array([id & 0xff, id >> 8, size & 0xff, size >> 8, ...body]);
   const table: [string, Uint8Array, string, RegExp, object?][] = [
+    ['multi-disk', patched(craftZip([ok]), (v, eocd) => v.setUint16(eocd + 4, 1, true)), 'artifact_invalid', /multi-disk/],
+    ['zip64 count without records', patched(craftZip([ok]), (v, eocd) => (v.setUint16(eocd + 8, 0xffff, true), v.setUint16(eocd + 10, 0xffff, true))), 'artifact_invalid', /zip64 end of central directory locator missing/],
+    ['extra field overruns', craftZip([{ ...ok, extra: extra(0x5455, 200) }]), 'artifact_invalid', /corrupt extra fields/],
+    ['zip64 size without zip64 field', craftZip([{ ...ok, uncompressedSize: 0xffffffff }]), 'artifact_invalid', /zip64 sizes without a zip64 extra field/],
+    ['zip64 field too short', craftZip([{ ...ok, uncompressedSize: 0xffffffff, extra: extra(0x0001, 0) }]), 'artifact_invalid', /zip64 extra field too short/],
     ['not a zip', text('hello'), 'artifact_invalid', /no end of central directory record/],
     ['empty input', new Uint8Array(0), 'artifact_invalid', /no end of central directory record/],
     ['truncated', good.subarray(0, good.length - 30), 'artifact_invalid', /no end of central directory record/],
