@@ -209,7 +209,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
    * first and the .idx last, each written aside and renamed: a reader never sees half of one.
    */
   async function storePack(pack: Uint8Array): Promise<void> {
-    const { idx, checksum } = indexPack(pack);
+    const { idx, checksum, objects } = indexPack(pack, { keep: (type) => type === 'tree' || type === 'commit' });
     const name = `pack-${checksum}`;
     const packDir = path.join(gitdir, 'objects', 'pack');
     const scratch = path.join(gitdir, 'objects', `incoming-${randomBytes(6).toString('hex')}`);
@@ -221,6 +221,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       await fs.promises.rename(path.join(scratch, `${name}.pack`), path.join(packDir, `${name}.pack`));
       await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
       knownPacks.add(`${name}.idx`);
+      store.prime(objects);
       counters.packsReceived++;
     } finally {
       await fs.promises.rm(scratch, { recursive: true, force: true });
@@ -326,24 +327,31 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   async function start(): Promise<void> {
     if (closed) throw errors.gitUnavailable('the git worker is closed');
     await ensureRepository();
-    await options.lock.withLock(async () => {
-      if (mode === 'embedded') {
+    if (mode === 'embedded') {
+      // Under the cross-process lock: two processes starting at once create one initial commit.
+      await options.lock.withLock(async () => {
         if (!(await readLocalRef(defaultRef))) {
           const commit = await initialCommit();
           const result = await casRef(defaultRef, null, commit);
           if (result.ok) logger.info({ repository: gitdir, commit }, 'created the embedded release repository');
         }
-        return;
-      }
+      });
+    } else {
+      // The first (possibly whole-repository) fetch runs outside the write lock: other processes
+      // keep writing meanwhile.
       await fetchQueue.withLock(() => fetchRemote(client!));
       if (!(await readLocalRef(defaultRef)) && (await localHeads()).size === 0) {
-        // An empty remote: give it the same initial commit an embedded repository gets.
-        const commit = await initialCommit();
-        await pushRef({ branch: defaultBranch, commit, old: ZERO_OID, onReject: (reason) => errors.pushRejected(defaultBranch, reason) });
-        logger.info({ remote: remoteLabel, commit }, 'initialized the empty remote repository');
+        await options.lock.withLock(async () => {
+          await fetchQueue.withLock(() => fetchRemote(client!));
+          if ((await localHeads()).size > 0) return;
+          // An empty remote: give it the same initial commit an embedded repository gets.
+          const commit = await initialCommit();
+          await pushRef({ branch: defaultBranch, commit, old: ZERO_OID, onReject: (reason) => errors.pushRejected(defaultBranch, reason) });
+          logger.info({ remote: remoteLabel, commit }, 'initialized the empty remote repository');
+        });
       }
-    });
-    await fetch();
+    }
+    lastHead = await worker.headCommit();
     if (options.git.pollSeconds > 0) {
       timer = setInterval(() => {
         if (polling || closed) return;
@@ -422,6 +430,27 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     await setLocalRef(ref, update.commit);
   }
 
+  /** Whether `ancestor` is reachable from `oid` (newest commits first; stops at older ones). */
+  async function isDescendant(oid: string, ancestor: string): Promise<boolean> {
+    if (!(await store.has(oid)) || !(await store.has(ancestor))) return false;
+    const horizon = (await store.readCommit(ancestor)).committer.timestamp;
+    const seen = new Set<string>([oid]);
+    const queue = [oid];
+    while (queue.length > 0) {
+      const current = queue.shift()!;
+      const commit = await store.readCommit(current);
+      for (const parent of commit.parent) {
+        if (parent === ancestor) return true;
+        if (seen.has(parent)) continue;
+        seen.add(parent);
+        // Committer dates can be skewed; allow a day before giving up on a line of history.
+        const when = (await store.readCommit(parent)).committer.timestamp;
+        if (when >= horizon - 86_400) queue.push(parent);
+      }
+    }
+    return false;
+  }
+
   function checkBranch(branch: string): void {
     if (!isValidBranchName(branch)) throw errors.internal(`Invalid branch name ${JSON.stringify(branch)}`);
     if (branch === defaultBranch) throw errors.internal(`Use fastForwardDefault to move ${defaultBranch}`);
@@ -497,6 +526,15 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
         return entry?.type === 'blob' ? await store.readBlob(entry.oid) : null;
       } catch (error) {
         return internal('readFile', error);
+      }
+    },
+
+    async readBlob({ oid }) {
+      if (!isSha(oid)) return null;
+      try {
+        return (await store.has(oid)) ? await store.readBlob(oid) : null;
+      } catch (error) {
+        return internal('readBlob', error);
       }
     },
 
@@ -612,11 +650,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     fastForwardDefault({ from, to }) {
       return locked(async () => {
         if (to !== from) {
-          // https://isomorphic-git.org/docs/en/isDescendent
-          const descends = await git.isDescendent({ fs, gitdir, oid: to, ancestor: from, depth: -1, cache: store.cache }).catch((error: unknown) => {
-            if (isNotFound(error)) return false;
-            throw error;
-          });
+          const descends = await isDescendant(to, from);
           if (!descends) throw errors.notFastForward(defaultBranch, `${to} does not descend from ${from}`);
         }
         if (!client) {

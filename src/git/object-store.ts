@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import git from 'isomorphic-git';
-import { applyDelta, inflateEntry, readEntryHeader, readIdxOffsets, sizeAt, typeOfKind, type ObjectType } from './pack-index.js';
+import { applyDelta, inflateEntry, PackIdx, readEntryHeader, sizeAt, typeOfKind, type ObjectType } from './pack-index.js';
 
 export interface TreeEntry {
   readonly mode: string;
@@ -42,10 +42,16 @@ export interface ObjectStore {
   has(oid: string): Promise<boolean>;
   /** An object's size in bytes, read from its header only (no inflating of the content). */
   objectSize(oid: string): Promise<number>;
+  /**
+   * Hands over what indexing a received pack learnt: every object's size, and the content of
+   * the small structural objects (trees, commits), so the first snapshot after a clone inflates
+   * nothing again. Bounded; anything over the bounds is simply read from the pack later.
+   */
+  prime(objects: readonly { oid: string; type: ObjectType; size: number; content?: Buffer }[]): void;
 }
 
 interface PackEntry {
-  readonly offsets: Map<string, number>;
+  readonly offsets: PackIdx;
   readonly packPath: string;
   pack?: Promise<Buffer>;
 }
@@ -57,6 +63,9 @@ interface RawObject {
 
 /** Bytes of resolved pack entries kept for reuse as delta bases. */
 const BASE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Bounds of what `prime` keeps. */
+const PRIMED_BYTES = 64 * 1024 * 1024;
+const PRIMED_SIZES = 2_000_000;
 
 /** git's tree entry format: `<mode> <name>\0<20-byte oid>`, repeated. */
 export function parseTree(content: Buffer): TreeEntry[] {
@@ -74,6 +83,39 @@ export function parseTree(content: Buffer): TreeEntry[] {
   return entries;
 }
 
+function parsePerson(value: string): CommitObject['author'] {
+  // "Name <email> 1700000000 +0100"
+  const match = /^(.*) <(.*)> (\d+) ([+-])(\d\d)(\d\d)$/.exec(value);
+  if (!match) return { name: value, email: '', timestamp: 0, timezoneOffset: 0 };
+  const minutes = Number(match[5]) * 60 + Number(match[6]);
+  // isomorphic-git's convention (like Date#getTimezoneOffset): minutes west of UTC.
+  return { name: match[1]!, email: match[2]!, timestamp: Number(match[3]), timezoneOffset: match[4] === '+' ? -minutes : minutes };
+}
+
+/** git's commit format: header lines (continuations start with a space), a blank line, the message. */
+export function parseCommit(content: Buffer): CommitObject {
+  const text = content.toString('utf8');
+  const blank = text.indexOf('\n\n');
+  const head = blank < 0 ? text : text.slice(0, blank);
+  const message = blank < 0 ? '' : text.slice(blank + 2);
+  let tree = '';
+  const parent: string[] = [];
+  let author: CommitObject['author'] | undefined;
+  let committer: CommitObject['committer'] | undefined;
+  for (const line of head.split('\n')) {
+    if (line.startsWith(' ')) continue;
+    const space = line.indexOf(' ');
+    const key = line.slice(0, space);
+    const value = line.slice(space + 1);
+    if (key === 'tree') tree = value;
+    else if (key === 'parent') parent.push(value);
+    else if (key === 'author') author = parsePerson(value);
+    else if (key === 'committer') committer = parsePerson(value);
+  }
+  if (!/^[0-9a-f]{40}$/.test(tree) || !author || !committer) throw new Error('corrupt commit object');
+  return { message, tree, parent, author, committer };
+}
+
 export function createObjectStore(gitdir: string): ObjectStore {
   let cache: object = {};
   // Our own reader of packs and loose objects for trees, blobs and sizes. isomorphic-git's
@@ -84,6 +126,9 @@ export function createObjectStore(gitdir: string): ObjectStore {
   let packsLoaded: Promise<void> | undefined;
   const bases = new Map<string, RawObject>();
   let baseBytes = 0;
+  const primed = new Map<string, RawObject>();
+  let primedBytes = 0;
+  const knownSizes = new Map<string, number>();
 
   function remember(key: string, object: RawObject): void {
     if (object.content.length > BASE_CACHE_BYTES / 8) return;
@@ -119,10 +164,19 @@ export function createObjectStore(gitdir: string): ObjectStore {
 
   function findPacked(oid: string): Promise<RawObject> | undefined {
     for (const [name, entry] of packs) {
-      const offset = entry.offsets.get(oid);
+      const offset = entry.offsets.offsetOf(oid);
       if (offset !== undefined) return readPacked(entry, name, offset);
     }
     return undefined;
+  }
+
+  async function isLooseObject(oid: string): Promise<boolean> {
+    try {
+      await fs.promises.access(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async function readLoose(oid: string): Promise<RawObject | undefined> {
@@ -140,6 +194,8 @@ export function createObjectStore(gitdir: string): ObjectStore {
   }
 
   async function readRaw(oid: string): Promise<RawObject> {
+    const hit = primed.get(oid);
+    if (hit) return hit;
     packsLoaded ??= loadPacks();
     await packsLoaded;
     const packed = findPacked(oid)?.catch(async (error: unknown) => {
@@ -179,7 +235,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
       if (known) next.set(name, known);
       else {
         const idx = await fs.promises.readFile(path.join(dir, name));
-        next.set(name, { offsets: readIdxOffsets(idx), packPath: path.join(dir, name.replace(/\.idx$/, '.pack')) });
+        next.set(name, { offsets: new PackIdx(idx), packPath: path.join(dir, name.replace(/\.idx$/, '.pack')) });
       }
     }
     packs = next;
@@ -187,7 +243,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
 
   function packedSize(oid: string): Promise<number> | undefined {
     for (const entry of packs.values()) {
-      const offset = entry.offsets.get(oid);
+      const offset = entry.offsets.offsetOf(oid);
       if (offset === undefined) continue;
       entry.pack ??= fs.promises.readFile(entry.packPath);
       return entry.pack.then((pack) => sizeAt(pack, offset));
@@ -227,9 +283,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
       return new Uint8Array(await readTyped(oid, 'blob'));
     },
     async readCommit(oid) {
-      // https://isomorphic-git.org/docs/en/readCommit
-      const result = await git.readCommit({ fs, gitdir, oid, cache });
-      return result.commit;
+      return parseCommit(await readTyped(oid, 'commit'));
     },
     writeBlob(bytes) {
       // https://isomorphic-git.org/docs/en/writeBlob — a loose object; no index involved.
@@ -247,15 +301,19 @@ export function createObjectStore(gitdir: string): ObjectStore {
         commit: { ...commit, parent: [...commit.parent], author: { ...commit.author }, committer: { ...commit.committer } },
       });
     },
-    async isLoose(oid) {
-      try {
-        await fs.promises.access(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
-        return true;
-      } catch {
-        return false;
+    isLoose: isLooseObject,
+    prime(objects) {
+      for (const o of objects) {
+        if (knownSizes.size < PRIMED_SIZES) knownSizes.set(o.oid, o.size);
+        if (o.content && primedBytes + o.content.length <= PRIMED_BYTES) {
+          primed.set(o.oid, { type: o.type, content: o.content });
+          primedBytes += o.content.length;
+        }
       }
     },
     async objectSize(oid) {
+      const known = knownSizes.get(oid);
+      if (known !== undefined) return known;
       packsLoaded ??= loadPacks();
       await packsLoaded;
       const packed = packedSize(oid);
@@ -271,14 +329,13 @@ export function createObjectStore(gitdir: string): ObjectStore {
       throw Object.assign(new Error(`Could not find ${oid}.`), { code: 'NotFoundError' });
     },
     async has(oid) {
-      try {
-        // https://isomorphic-git.org/docs/en/readObject — 'deflated' avoids inflating loose objects.
-        await git.readObject({ fs, gitdir, oid, format: 'deflated', cache });
-        return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      const known = async () => [...packs.values()].some((p) => p.offsets.offsetOf(oid) !== undefined) || (await isLooseObject(oid));
+      packsLoaded ??= loadPacks();
+      await packsLoaded;
+      if (await known()) return true;
+      packsLoaded = loadPacks();
+      await packsLoaded;
+      return known();
     },
   };
 }

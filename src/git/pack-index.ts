@@ -18,6 +18,8 @@ export interface IndexedObject {
   /** Inflated size in bytes. */
   readonly size: number;
   readonly offset: number;
+  /** The content, for the types asked for with `keep`. */
+  readonly content?: Buffer;
 }
 
 export interface IndexedPack {
@@ -94,7 +96,7 @@ export function applyDelta(delta: Buffer, base: Buffer): Buffer {
  * Indexes a complete (not thin) pack: every object's oid, type, size and offset, and the .idx
  * file git and isomorphic-git read. Throws on a corrupt pack or a delta whose base is missing.
  */
-export function indexPack(pack: Uint8Array): IndexedPack {
+export function indexPack(pack: Uint8Array, options: { keep?: (type: ObjectType) => boolean } = {}): IndexedPack {
   const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
   if (buf.length < 32 || buf.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack file');
   const version = buf.readUInt32BE(4);
@@ -181,7 +183,14 @@ export function indexPack(pack: Uint8Array): IndexedPack {
     pending = left;
   }
 
-  const objects: IndexedObject[] = entries.map((e) => ({ oid: e.oid!, type: e.type!, size: e.content!.length, offset: e.offset }));
+  const keep = options.keep ?? (() => false);
+  const objects: IndexedObject[] = entries.map((e) => ({
+    oid: e.oid!,
+    type: e.type!,
+    size: e.content!.length,
+    offset: e.offset,
+    ...(keep(e.type!) ? { content: e.content! } : {}),
+  }));
   const sorted = entries.slice().sort((a, b) => (a.oid! < b.oid! ? -1 : a.oid! > b.oid! ? 1 : 0));
   return { idx: writeIdx(sorted, buf.subarray(end)), objects, checksum };
 }
@@ -325,4 +334,48 @@ export function inflateEntry(pack: Buffer, header: PackEntryHeader): Buffer {
 
 export function typeOfKind(kind: number): ObjectType | undefined {
   return TYPES[kind];
+}
+
+/**
+ * Lookups in a version-2 .idx file as it is, by binary search within its fan-out bucket:
+ * nothing is parsed up front (building a Map of 50,000 hex oids took ~0.6 s).
+ */
+export class PackIdx {
+  private readonly count: number;
+  private readonly names = 8 + 1024;
+
+  constructor(private readonly idx: Buffer) {
+    if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
+      throw new Error('unsupported pack index version');
+    }
+    this.count = idx.readUInt32BE(8 + 255 * 4);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The pack offset of `oid`, or undefined when this pack does not hold it. */
+  offsetOf(oid: string): number | undefined {
+    if (oid.length !== 40) return undefined;
+    const key = Buffer.from(oid, 'hex');
+    const first = key[0]!;
+    let lo = first === 0 ? 0 : this.idx.readUInt32BE(8 + (first - 1) * 4);
+    let hi = this.idx.readUInt32BE(8 + first * 4);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.names + mid * 20;
+      const cmp = this.idx.compare(key, 0, 20, at, at + 20);
+      if (cmp === 0) {
+        const offsets = this.names + this.count * 24;
+        const offset = this.idx.readUInt32BE(offsets + mid * 4);
+        if (!(offset & 0x80000000)) return offset;
+        return Number(this.idx.readBigUInt64BE(offsets + this.count * 4 + (offset & 0x7fffffff) * 8));
+      }
+      // Buffer#compare(target…) compares target to this buffer's range: > 0 means key is smaller.
+      if (cmp > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return undefined;
+  }
 }

@@ -140,6 +140,8 @@ export interface GitWorker {
   snapshot(): Promise<Snapshot>;
   /** A file's bytes at a branch name or commit sha; null when the ref or the file is missing. */
   readFile(options: { ref: string; path: string }): Promise<Uint8Array | null>;
+  /** A blob's bytes by its id (from a snapshot): no path walk. null when the object is absent. */
+  readBlob(options: { oid: string }): Promise<Uint8Array | null>;
   /**
    * Every file under a folder at a ref, recursively, sorted by path (byte order). Symlinks and
    * submodules are skipped. null when the ref or the folder is missing.

@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { createObjectStore } from '../../src/git/object-store.js';
-import { applyDelta, indexPack, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
+import { applyDelta, indexPack, PackIdx, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
 t.test('indexes a deltified pack byte for byte like git index-pack', async (t) => {
@@ -31,8 +31,13 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
   const deltas = verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7);
   t.ok(deltas.length > 10, `the pack holds deltas (${deltas.length})`);
   const offsets = readIdxOffsets(native);
+  const lookup = new PackIdx(native);
+  t.equal(lookup.size, indexed.objects.length);
+  t.equal(lookup.offsetOf('0'.repeat(40)), undefined);
+  t.equal(lookup.offsetOf('f'.repeat(40)), undefined);
   for (const object of indexed.objects) {
     t.equal(offsets.get(object.oid), object.offset);
+    if (lookup.offsetOf(object.oid) !== object.offset) t.fail(`PackIdx offset of ${object.oid}`);
     if (sizeAt(pack, object.offset) !== object.size) t.fail(`size of ${object.oid}`);
   }
   const sizes = new Map(
