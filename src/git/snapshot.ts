@@ -166,11 +166,15 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
     );
   }
 
-  function blobSize(oid: string): Promise<number> {
-    const hit = sizes.get(oid);
-    if (hit) return hit;
-    counters.blobSizeReads++;
-    return sizes.set(oid, store.objectSize(oid));
+  /** Sizes of blobs, memoized by oid; one wait for the lot. */
+  async function blobSizes(oids: readonly string[]): Promise<number[]> {
+    const missing = oids.filter((oid) => sizes.get(oid) === undefined);
+    if (missing.length > 0) {
+      counters.blobSizeReads += missing.length;
+      const read = store.objectSizes(missing);
+      missing.forEach((oid, i) => sizes.set(oid, read.then((all) => all[i]!)));
+    }
+    return Promise.all(oids.map((oid) => sizes.get(oid)!));
   }
 
   /** Versions of one element folder, e.g. dist/apps/<uuid>. */
@@ -182,15 +186,13 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
         key,
         (async () => {
           const result = new Map<string, ReleaseArtifact>();
-          const files = (await readTree(treeOid)).filter((e) => e.type === 'blob');
-          const artifacts = await Promise.all(
-            files.map(async (e) => {
-              const filePath = `${path}/${e.path}`;
-              const parsed = parseArtifactPath(filePath);
-              return parsed && { version: parsed.version, artifact: { path: filePath, blobId: e.oid, size: await blobSize(e.oid) } };
-            }),
-          );
-          for (const a of artifacts) if (a) result.set(a.version, a.artifact);
+          const artifacts = (await readTree(treeOid))
+            .filter((e) => e.type === 'blob')
+            .map((e) => ({ entry: e, path: `${path}/${e.path}` }))
+            .map((a) => ({ ...a, parsed: parseArtifactPath(a.path) }))
+            .filter((a) => a.parsed !== null);
+          const found = await blobSizes(artifacts.map((a) => a.entry.oid));
+          artifacts.forEach((a, i) => result.set(a.parsed!.version, { path: a.path, blobId: a.entry.oid, size: found[i]! }));
           return result;
         })(),
       )
