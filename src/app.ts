@@ -20,6 +20,12 @@ import { sharedSchemas } from './http/schemas.js';
 import { createLogger, type Logger } from './logger.js';
 import type { GitWorker } from './git/types.js';
 import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
+import { publishRoutes } from './publish/publish.routes.js';
+import { createPublishService, type PublishService } from './publish/publish.service.js';
+import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
+import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
+import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
+import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
 import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
 import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
@@ -46,6 +52,10 @@ export interface Services {
   readonly tokens: TokenService;
   readonly pullRequests: PullRequestService;
   readonly manifests: ManifestService;
+  readonly artifacts: ArtifactCatalog;
+  readonly releases: ReleaseService;
+  readonly matrix: ReleaseMatrix;
+  readonly publish: PublishService;
 }
 
 export type App = FastifyInstance & { readonly services: Services };
@@ -68,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const services = buildServices(deps, logger);
   const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas, ...pullRequestSchemas, ...manifestSchemas];
+  schemas.push(...releaseSchemas);
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
   app.addHook('onSend', async (request, reply) => {
@@ -89,6 +100,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(auditRoutes({ audit: services.audit }));
   await app.register(manifestRoutes({ manifests: services.manifests }));
   await app.register(pullRequestRoutes({ pullRequests: services.pullRequests }));
+  await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
+  await app.register(publishRoutes({ publish: services.publish }));
 
   return Object.assign(app, { services }) as unknown as App;
 }
@@ -116,7 +129,11 @@ function buildServices(deps: AppDeps, logger: Logger): Services {
         createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
     });
   const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, config: deps.config });
-  return { audit, tokens, pullRequests, manifests };
+  const artifacts = deps.services?.artifacts ?? createArtifactCatalog({ db, git: deps.git });
+  const releases = deps.services?.releases ?? createReleaseService({ git: deps.git, pullRequests, catalog: artifacts, config: deps.config });
+  const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
+  const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, config: deps.config });
+  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish };
 }
 
 /**

@@ -98,6 +98,24 @@ export const errors = {
 
   // 409
   conflict: (code: string, message: string, details?: ErrorDetails) => new AppError(409, code, message, details),
+  versionExists: (uuid: string, version: string, pullRequest: number | null) =>
+    new AppError(409, 'version_exists', pullRequest === null ? `Release ${version} of ${uuid} exists` : `Release ${version} of ${uuid} is pending in pull request #${pullRequest}`, {
+      element_uuid: uuid,
+      release_version: version,
+      pull_request: pullRequest,
+    }),
+  versionNotGreater: (uuid: string, version: string, highest: string) =>
+    new AppError(409, 'version_not_greater', `Release ${version} of ${uuid} must be greater than ${highest}, its highest release (merged or pending)`, {
+      element_uuid: uuid,
+      release_version: version,
+      highest,
+    }),
+  hotfixExists: (uuid: string, line: string, id: string) =>
+    new AppError(409, 'hotfix_exists', `Hotfix ${id} is already open for ${uuid} line ${line}`, { element_uuid: uuid, line, hotfix_id: id }),
+  hotfixEmpty: (id: string, branch: string) =>
+    new AppError(409, 'hotfix_empty', `Nothing was committed to ${branch} since hotfix ${id} was created`, { hotfix_id: id, branch }),
+  hotfixNotOpen: (id: string, state: string) =>
+    new AppError(409, 'hotfix_not_open', `Hotfix ${id} is ${state}`, { hotfix_id: id, state }),
   staleBase: (baseSha: string, entries: readonly string[]) =>
     new AppError(409, 'stale_base', `Changed since ${baseSha}: ${entries.join(', ')}`, { base_sha: baseSha, entries }),
   notFastForward: (branch: string, message: string) =>
@@ -110,6 +128,8 @@ export const errors = {
   payloadTooLarge: (limit: number) =>
     new AppError(413, 'payload_too_large', `The request body exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),
   invalidContent: (code: string, message: string, details?: ErrorDetails) => new AppError(422, code, message, details),
+  sourceFolderEmpty: (uuid: string, folder: string) =>
+    new AppError(422, 'source_folder_empty', `The source folder ${folder} of ${uuid} has no files on the default branch`, { element_uuid: uuid, folder }),
 
   // 503
   gitUnavailable: (message: string, cause?: unknown) =>

@@ -1,0 +1,54 @@
+// Batch publish: many manifest entries, one branch, one commit, one pull request.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { errors } from '../errors.js';
+import { actorOf, BEARER_SECURITY } from '../http/auth.js';
+import { AUTHENTICATED_ERRORS, ElementType, envelope, ManifestName, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
+import { BaseSha, ifMatchSha, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
+import { parseUuid } from '../repo/values.js';
+import type { PublishService } from './publish.service.js';
+
+const PublishBody = Type.Object(
+  {
+    changes: Type.Array(
+      Type.Object(
+        { manifest: ManifestName, element_uuid: Uuid, element_type: ElementType, release: ReleaseRef },
+        { additionalProperties: false, description: 'Set this element to this release in this manifest (an older version rolls back)' },
+      ),
+      { minItems: 1, maxItems: 1000 },
+    ),
+    commit_message: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+    base_sha: Type.Optional(BaseSha),
+  },
+  { additionalProperties: false },
+);
+
+export function publishRoutes(deps: { publish: PublishService }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/api/v2/source_control/publish',
+      {
+        config: { scope: 'source_control:releases_write' },
+        schema: {
+          operationId: 'publish',
+          tags: ['Releases'],
+          summary: 'Set releases in one or more manifests with one branch, one commit and one pull request',
+          description: 'Each release must exist on the default branch, or be latest. Rolling back is publishing an older version.',
+          security: BEARER_SECURITY,
+          querystring: WriteQuery,
+          body: PublishBody,
+          response: { 200: envelope(WriteAnswer), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 422, 503) },
+        },
+      },
+      async (request) => {
+        const { body } = request;
+        const header = ifMatchSha(request.headers['if-match']);
+        if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw errors.invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
+        if (header && body.base_sha && header !== body.base_sha) throw errors.invalidField('body.base_sha', 'differs from If-Match');
+        const changes = body.changes.map((c, i) => ({ ...c, element_uuid: parseUuid(c.element_uuid, `body.changes[${i}].element_uuid`) }));
+        const options = { actor: actorOf(request), dryRun: request.query.dry_run, baseSha: body.base_sha ?? header, commitMessage: body.commit_message };
+        return ok(await deps.publish.publish(changes, options));
+      },
+    );
+  };
+}

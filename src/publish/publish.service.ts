@@ -1,0 +1,138 @@
+// Batch publish (DESIGN §3): set elements' releases in one or more manifests with one branch, one
+// commit and one pull request, whatever the number of changes. Rolling back is publishing an
+// older version. Every change is a set_entry operation, so merging re-applies exactly these.
+import type { Actor } from '../audit/audit.service.js';
+import type { Config } from '../config.js';
+import { errors, type FieldError } from '../errors.js';
+import type { GitWorker, Snapshot } from '../git/types.js';
+import { elementKey } from '../git/types.js';
+import type { Operation } from '../pull-requests/intent.js';
+import { newBranchId, type DryRunResult, type PullRequestService, type PushedBranch } from '../pull-requests/pull-requests.service.js';
+import { manifestPath, publishBranch } from '../repo/layout.js';
+import { parseManifest } from '../repo/manifest.js';
+import { findElement } from '../repo/protected.js';
+import { LATEST, type ElementType } from '../repo/values.js';
+
+export interface PublishChange {
+  readonly manifest: string;
+  readonly element_uuid: string;
+  readonly element_type: ElementType;
+  readonly release: string;
+}
+
+export interface PublishOptions {
+  readonly actor: Actor;
+  readonly dryRun: boolean;
+  readonly baseSha?: string | undefined;
+  readonly commitMessage?: string | undefined;
+}
+
+export interface PublishService {
+  publish(changes: readonly PublishChange[], options: PublishOptions): Promise<PushedBranch | DryRunResult>;
+}
+
+type SetEntry = Extract<Operation, { op: 'set_entry' }>;
+
+export function createPublishService(deps: { git: GitWorker; pullRequests: PullRequestService; config: Pick<Config, 'git'> }): PublishService {
+  /** Duplicates and contradictions in one batch: 400 naming each repeated change. */
+  function checkBatch(changes: readonly PublishChange[]): void {
+    const seen = new Map<string, number>();
+    const problems: FieldError[] = [];
+    changes.forEach((change, i) => {
+      const key = `${change.manifest}\0${change.element_type}\0${change.element_uuid}`;
+      const first = seen.get(key);
+      if (first === undefined) return void seen.set(key, i);
+      const other = changes[first]!;
+      problems.push({
+        field: `body.changes[${i}]`,
+        message:
+          other.release === change.release
+            ? `repeats body.changes[${first}] (${change.manifest} ${change.element_uuid})`
+            : `contradicts body.changes[${first}]: ${change.manifest} ${change.element_uuid} cannot be both ${other.release} and ${change.release}`,
+      });
+    });
+    if (problems.length > 0) throw errors.validation(problems);
+  }
+
+  function operationsOf(snapshot: Snapshot, changes: readonly PublishChange[]): SetEntry[] {
+    return changes.map((change) => {
+      const entry = snapshot.manifests.get(change.manifest);
+      if (!entry) throw errors.manifestNotFound(change.manifest);
+      if (!entry.file) {
+        const e = entry.error!;
+        throw errors.invalidContent('manifest_invalid', `${e.path}${e.line ? `:${e.line}` : ''}: ${e.reason}`, { path: e.path, line: e.line ?? null, reason: e.reason });
+      }
+      if (change.release === LATEST) {
+        if (!findElement(snapshot.elements, change.element_type, change.element_uuid)) throw errors.elementNotFound(change.element_uuid, change.element_type);
+      } else if (!snapshot.releases.get(elementKey(change.element_type, change.element_uuid))?.has(change.release)) {
+        throw errors.conflict('release_not_found', `${change.element_type} ${change.element_uuid} has no release ${change.release} on the default branch`, {
+          element_uuid: change.element_uuid,
+          element_type: change.element_type,
+          release: change.release,
+          manifest: change.manifest,
+        });
+      }
+      const from = entry.file.getEntry(change.element_type, change.element_uuid)?.release ?? null;
+      return { op: 'set_entry', manifest: change.manifest, element_type: change.element_type, element_uuid: change.element_uuid, from, to: change.release };
+    });
+  }
+
+  /** 409 stale_base when an entry this publish changes is not what it was at `baseSha`. */
+  async function checkBase(snapshot: Snapshot, baseSha: string | undefined, operations: readonly SetEntry[]): Promise<void> {
+    if (!baseSha || baseSha === snapshot.commit) return;
+    if (!(await deps.git.resolveRef(baseSha))) {
+      await deps.git.fetch();
+      if (!(await deps.git.resolveRef(baseSha))) throw errors.invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
+    }
+    const moved: string[] = [];
+    const bases = new Map<string, ReturnType<typeof parseManifest> | null>();
+    for (const op of operations) {
+      if (!bases.has(op.manifest)) {
+        const bytes = await deps.git.readFile({ ref: baseSha, path: manifestPath(op.manifest) });
+        let parsed = null;
+        try {
+          parsed = bytes ? parseManifest(bytes, manifestPath(op.manifest)) : null;
+        } catch {
+          // A manifest that did not parse then counts as having no entries.
+        }
+        bases.set(op.manifest, parsed);
+      }
+      const before = bases.get(op.manifest)?.getEntry(op.element_type, op.element_uuid)?.release ?? null;
+      if (before !== op.from) moved.push(`manifest:${op.manifest}/${op.element_type}:${op.element_uuid}`);
+    }
+    if (moved.length > 0) throw errors.staleBase(baseSha, moved);
+  }
+
+  return {
+    async publish(changes, options) {
+      checkBatch(changes);
+      const snapshot = await deps.git.snapshot();
+      const operations = operationsOf(snapshot, changes);
+      await checkBase(snapshot, options.baseSha, operations);
+      const manifests = [...new Set(changes.map((c) => c.manifest))].sort();
+      const label = (op: SetEntry) => findElement(snapshot.elements, op.element_type, op.element_uuid)?.name ?? op.element_uuid;
+      const title =
+        operations.length === 1
+          ? `Publish ${label(operations[0]!)} ${operations[0]!.to} to ${operations[0]!.manifest}`
+          : `Publish ${operations.length} changes to ${manifests.join(', ')}`;
+      return deps.pullRequests.propose({
+        kind: 'publish',
+        title,
+        body: [
+          `Proposed by ${options.actor.name} through mir.`,
+          '',
+          ...operations.map((op) => `- ${op.manifest}: ${label(op)} (${op.element_type} ${op.element_uuid}) ${op.from ?? '(none)'} → ${op.to}`),
+        ].join('\n'),
+        commitMessage: options.commitMessage,
+        branch: publishBranch(deps.config.git.branchPrefix, newBranchId()),
+        intent: { version: 1, operations },
+        snapshot,
+        actor: options.actor,
+        dryRun: options.dryRun,
+        action: 'publish',
+        target: manifests.length === 1 ? `manifest:${manifests[0]}` : `manifests:${manifests.join(',')}`,
+        details: { manifests, changes: operations.map(({ op: _op, ...change }) => change) },
+      });
+    },
+  };
+}
