@@ -84,3 +84,9 @@ export const ReleaseRef = Type.Union([Version, Type.Literal('latest')], {
   description: 'A release version X.Y.Z, or latest (the source on the default branch)',
 });
 export const CommitSha = Type.String({ pattern: '^[0-9a-f]{40}$' });
+
+/**
+ * A 304 answer: no body. (A `null` schema would make Fastify send `Content-Length: 4` with a 304,
+ * which real HTTP clients then wait on; an empty schema sends nothing.)
+ */
+export const NotModified = Type.Any({ description: 'Not modified: the ETag still matches; no body' });

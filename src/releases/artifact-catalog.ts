@@ -36,7 +36,7 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
   };
 
   async function read(artifact: { blobId: string; commit: string; path: string }): Promise<ArtifactRow | null> {
-    const bytes = await deps.git.readFile({ ref: artifact.commit, path: artifact.path });
+    const bytes = await deps.git.readBlob({ oid: artifact.blobId });
     if (!bytes) return null;
     let metadata: ReleaseMetadata | null = null;
     let metadataError: string | null = null;
