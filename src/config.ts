@@ -5,6 +5,28 @@ import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const PROVIDERS = ['builtin', 'github', 'gitlab', 'bitbucket', 'azure'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+export type ForgeName = Exclude<ProviderName, 'builtin'>;
+
+/** Each forge's public API, its repository identity and the git user name its tokens go with. */
+const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: string; gitUsername: string; gitUrl: (repository: string) => string }> = {
+  github: { apiUrl: 'https://api.github.com', repository: /^[^/]+\/[^/]+$/, identity: 'owner/repo', gitUsername: 'x-access-token', gitUrl: (r) => `https://github.com/${r}.git` },
+  // A project path (group/subgroup/project) or its numeric id.
+  gitlab: { apiUrl: 'https://gitlab.com', repository: /^([^/]+(\/[^/]+)+|\d+)$/, identity: 'group/project or a project id', gitUsername: 'oauth2', gitUrl: (r) => `https://gitlab.com/${r}.git` },
+  bitbucket: { apiUrl: 'https://api.bitbucket.org/2.0', repository: /^[^/]+\/[^/]+$/, identity: 'workspace/repo_slug', gitUsername: 'x-token-auth', gitUrl: (r) => `https://bitbucket.org/${r}.git` },
+  // Azure accepts any user name with a personal access token.
+  azure: {
+    apiUrl: 'https://dev.azure.com',
+    repository: /^[^/]+\/[^/]+\/[^/]+$/,
+    identity: 'organization/project/repository',
+    gitUsername: 'mir',
+    gitUrl: (r) => {
+      const [organization, project, repository] = r.split('/');
+      return `https://dev.azure.com/${organization}/${project}/_git/${repository}`;
+    },
+  },
+};
 
 /** The environment this service reads (DESIGN §7). Every variable is optional. */
 export const EnvSchema = Type.Object({
@@ -24,6 +46,14 @@ export const EnvSchema = Type.Object({
   MIR_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 1_048_576 }),
   MIR_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
+  MIR_PROVIDER: Type.Enum([...PROVIDERS], { default: 'builtin', description: 'Where pull requests live' }),
+  MIR_PROVIDER_API_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: "The forge's API base URL (GitHub Enterprise, self-managed GitLab)" })),
+  MIR_PROVIDER_REPOSITORY: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9._~ -]+(/[A-Za-z0-9._~ -]+)*$', description: 'owner/repo, group/project (or project id), workspace/repo, organization/project/repository' }),
+  ),
+  MIR_PROVIDER_TOKEN: Type.Optional(Type.String({ minLength: 1, description: "The forge's API token; also the git remote's password" })),
+  MIR_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the forge webhook' })),
+  MIR_PROVIDER_POLL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Poll the forge this often; 0 disables' }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -49,7 +79,23 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly provider: ProviderConfig;
 }
+
+export type ProviderConfig =
+  | { readonly name: 'builtin' }
+  | {
+      readonly name: ForgeName;
+      /** Without a trailing slash. */
+      readonly apiUrl: string;
+      /** As configured: owner/repo, group/project or a project id, workspace/repo, organization/project/repository. */
+      readonly repository: string;
+      readonly token: string;
+      /** Unset: webhooks are refused (401) and only polling keeps pull requests current. */
+      readonly webhookSecret: string | undefined;
+      /** 0: never poll. */
+      readonly pollSeconds: number;
+    };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -81,15 +127,16 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
   if ((env.MIR_GIT_USERNAME || env.MIR_GIT_TOKEN) && !env.MIR_GIT_URL) {
     throw new ConfigError(['MIR_GIT_TOKEN/MIR_GIT_USERNAME: set MIR_GIT_URL too, or leave both unset']);
   }
+  const { provider, git } = providerConfig(env);
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
     dataDir: path.resolve(cwd, env.MIR_DATA_DIR),
     git: Object.freeze({
-      url: env.MIR_GIT_URL,
-      username: env.MIR_GIT_USERNAME,
-      token: env.MIR_GIT_TOKEN,
+      url: git.url,
+      username: git.username,
+      token: git.token,
       defaultBranch: env.MIR_GIT_DEFAULT_BRANCH,
       pollSeconds: env.MIR_GIT_POLL_SECONDS,
       branchPrefix: env.MIR_BRANCH_PREFIX,
@@ -98,10 +145,48 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     bodyLimitBytes: env.MIR_BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.MIR_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: env.LOG_LEVEL,
+    provider,
   });
 }
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'MIR_GIT_TOKEN', 'MIR_GIT_URL']);
+/**
+ * The forge settings, and the git remote they imply: with a forge and no MIR_GIT_URL, the forge's
+ * public clone URL (only when the API is the public one; GitHub Enterprise and self-managed GitLab
+ * need MIR_GIT_URL); with no MIR_GIT_TOKEN, the forge token with the forge's conventional git user.
+ */
+function providerConfig(env: Env): { provider: ProviderConfig; git: { url: string | undefined; username: string | undefined; token: string | undefined } } {
+  const git = { url: env.MIR_GIT_URL, username: env.MIR_GIT_USERNAME, token: env.MIR_GIT_TOKEN };
+  const name = env.MIR_PROVIDER;
+  if (name === 'builtin') {
+    const stray = (['MIR_PROVIDER_API_URL', 'MIR_PROVIDER_REPOSITORY', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET'] as const).filter((key) => env[key] !== undefined);
+    if (stray.length > 0) throw new ConfigError(stray.map((key) => `${key}: only used with MIR_PROVIDER=github|gitlab|bitbucket|azure (MIR_PROVIDER is builtin)`));
+    return { provider: Object.freeze({ name }), git };
+  }
+  const forge = FORGES[name];
+  const problems: string[] = [];
+  if (!env.MIR_PROVIDER_REPOSITORY) problems.push(`MIR_PROVIDER_REPOSITORY: required with MIR_PROVIDER=${name} (${forge.identity})`);
+  else if (!forge.repository.test(env.MIR_PROVIDER_REPOSITORY)) {
+    problems.push(`MIR_PROVIDER_REPOSITORY: must be ${forge.identity} for ${name} (got ${JSON.stringify(env.MIR_PROVIDER_REPOSITORY)})`);
+  }
+  if (!env.MIR_PROVIDER_TOKEN) problems.push(`MIR_PROVIDER_TOKEN: required with MIR_PROVIDER=${name}`);
+  const apiUrl = (env.MIR_PROVIDER_API_URL ?? forge.apiUrl).replace(/\/+$/, '');
+  if (!git.url && env.MIR_PROVIDER_API_URL && apiUrl !== forge.apiUrl) {
+    problems.push(`MIR_GIT_URL: required with MIR_PROVIDER=${name} on a non-public MIR_PROVIDER_API_URL (the forge's clone URL of the repository)`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const repository = env.MIR_PROVIDER_REPOSITORY!;
+  const token = env.MIR_PROVIDER_TOKEN!;
+  return {
+    provider: Object.freeze({ name, apiUrl, repository, token, webhookSecret: env.MIR_WEBHOOK_SECRET, pollSeconds: env.MIR_PROVIDER_POLL_SECONDS }),
+    git: {
+      url: git.url ?? forge.gitUrl(repository),
+      username: git.username ?? (git.token ? undefined : forge.gitUsername),
+      token: git.token ?? token,
+    },
+  };
+}
+
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'MIR_GIT_TOKEN', 'MIR_GIT_URL', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET', 'MIR_PROVIDER_API_URL']);
 
 function describe(variable: string, value: string | undefined, reason: string): string {
   const schema = (EnvSchema.properties as Record<string, { enum?: readonly string[]; pattern?: string; minimum?: number; maximum?: number; type?: string }>)[variable];

@@ -73,6 +73,8 @@ export const errors = {
   // 401 / 403
   unauthorized: (message = 'A valid bearer token is required') =>
     new AppError(401, 'unauthorized', message),
+  webhookUnauthorized: (provider: string, message: string) =>
+    new AppError(401, 'webhook_unauthorized', `The ${provider} webhook is not authentic: ${message}`, { provider }),
   forbidden: (scope: string) =>
     new AppError(403, 'forbidden', `This token lacks the scope ${scope}`, { required_scope: scope }),
 
@@ -91,6 +93,8 @@ export const errors = {
   instanceNotFound: (name: string) =>
     new AppError(404, 'instance_not_found', `No instance named ${name}`, { instance: name }),
   hotfixNotFound: (id: string) => new AppError(404, 'hotfix_not_found', `No hotfix ${id}`, { hotfix_id: id }),
+  webhookNotConfigured: (provider: string, configured: string) =>
+    new AppError(404, 'webhook_not_configured', `No ${provider} webhook here: this service's pull request provider is ${configured}`, { provider, configured }),
   branchNotFound: (branch: string) =>
     new AppError(404, 'branch_not_found', `No branch ${branch}`, { branch }),
   fileNotFound: (path: string, ref: string) =>
@@ -124,6 +128,10 @@ export const errors = {
     new AppError(409, 'push_rejected', `The remote rejected the push of ${branch}: ${reason}`, { branch, reason }),
   branchExists: (branch: string) => new AppError(409, 'branch_exists', `Branch ${branch} already exists`, { branch }),
 
+  /** The forge said no (required reviews, failing checks, not mergeable): its own words in `reason`. */
+  providerRefused: (provider: string, reason: string, status: number) =>
+    new AppError(409, 'provider_refused', `${provider} refused: ${reason}`, { provider, reason, provider_status: status }),
+
   // 413 / 422
   payloadTooLarge: (limit: number) =>
     new AppError(413, 'payload_too_large', `The request body exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),
@@ -136,6 +144,10 @@ export const errors = {
     new AppError(503, 'git_unavailable', `The git remote is unreachable: ${message}`, {}, { cause }),
   gitAuthFailed: (message: string, cause?: unknown) =>
     new AppError(503, 'git_auth_failed', `The git remote refused the credentials: ${message}`, {}, { cause }),
+  providerUnavailable: (provider: string, message: string, cause?: unknown) =>
+    new AppError(503, 'provider_unavailable', `${provider} is unreachable: ${message}`, { provider }, { cause }),
+  providerAuthFailed: (provider: string, message: string) =>
+    new AppError(503, 'provider_auth_failed', `${provider} refused the token: ${message}`, { provider }),
   notReady: (checks: Record<string, string>) =>
     new AppError(503, 'not_ready', `Not ready: ${Object.entries(checks).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { checks }),
 

@@ -19,6 +19,10 @@ export const REDACTED_PATHS = [
   '*.databaseUrl',
   'git.token',
   '*.git.token',
+  'provider.token',
+  '*.provider.token',
+  'webhookSecret',
+  '*.webhookSecret',
 ];
 
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {

@@ -12,7 +12,10 @@ export interface ProviderPullRequest {
   /** Where people look at it. */
   readonly url: string;
   readonly state: PullRequestState;
+  /** Full sha, or null when not merged (or when the forge reports only an abbreviation). */
   readonly mergeCommit: string | null;
+  /** The branch it merges, when the provider says. */
+  readonly sourceBranch?: string | null;
 }
 
 export interface OpenPullRequest {
@@ -32,4 +35,31 @@ export interface PullRequestProvider {
   close(pullRequest: PullRequestRow): Promise<void>;
   /** Open pull requests the provider knows of (for reconciliation with our table). */
   list(filter: { state?: PullRequestState }): Promise<ProviderPullRequest[]>;
+  /** Tells the people looking at it on the forge (a conflict found by the reconciler). */
+  annotate?(pullRequest: PullRequestRow, note: string): Promise<void>;
+  /** Readiness: resolves when the provider answers and accepts our credentials. */
+  check?(): Promise<void>;
+}
+
+/** What a forge's webhook says happened to one pull request. */
+export interface ForgeEvent {
+  /** The forge's number of the pull request (our `external_id`, as text). */
+  readonly externalId: string;
+  readonly sourceBranch: string | null;
+  readonly state: 'open' | 'merged' | 'closed';
+  readonly mergeCommit: string | null;
+  /** Who did it on the forge, when the payload says. */
+  readonly actor: string | null;
+}
+
+/** Raw request headers, lower-cased names (as node:http gives them). */
+export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** A pull request provider on a forge, with the forge's webhook scheme. */
+export interface ForgeProvider extends PullRequestProvider {
+  readonly name: 'github' | 'gitlab' | 'bitbucket' | 'azure';
+  /** Throws 401 webhook_unauthorized unless the delivery carries the forge's proof of `secret`. */
+  verifyWebhook(headers: WebhookHeaders, rawBody: string, secret: string): void;
+  /** The pull request event in a verified delivery; null for other events (pings, pushes…). */
+  parseWebhook(headers: WebhookHeaders, payload: unknown): ForgeEvent | null;
 }

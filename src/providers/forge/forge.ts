@@ -1,0 +1,40 @@
+// Builds the configured forge's provider. Each adapter is a small module over fetch; branches are
+// pushed and deleted through the git worker (the same remote, with the same token), never through
+// a forge's branch API.
+import type { ForgeName, ProviderConfig } from '../../config.js';
+import type { ForgeProvider } from '../types.js';
+import { createAzureProvider } from './azure.js';
+import { createBitbucketProvider } from './bitbucket.js';
+import { createGitHubProvider } from './github.js';
+import { createGitLabProvider } from './gitlab.js';
+
+export type ForgeConfig = Extract<ProviderConfig, { name: ForgeName }>;
+
+export interface ForgeDeps {
+  readonly config: ForgeConfig;
+  readonly defaultBranch: string;
+  /** Deletes a branch on the remote; absent already is fine. */
+  readonly deleteBranch: (branch: string) => Promise<void>;
+  /** How long a merge waits for a forge that completes asynchronously (Azure); default 5 s. */
+  readonly mergeCompletionTimeoutMs?: number;
+}
+
+export function createForgeProvider(deps: ForgeDeps): ForgeProvider {
+  switch (deps.config.name) {
+    case 'github':
+      return createGitHubProvider(deps);
+    case 'gitlab':
+      return createGitLabProvider(deps);
+    case 'bitbucket':
+      return createBitbucketProvider(deps);
+    case 'azure':
+      return createAzureProvider(deps);
+  }
+}
+
+/** Forge descriptions are capped (Azure: 4,000 characters); long manifest diffs are cut with a note. */
+export function fitDescription(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const note = '\n\n… (cut; the full change is in the branch)';
+  return text.slice(0, limit - note.length) + note;
+}
