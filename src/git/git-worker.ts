@@ -10,7 +10,7 @@ import git from 'isomorphic-git';
 import type { Config } from '../config.js';
 import { errors, isAppError } from '../errors.js';
 import { createObjectStore, EMPTY_TREE, isNotFound, type ObjectStore } from './object-store.js';
-import { indexPack } from './pack-index.js';
+import { PackStreamIndexer } from './pack-index.js';
 import { createProcessLock } from './process-lock.js';
 import { createSmartHttpClient, ZERO_OID, redact, type SmartHttpClient } from './smart-http.js';
 import { createSnapshotBuilder } from './snapshot.js';
@@ -208,8 +208,10 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
    * indexPack is what makes its clone slow). Readers list only .idx files, so the .pack goes in
    * first and the .idx last, each written aside and renamed: a reader never sees half of one.
    */
-  async function storePack(pack: Uint8Array): Promise<void> {
-    const { idx, checksum, objects } = indexPack(pack, { keep: (type) => type === 'tree' || type === 'commit' });
+  async function storePack(indexer: PackStreamIndexer): Promise<void> {
+    const pack = indexer.bytes;
+    const { idx, checksum, objects } = indexer.finish();
+    if (objects.length === 0) return;
     const name = `pack-${checksum}`;
     const packDir = path.join(gitdir, 'objects', 'pack');
     const scratch = path.join(gitdir, 'objects', `incoming-${randomBytes(6).toString('hex')}`);
@@ -281,11 +283,20 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     for (const oid of new Set(heads.values())) {
       if (!localTips.has(oid) && !pushed.has(oid) && !(await store.has(oid))) wants.push(oid);
     }
-    const pack = await remote.fetchPack({ wants, haves: [...localTips] });
-    if (pack) await storePack(pack);
+    // Indexed while it downloads, as native git's index-pack does.
+    const indexer = new PackStreamIndexer({ keep: (type) => type === 'tree' || type === 'commit' });
+    await remote.fetchPack({ wants, haves: [...localTips], onData: (chunk) => indexer.push(chunk) });
+    if (wants.length > 0) {
+      try {
+        await storePack(indexer);
+      } catch (error) {
+        if (isAppError(error)) throw error;
+        throw errors.gitUnavailable(`the pack the remote sent is unusable: ${(error as Error).message}`, error);
+      }
+    }
     for (const [name, oid] of heads) if (local.get(name) !== oid) await setLocalRef(`refs/heads/${name}`, oid);
     for (const name of local.keys()) if (!heads.has(name)) await setLocalRef(`refs/heads/${name}`, null);
-    if (wants.length > 0) logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: pack?.length ?? 0 }, 'fetched');
+    if (wants.length > 0) logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: indexer.bytes.length }, 'fetched');
   }
 
   async function doFetch(): Promise<{ head: string; changed: boolean }> {

@@ -10,6 +10,7 @@ export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
+const EMPTY = Buffer.alloc(0);
 const REF_DELTA = 7;
 
 export interface IndexedObject {
@@ -97,102 +98,175 @@ export function applyDelta(delta: Buffer, base: Buffer): Buffer {
  * file git and isomorphic-git read. Throws on a corrupt pack or a delta whose base is missing.
  */
 export function indexPack(pack: Uint8Array, options: { keep?: (type: ObjectType) => boolean } = {}): IndexedPack {
-  const buf = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
-  if (buf.length < 32 || buf.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack file');
-  const version = buf.readUInt32BE(4);
-  if (version !== 2 && version !== 3) throw new Error(`unsupported pack version ${version}`);
-  const count = buf.readUInt32BE(8);
-  const end = buf.length - 20;
-  const checksum = buf.subarray(end).toString('hex');
-  if (createHash('sha1').update(buf.subarray(0, end)).digest('hex') !== checksum) throw new Error('pack checksum mismatch');
+  const indexer = new PackStreamIndexer(options);
+  indexer.push(pack);
+  return indexer.finish();
+}
 
-  const entries: Entry[] = new Array(count);
-  const byOffset = new Map<number, Entry>();
-  let pos = 12;
-  for (let i = 0; i < count; i++) {
-    const offset = pos;
-    let byte = buf[pos++]!;
-    const kind = (byte >> 4) & 7;
-    let size = byte & 0x0f;
-    let shift = 4;
-    while (byte & 0x80) {
-      byte = buf[pos++]!;
-      size += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
+/**
+ * Indexes a pack while it arrives, as native git's index-pack does during a clone: entries are
+ * inflated as soon as their compressed bytes are all there, so indexing overlaps the transfer.
+ * `push` the bytes in order, then `finish` resolves the deltas and writes the .idx.
+ */
+export class PackStreamIndexer {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 16);
+  private filled = 0;
+  private pos = 12;
+  private count = -1;
+  private readonly entries: Entry[] = [];
+  private readonly byOffset = new Map<number, Entry>();
+  private readonly hash = createHash('sha1');
+  private hashed = 0;
+  /** Bytes of the current entry's stream that were not enough last time: wait for twice as many. */
+  private waitFor = 0;
+
+  constructor(private readonly options: { keep?: (type: ObjectType) => boolean } = {}) {}
+
+  /** The pack received so far. */
+  get bytes(): Buffer {
+    return this.buf.subarray(0, this.filled);
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.filled + chunk.length > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.filled + chunk.length));
+      this.buf.copy(grown, 0, 0, this.filled);
+      this.buf = grown;
     }
-    const entry: Entry = { offset, kind, data: Buffer.alloc(0), crc: 0 };
-    if (kind === OFS_DELTA) {
-      byte = buf[pos++]!;
-      let back = byte & 0x7f;
+    this.buf.set(chunk, this.filled);
+    this.filled += chunk.length;
+    this.parse(false);
+  }
+
+  private parse(final: boolean): void {
+    const buf = this.buf;
+    if (this.count < 0) {
+      if (this.filled < 12) return;
+      if (buf.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack file');
+      const version = buf.readUInt32BE(4);
+      if (version !== 2 && version !== 3) throw new Error(`unsupported pack version ${version}`);
+      this.count = buf.readUInt32BE(8);
+    }
+    while (this.entries.length < this.count) {
+      // Headers are at most ~40 bytes; keep 20 in reserve for the trailing checksum.
+      if (!final && this.filled - this.pos < 64) return;
+      const offset = this.pos;
+      let pos = offset;
+      let byte = buf[pos++]!;
+      const kind = (byte >> 4) & 7;
+      let size = byte & 0x0f;
+      let shift = 4;
       while (byte & 0x80) {
         byte = buf[pos++]!;
-        back = (back + 1) * 128 + (byte & 0x7f);
+        size += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
       }
-      entry.baseOffset = offset - back;
-    } else if (kind === REF_DELTA) {
-      entry.baseOid = buf.subarray(pos, pos + 20).toString('hex');
-      pos += 20;
-    } else if (!TYPES[kind]) {
-      throw new Error(`bad object type ${kind} at offset ${offset}`);
+      const entry: Entry = { offset, kind, data: EMPTY, crc: 0 };
+      if (kind === OFS_DELTA) {
+        byte = buf[pos++]!;
+        let back = byte & 0x7f;
+        while (byte & 0x80) {
+          byte = buf[pos++]!;
+          back = (back + 1) * 128 + (byte & 0x7f);
+        }
+        entry.baseOffset = offset - back;
+      } else if (kind === REF_DELTA) {
+        entry.baseOid = buf.subarray(pos, pos + 20).toString('hex');
+        pos += 20;
+      } else if (!TYPES[kind]) {
+        throw new Error(`bad object type ${kind} at offset ${offset}`);
+      }
+      const limit = final ? this.filled - 20 : this.filled;
+      if (pos >= limit) {
+        if (final) throw new Error('truncated pack');
+        return;
+      }
+      if (!final && limit - pos < this.waitFor) return;
+      let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+      try {
+        // zlib stops at the end of the entry's stream and reports how much input it used. An
+        // output chunk of the known size: zlib's 16 KiB default, allocated per entry, costs more
+        // than the inflating itself on a pack of small objects.
+        inflated = zlib.inflateSync(buf.subarray(pos, limit), { info: true, chunkSize: Math.max(64, size) }) as unknown as typeof inflated;
+      } catch (error) {
+        if (!final && (error as { code?: string }).code === 'Z_BUF_ERROR') {
+          this.waitFor = 2 * (limit - pos);
+          return;
+        }
+        throw error;
+      }
+      this.waitFor = 0;
+      entry.data = inflated.buffer;
+      if (entry.data.length !== size) throw new Error(`object at offset ${offset} inflates to ${entry.data.length} bytes, not ${size}`);
+      pos += inflated.engine.bytesWritten;
+      entry.crc = zlib.crc32(buf.subarray(offset, pos));
+      if (kind !== OFS_DELTA && kind !== REF_DELTA) {
+        entry.type = TYPES[kind]!;
+        entry.content = entry.data;
+        entry.oid = sha1(entry.type, entry.content);
+      }
+      this.entries.push(entry);
+      this.byOffset.set(offset, entry);
+      this.pos = pos;
     }
-    if (pos >= end) throw new Error('truncated pack');
-    // zlib stops at the end of the entry's stream and reports how much input it used.
-    // An output chunk of the known inflated size: zlib's 16 KiB default, allocated per entry,
-    // costs more than the inflating itself on a pack of small objects.
-    const inflated = zlib.inflateSync(buf.subarray(pos, end), { info: true, chunkSize: Math.max(64, size) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    entry.data = inflated.buffer;
-    if (entry.data.length !== size) throw new Error(`object at offset ${offset} inflates to ${entry.data.length} bytes, not ${size}`);
-    pos += inflated.engine.bytesWritten;
-    entry.crc = zlib.crc32(buf.subarray(offset, pos));
-    if (kind !== OFS_DELTA && kind !== REF_DELTA) {
-      entry.type = TYPES[kind]!;
-      entry.content = entry.data;
-      entry.oid = sha1(entry.type, entry.content);
+    // Hash what is known to precede the trailer, as it arrives.
+    if (this.entries.length === this.count && this.pos > this.hashed) {
+      this.hash.update(buf.subarray(this.hashed, this.pos));
+      this.hashed = this.pos;
     }
-    entries[i] = entry;
-    byOffset.set(offset, entry);
   }
-  if (pos !== end) throw new Error(`pack has ${end - pos} bytes after its last object`);
 
-  const byOid = new Map<string, Entry>();
-  for (const e of entries) if (e.oid) byOid.set(e.oid, e);
+  finish(): IndexedPack {
+    this.parse(true);
+    const buf = this.buf;
+    const end = this.pos;
+    if (this.count < 0 || this.filled < 32) throw new Error('not a pack file');
+    if (this.filled - end !== 20) throw new Error(`pack has ${this.filled - end - 20} bytes after its last object`);
+    const checksum = buf.toString('hex', end, end + 20);
+    if (this.hash.digest('hex') !== checksum) throw new Error('pack checksum mismatch');
+    const entries = this.entries;
+    const byOffset = this.byOffset;
 
-  // Resolves a delta chain iteratively (chains can be deep; no recursion).
-  const resolve = (entry: Entry): void => {
-    const chain: Entry[] = [];
-    let current: Entry | undefined = entry;
-    while (current && current.content === undefined) {
-      chain.push(current);
-      current = current.baseOffset !== undefined ? byOffset.get(current.baseOffset) : byOid.get(current.baseOid!);
+    const byOid = new Map<string, Entry>();
+    for (const e of entries) if (e.oid) byOid.set(e.oid, e);
+
+    // Resolves a delta chain iteratively (chains can be deep; no recursion).
+    const resolve = (entry: Entry): void => {
+      const chain: Entry[] = [];
+      let current: Entry | undefined = entry;
+      while (current && current.content === undefined) {
+        chain.push(current);
+        current = current.baseOffset !== undefined ? byOffset.get(current.baseOffset) : byOid.get(current.baseOid!);
+      }
+      if (!current) return; // a ref-delta base not resolved yet: retried below
+      for (let i = chain.length - 1; i >= 0; i--) {
+        const e = chain[i]!;
+        const base = i === chain.length - 1 ? current : chain[i + 1]!;
+        e.type = base.type!;
+        e.content = applyDelta(e.data, base.content!);
+        e.oid = sha1(e.type, e.content);
+        byOid.set(e.oid, e);
+      }
+    };
+    let pending = entries.filter((e) => e.content === undefined);
+    while (pending.length > 0) {
+      for (const e of pending) resolve(e);
+      const left = pending.filter((e) => e.content === undefined);
+      if (left.length === pending.length) throw new Error(`${left.length} deltas have no base in the pack (a thin pack?)`);
+      pending = left;
     }
-    if (!current) return; // a ref-delta base not resolved yet: retried below
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const e = chain[i]!;
-      const base = i === chain.length - 1 ? current : chain[i + 1]!;
-      e.type = base.type!;
-      e.content = applyDelta(e.data, base.content!);
-      e.oid = sha1(e.type, e.content);
-      byOid.set(e.oid, e);
-    }
-  };
-  let pending = entries.filter((e) => e.content === undefined);
-  while (pending.length > 0) {
-    for (const e of pending) resolve(e);
-    const left = pending.filter((e) => e.content === undefined);
-    if (left.length === pending.length) throw new Error(`${left.length} deltas have no base in the pack (a thin pack?)`);
-    pending = left;
+
+    const keep = this.options.keep ?? (() => false);
+    const objects: IndexedObject[] = entries.map((e) => ({
+      oid: e.oid!,
+      type: e.type!,
+      size: e.content!.length,
+      offset: e.offset,
+      ...(keep(e.type!) ? { content: e.content! } : {}),
+    }));
+    const sorted = entries.slice().sort((a, b) => (a.oid! < b.oid! ? -1 : a.oid! > b.oid! ? 1 : 0));
+    return { idx: writeIdx(sorted, buf.subarray(end, end + 20)), objects, checksum };
   }
-
-  const keep = options.keep ?? (() => false);
-  const objects: IndexedObject[] = entries.map((e) => ({
-    oid: e.oid!,
-    type: e.type!,
-    size: e.content!.length,
-    offset: e.offset,
-    ...(keep(e.type!) ? { content: e.content! } : {}),
-  }));
-  const sorted = entries.slice().sort((a, b) => (a.oid! < b.oid! ? -1 : a.oid! > b.oid! ? 1 : 0));
-  return { idx: writeIdx(sorted, buf.subarray(end)), objects, checksum };
 }
 
 function writeIdx(sorted: readonly Entry[], packChecksum: Buffer): Buffer {

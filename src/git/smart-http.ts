@@ -5,7 +5,7 @@
 // present locally sends no `have`s and downloads the whole pack (15.8 s) — FACTS.md. Here a push
 // sends exactly the objects the worker wrote, and a fetch offers every local branch tip as a
 // `have`, so only new objects travel.
-import { errors } from '../errors.js';
+import { errors, isAppError } from '../errors.js';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';
 
@@ -90,8 +90,11 @@ export interface SmartHttpOptions {
 
 export interface SmartHttpClient {
   listRefs(service: 'git-upload-pack' | 'git-receive-pack'): Promise<RemoteRefs>;
-  /** The pack holding `wants` minus what `haves` reach (not thin, ofs-deltas allowed); null when empty. */
-  fetchPack(options: { wants: readonly string[]; haves: readonly string[] }): Promise<Uint8Array | null>;
+  /**
+   * Streams the pack holding `wants` minus what `haves` reach (not thin, ofs-deltas allowed) to
+   * `onData` as it arrives. Asks nothing when `wants` is empty.
+   */
+  fetchPack(options: { wants: readonly string[]; haves: readonly string[]; onData: (chunk: Uint8Array) => void }): Promise<void>;
   /** Sends ref updates (and the pack with their objects); the remote's verdict per ref. */
   receivePack(options: {
     commands: readonly { ref: string; old: string; new: string }[];
@@ -113,7 +116,11 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
   const userAgent = options.userAgent ?? 'git/mir';
   let authorization: string | undefined;
 
-  async function send(path: string, init: { method: 'GET' | 'POST'; body?: Uint8Array; contentType?: string; accept: string }): Promise<Uint8Array> {
+  /** One request; with `onChunk` the answer's body is handed over as it arrives (and not returned). */
+  async function send(
+    path: string,
+    init: { method: 'GET' | 'POST'; body?: Uint8Array; contentType?: string; accept: string; onChunk?: (chunk: Uint8Array) => void },
+  ): Promise<Uint8Array> {
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: init.accept, 'git-protocol': 'version=0' };
       if (init.contentType) headers['content-type'] = init.contentType;
@@ -151,6 +158,15 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
       if (type !== init.accept) {
         // A dumb-HTTP server or a login page: not a smart git endpoint.
         throw errors.gitUnavailable(`${redact(base)} is not a smart-HTTP git remote (content-type ${type || 'none'})`);
+      }
+      if (init.onChunk) {
+        try {
+          for await (const chunk of response.body as AsyncIterable<Uint8Array>) init.onChunk(chunk);
+        } catch (error) {
+          if (isAppError(error)) throw error;
+          throw errors.gitUnavailable(`reading the answer of ${redact(base)}${path.split('?')[0]} failed: ${(error as Error).message}`, error);
+        }
+        return new Uint8Array(0);
       }
       return new Uint8Array(await response.arrayBuffer());
     }
@@ -193,36 +209,54 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
       return { refs, capabilities, ...(symref ? { head: symref.slice('symref=HEAD:'.length) } : {}) };
     },
 
-    async fetchPack({ wants, haves }) {
-      if (wants.length === 0) return null;
+    async fetchPack({ wants, haves, onData }) {
+      if (wants.length === 0) return;
       const lines: Uint8Array[] = [];
       wants.forEach((oid, i) => lines.push(pktLine(i === 0 ? `want ${oid} side-band-64k ofs-delta no-progress agent=${userAgent}\n` : `want ${oid}\n`)));
       lines.push(FLUSH);
       for (const oid of haves) lines.push(pktLine(`have ${oid}\n`));
       lines.push(pktLine('done\n'));
-      const body = await send('/git-upload-pack', {
+      // Without multi_ack the answer to `done` is one ACK or NAK line, then the side-band pack,
+      // demultiplexed here as it streams in.
+      let pending: Uint8Array = new Uint8Array(0);
+      let acknowledged = false;
+      let ended = false;
+      let sawData = false;
+      await send('/git-upload-pack', {
         method: 'POST',
         body: concat(lines),
         contentType: 'application/x-git-upload-pack-request',
         accept: 'application/x-git-upload-pack-result',
+        onChunk: (chunk) => {
+          let buffer = pending.length > 0 ? concat([pending, chunk]) : chunk;
+          let at = 0;
+          while (!ended && buffer.length - at >= 4) {
+            const length = parseInt(decoder.decode(buffer.subarray(at, at + 4)), 16);
+            if (Number.isNaN(length)) throw errors.gitUnavailable('the remote answered the fetch with a malformed packet');
+            if (length < 4) {
+              at += 4;
+              if (acknowledged) ended = true;
+              continue;
+            }
+            if (buffer.length - at < length) break;
+            const line = buffer.subarray(at + 4, at + length);
+            at += length;
+            if (!acknowledged) {
+              const value = text(line);
+              if (value.startsWith('ERR ')) throw errors.gitUnavailable(`the remote refused the fetch: ${value.slice(4)}`);
+              if (value.startsWith('ACK') || value.startsWith('NAK')) acknowledged = true;
+              continue;
+            }
+            if (line[0] === 1) {
+              sawData = true;
+              onData(line.subarray(1));
+            } else if (line[0] === 3) throw errors.gitUnavailable(`the remote failed: ${text(line.subarray(1))}`);
+          }
+          buffer = buffer.subarray(at);
+          pending = buffer.length > 0 ? new Uint8Array(buffer) : new Uint8Array(0);
+        },
       });
-      // Without multi_ack the answer to `done` is one ACK or NAK line, then the side-band pack.
-      let start = 0;
-      for (const { line, end } of readPktLines(body)) {
-        if (line === null) continue;
-        const value = text(line);
-        if (value.startsWith('ACK') || value.startsWith('NAK')) {
-          start = end;
-          break;
-        }
-        if (value.startsWith('ERR ')) throw errors.gitUnavailable(`the remote refused the fetch: ${value.slice(4)}`);
-      }
-      const pack = demux(body, start);
-      if (pack.length < 32 || decoder.decode(pack.subarray(0, 4)) !== 'PACK') {
-        throw errors.gitUnavailable('the remote answered the fetch without a pack');
-      }
-      const count = new DataView(pack.buffer, pack.byteOffset).getUint32(8);
-      return count === 0 ? null : pack;
+      if (!sawData) throw errors.gitUnavailable('the remote answered the fetch without a pack');
     },
 
     async receivePack({ commands, pack }) {

@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { createObjectStore } from '../../src/git/object-store.js';
-import { applyDelta, indexPack, PackIdx, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
+import { applyDelta, indexPack, PackIdx, PackStreamIndexer, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
 t.test('indexes a deltified pack byte for byte like git index-pack', async (t) => {
@@ -73,7 +73,30 @@ t.test('rejects corrupt packs', async (t) => {
   const pack = await readFile(path.join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!));
   const flipped = Buffer.from(pack);
   flipped[20] = flipped[20]! ^ 0xff;
-  t.throws(() => indexPack(flipped), /checksum/);
+  t.throws(() => indexPack(flipped), 'a damaged object');
+  const badTrailer = Buffer.from(pack);
+  badTrailer[badTrailer.length - 1] = badTrailer[badTrailer.length - 1]! ^ 0xff;
+  t.throws(() => indexPack(badTrailer), /checksum/);
+  t.throws(() => indexPack(pack.subarray(0, pack.length - 30)), /truncated|trailing|after its last|end of file/);
+});
+
+t.test('indexing while the pack arrives in small pieces gives the same result', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `${i}\n${'abcdefgh'.repeat(1000 + i * 50)}`;
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
+  const pack = await readFile(path.join(packDir, name));
+  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  for (const piece of [1, 7, 100, 4096]) {
+    const indexer = new PackStreamIndexer();
+    for (let at = 0; at < pack.length; at += piece) indexer.push(pack.subarray(at, at + piece));
+    t.equal(Buffer.compare(indexer.finish().idx, native), 0, `pieces of ${piece} bytes`);
+    t.equal(Buffer.compare(indexer.bytes, pack), 0);
+  }
 });
 
 t.test('applyDelta copies and inserts, and checks sizes', async (t) => {
