@@ -19,6 +19,8 @@ import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { createLogger, type Logger } from './logger.js';
 import type { GitWorker } from './git/types.js';
+import { hotfixRoutes, hotfixSchemas } from './hotfixes/hotfixes.routes.js';
+import { createHotfixService, type HotfixService } from './hotfixes/hotfixes.service.js';
 import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
@@ -56,6 +58,7 @@ export interface Services {
   readonly releases: ReleaseService;
   readonly matrix: ReleaseMatrix;
   readonly publish: PublishService;
+  readonly hotfixes: HotfixService;
 }
 
 export type App = FastifyInstance & { readonly services: Services };
@@ -79,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const services = buildServices(deps, logger);
   const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas, ...pullRequestSchemas, ...manifestSchemas];
   schemas.push(...releaseSchemas);
+  schemas.push(...hotfixSchemas);
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
   app.addHook('onSend', async (request, reply) => {
@@ -102,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(pullRequestRoutes({ pullRequests: services.pullRequests }));
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
+  await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
 
   return Object.assign(app, { services }) as unknown as App;
 }
@@ -133,7 +138,8 @@ function buildServices(deps: AppDeps, logger: Logger): Services {
   const releases = deps.services?.releases ?? createReleaseService({ git: deps.git, pullRequests, catalog: artifacts, config: deps.config });
   const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
   const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, config: deps.config });
-  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish };
+  const hotfixes = deps.services?.hotfixes ?? createHotfixService({ db, git: deps.git, audit, pullRequests, releases });
+  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish, hotfixes };
 }
 
 /**

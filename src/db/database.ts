@@ -41,6 +41,30 @@ export interface SchemaMigrationsTable {
 export type PullRequestState = 'open' | 'merged' | 'closed' | 'conflicted';
 export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
 
+export type HotfixState = 'open' | 'released' | 'abandoned';
+
+export interface HotfixesTable {
+  id: Generated<string>;
+  element_type: 'PAGE' | 'WORKFLOW';
+  element_uuid: string;
+  /** `X.Y` */
+  line: string;
+  base_version: string;
+  branch: string;
+  base_commit: string;
+  state: ColumnType<HotfixState, HotfixState | undefined, HotfixState>;
+  release_version: string | null;
+  pull_request: number | null;
+  release_commit: string | null;
+  author: string;
+  author_email: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  released_at: Date | null;
+  abandoned_at: Date | null;
+  abandoned_by: string | null;
+}
+
 export interface PullRequestsTable {
   number: Generated<number>;
   provider: ColumnType<string, string | undefined, string>;
@@ -79,6 +103,7 @@ export interface ArtifactsTable {
 }
 
 export interface Tables {
+  hotfixes: HotfixesTable;
   artifacts: ArtifactsTable;
   pull_requests: PullRequestsTable;
   api_tokens: ApiTokensTable;
@@ -90,4 +115,6 @@ export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type PullRequestRow = Selectable<PullRequestsTable>;
+export type HotfixRow = Selectable<HotfixesTable>;
+export type NewHotfix = Insertable<HotfixesTable>;
 export type NewPullRequest = Insertable<PullRequestsTable>;

@@ -4,9 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ok, problems, Uuid, Version } from '../http/schemas.js';
-import { DryRun, PushedBranch } from '../pull-requests/pull-requests.schemas.js';
 import { parseUuid } from '../repo/values.js';
 import type { ReleaseMatrix } from './release-matrix.js';
+import { ReleaseDryRun, ReleasePushed } from './releases.schemas.js';
 import type { CreateRelease, ReleaseService } from './releases.service.js';
 
 const TAGS = ['Releases'];
@@ -29,9 +29,6 @@ const Release = Type.Object(
   { $id: 'Release' },
 );
 
-const Built = { release_version: Version, sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }), size: Type.Integer() };
-const ReleasePushed = Type.Object({ ...PushedBranch.properties, ...Built }, { $id: 'ReleasePushed', description: 'The pushed release branch and its pull request' });
-const ReleaseDryRun = Type.Object({ ...DryRun.properties, ...Built }, { $id: 'ReleaseDryRun', description: 'What would be pushed (dry_run=true)' });
 const ReleaseAnswer = Type.Union([Type.Ref('ReleasePushed'), Type.Ref('ReleaseDryRun')]);
 
 const CreateBody = Type.Object(

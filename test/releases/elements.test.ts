@@ -119,7 +119,7 @@ t.test('GET /elements on 200 elements and 5 manifests matches what the manifests
   await t.test('bad queries are 400 naming the parameter', async (t) => {
     for (const [query, field] of [['?cursor=garbage', 'query.cursor'], ['?limit=0', 'querystring.limit'], ['?type=APP', 'querystring.type'], ['?extra=1', 'querystring.extra']]) {
       const res = await get(query!);
-      t.equal(res.statusCode, 400, query);
+      t.equal(res.statusCode, 400, query!);
       t.match(res.headers['content-type'], /^application\/problem\+json/);
       t.ok(res.json().errors.some((e: { field: string }) => e.field === field), `${field} in ${JSON.stringify(res.json().errors)}`);
     }
