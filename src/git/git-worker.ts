@@ -285,7 +285,9 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     }
     // Indexed while it downloads, as native git's index-pack does.
     const indexer = new PackStreamIndexer({ keep: (type) => type === 'tree' || type === 'commit' });
+    const started = performance.now();
     await remote.fetchPack({ wants, haves: [...localTips], onData: (chunk) => indexer.push(chunk) });
+    const downloaded = performance.now();
     if (wants.length > 0) {
       try {
         await storePack(indexer);
@@ -296,7 +298,10 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     }
     for (const [name, oid] of heads) if (local.get(name) !== oid) await setLocalRef(`refs/heads/${name}`, oid);
     for (const name of local.keys()) if (!heads.has(name)) await setLocalRef(`refs/heads/${name}`, null);
-    if (wants.length > 0) logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: indexer.bytes.length }, 'fetched');
+    if (wants.length > 0) {
+      const timing = { downloadMs: Math.round(downloaded - started), storeMs: Math.round(performance.now() - downloaded) };
+      logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: indexer.bytes.length, ...timing }, 'fetched');
+    }
   }
 
   async function doFetch(): Promise<{ head: string; changed: boolean }> {
@@ -367,11 +372,17 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       timer = setInterval(() => {
         if (polling || closed) return;
         polling = true;
-        fetch()
-          .catch((error: unknown) => logger.warn({ err: error, remote: remoteLabel }, 'polling the git remote failed'))
-          .finally(() => {
-            polling = false;
-          });
+        // Tracked like a write, so close() does not return while it still moves refs.
+        void track(
+          fetch()
+            .then(({ head, changed }) => {
+              if (changed) logger.debug({ remote: remoteLabel, head }, 'the default branch moved');
+            })
+            .catch((error: unknown) => logger.warn({ err: error, remote: remoteLabel }, 'polling the git remote failed'))
+            .finally(() => {
+              polling = false;
+            }),
+        );
       }, options.git.pollSeconds * 1000);
       timer.unref();
     }

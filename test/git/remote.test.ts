@@ -247,3 +247,17 @@ t.test('two workers on one remote never lose an update', async (t) => {
   t.equal(await git('show', 'main:counter'), '12');
   await git('fsck', '--strict');
 });
+
+t.test('polls the remote every pollSeconds until closed', async (t) => {
+  const { origin, make } = await remoteSetup(t);
+  const worker = make({ pollSeconds: 1 });
+  await worker.start();
+  const theirs = await commitFiles({ repo: origin, branch: 'main', files: { polled: 'p' }, message: 'p' });
+  const deadline = Date.now() + 10_000;
+  while ((await worker.resolveRef('main')) !== theirs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await worker.resolveRef('main'), theirs, 'the poll brought the new commit');
+  await worker.close();
+  const fetches = worker.stats().fetches;
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(worker.stats().fetches, fetches, 'no poll after close');
+});
