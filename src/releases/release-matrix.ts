@@ -6,6 +6,7 @@ import { errors } from '../errors.js';
 import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey, type ElementKey } from '../git/types.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
+import type { ManifestFile } from '../repo/manifest.js';
 import type { ProtectedElement } from '../repo/protected.js';
 import type { ElementType } from '../repo/values.js';
 import { highestVersion } from '../repo/version.js';
@@ -64,6 +65,21 @@ function compareKeys(a: SortKey, b: SortKey): number {
 
 export function createReleaseMatrix(deps: { git: GitWorker; pullRequests: PullRequestService }): ReleaseMatrix {
   const indexes = new WeakMap<Snapshot, Index>();
+  // A manifest's file object is shared by every snapshot holding the same blob, so after a commit
+  // only the manifests it changed are read again.
+  const manifestReleases = new WeakMap<ManifestFile, ReadonlyMap<ElementKey, string>>();
+
+  function releasesOf(file: ManifestFile): ReadonlyMap<ElementKey, string> {
+    let releases = manifestReleases.get(file);
+    if (!releases) {
+      const manifest = file.manifest;
+      const map = new Map<ElementKey, string>();
+      for (const entry of manifest.apps) map.set(elementKey('PAGE', entry.uuid), entry.release);
+      for (const entry of manifest.workflows) map.set(elementKey('WORKFLOW', entry.uuid), entry.release);
+      manifestReleases.set(file, (releases = map));
+    }
+    return releases;
+  }
 
   function indexOf(snapshot: Snapshot): Index {
     let index = indexes.get(snapshot);
@@ -71,14 +87,10 @@ export function createReleaseMatrix(deps: { git: GitWorker; pullRequests: PullRe
     const manifestNames = [...snapshot.manifests.keys()].filter((n) => snapshot.manifests.get(n)!.file).sort();
     const entries = new Map<ElementKey, Map<string, string>>();
     for (const name of manifestNames) {
-      const manifest = snapshot.manifests.get(name)!.file!.manifest;
-      for (const [type, list] of [['PAGE', manifest.apps], ['WORKFLOW', manifest.workflows]] as const) {
-        for (const entry of list) {
-          const key = elementKey(type, entry.uuid);
-          let byManifest = entries.get(key);
-          if (!byManifest) entries.set(key, (byManifest = new Map()));
-          byManifest.set(name, entry.release);
-        }
+      for (const [key, release] of releasesOf(snapshot.manifests.get(name)!.file!)) {
+        let byManifest = entries.get(key);
+        if (!byManifest) entries.set(key, (byManifest = new Map()));
+        byManifest.set(name, release);
       }
     }
     const elements = [...snapshot.elements].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
