@@ -209,7 +209,8 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
    * first and the .idx last, each written aside and renamed: a reader never sees half of one.
    */
   async function storePack(indexer: PackStreamIndexer): Promise<void> {
-    const pack = indexer.bytes;
+    // A copy of exactly the pack: the indexer's buffer has room to spare.
+    const pack = Buffer.from(indexer.bytes);
     const { idx, checksum, objects } = indexer.finish();
     if (objects.length === 0) return;
     const name = `pack-${checksum}`;
@@ -224,6 +225,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
       knownPacks.add(`${name}.idx`);
       store.prime(objects);
+      store.addPack(`${name}.idx`, idx, pack);
       counters.packsReceived++;
     } finally {
       await fs.promises.rm(scratch, { recursive: true, force: true });

@@ -50,6 +50,12 @@ export interface ObjectStore {
    * nothing again. Bounded; anything over the bounds is simply read from the pack later.
    */
   prime(objects: readonly { oid: string; type: ObjectType; size: number; content?: Buffer }[]): void;
+  /** Registers a pack just stored, with its bytes already in memory (no re-reading it). */
+  addPack(idxName: string, idx: Buffer, pack: Buffer): void;
+  /** A tree's entries when they are at hand without I/O (primed), else undefined. */
+  peekTree(oid: string): TreeEntry[] | undefined;
+  /** An object's size when known without I/O, else undefined. */
+  peekSize(oid: string): number | undefined;
 }
 
 interface PackEntry {
@@ -304,6 +310,21 @@ export function createObjectStore(gitdir: string): ObjectStore {
       });
     },
     isLoose: isLooseObject,
+    addPack(idxName, idx, pack) {
+      const entry: PackEntry = {
+        offsets: new PackIdx(idx),
+        packPath: path.join(gitdir, 'objects', 'pack', idxName.replace(/\.idx$/, '.pack')),
+        pack: Promise.resolve(pack),
+      };
+      packs.set(idxName, entry);
+    },
+    peekTree(oid) {
+      const hit = primed.get(oid);
+      return hit?.type === 'tree' ? parseTree(hit.content) : undefined;
+    },
+    peekSize(oid) {
+      return knownSizes.get(oid);
+    },
     prime(objects) {
       for (const o of objects) {
         if (knownSizes.size < PRIMED_SIZES) knownSizes.set(o.oid, o.size);

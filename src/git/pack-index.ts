@@ -115,6 +115,7 @@ export class PackStreamIndexer {
   private count = -1;
   private readonly entries: Entry[] = [];
   private readonly byOffset = new Map<number, Entry>();
+  private readonly byOid = new Map<string, Entry>();
   private readonly hash = createHash('sha1');
   private hashed = 0;
   /** Bytes of the current entry's stream that were not enough last time: wait for twice as many. */
@@ -204,6 +205,16 @@ export class PackStreamIndexer {
         entry.type = TYPES[kind]!;
         entry.content = entry.data;
         entry.oid = sha1(entry.type, entry.content);
+        this.byOid.set(entry.oid, entry);
+      } else {
+        // An ofs-delta's base precedes it, so most deltas resolve while the pack still arrives.
+        const base = entry.baseOffset !== undefined ? this.byOffset.get(entry.baseOffset) : this.byOid.get(entry.baseOid!);
+        if (base?.content) {
+          entry.type = base.type!;
+          entry.content = applyDelta(entry.data, base.content);
+          entry.oid = sha1(entry.type, entry.content);
+          this.byOid.set(entry.oid, entry);
+        }
       }
       this.entries.push(entry);
       this.byOffset.set(offset, entry);
@@ -227,8 +238,7 @@ export class PackStreamIndexer {
     const entries = this.entries;
     const byOffset = this.byOffset;
 
-    const byOid = new Map<string, Entry>();
-    for (const e of entries) if (e.oid) byOid.set(e.oid, e);
+    const byOid = this.byOid;
 
     // Resolves a delta chain iteratively (chains can be deep; no recursion).
     const resolve = (entry: Entry): void => {

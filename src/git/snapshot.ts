@@ -92,6 +92,7 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
   const protectedFiles = new Generational<string, Promise<() => Parsed<ProtectedElement[]>>>();
   const manifestDirs = new Generational<string, Promise<Map<string, ManifestEntry>>>();
   const releaseDirs = new Generational<string, Promise<Map<string, ReleaseArtifact>>>();
+  const releaseDirsAtHand = new Generational<string, Map<string, ReleaseArtifact>>();
   const distDirs = new Generational<string, Promise<Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>>>();
   const sizes = new Generational<string, Promise<number>>();
   let last: { commit: string; snapshot: Promise<Snapshot> } | undefined;
@@ -177,6 +178,28 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
     return Promise.all(oids.map((oid) => sizes.get(oid)!));
   }
 
+  /** releasesOf without waiting, when the folder's tree and its blobs' sizes are known already. */
+  function releasesAtHand(path: string, treeOid: string): Map<string, ReleaseArtifact> | undefined {
+    const key = `${path}\0${treeOid}`;
+    const memo = releaseDirsAtHand.get(key);
+    if (memo) return memo;
+    const entries = store.peekTree(treeOid);
+    if (!entries) return undefined;
+    const result = new Map<string, ReleaseArtifact>();
+    for (const e of entries) {
+      if (e.type !== 'blob') continue;
+      const filePath = `${path}/${e.path}`;
+      const parsed = parseArtifactPath(filePath);
+      if (!parsed) continue;
+      const size = store.peekSize(e.oid);
+      if (size === undefined) return undefined;
+      result.set(parsed.version, { path: filePath, blobId: e.oid, size });
+    }
+    counters.treeReads++;
+    releaseDirs.set(key, Promise.resolve(result));
+    return releaseDirsAtHand.set(key, result);
+  }
+
   /** Versions of one element folder, e.g. dist/apps/<uuid>. */
   function releasesOf(path: string, treeOid: string): Promise<Map<string, ReleaseArtifact>> {
     const key = `${path}\0${treeOid}`;
@@ -206,19 +229,23 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
         treeOid,
         (async () => {
           const result = new Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>();
+          const add = (releases: Map<string, ReleaseArtifact>) => {
+            // The element's type and uuid come from the artifact path parser, never from here.
+            const first = releases.values().next();
+            const parsed = first.done ? null : parseArtifactPath(first.value.path);
+            if (parsed) result.set(elementKey(parsed.type, parsed.uuid), releases);
+          };
           for (const kind of (await readTree(treeOid)).filter((e) => e.type === 'tree')) {
             const elements = (await readTree(kind.oid)).filter((e) => e.type === 'tree');
-            const built = await Promise.all(
-              elements.map(async (e) => {
-                const path = `${DIST_DIR}/${kind.path}/${e.path}`;
-                // The element's type and uuid come from the artifact path parser, never from here.
-                const releases = await releasesOf(path, e.oid);
-                const first = releases.values().next();
-                const parsed = first.done ? null : parseArtifactPath(first.value.path);
-                return parsed ? ([elementKey(parsed.type, parsed.uuid), releases] as const) : null;
-              }),
-            );
-            for (const b of built) if (b) result.set(b[0], b[1]);
+            const slow: Promise<Map<string, ReleaseArtifact>>[] = [];
+            for (const e of elements) {
+              const path = `${DIST_DIR}/${kind.path}/${e.path}`;
+              // Right after a clone every folder is at hand: no promise per element.
+              const known = releasesAtHand(path, e.oid);
+              if (known) add(known);
+              else slow.push(releasesOf(path, e.oid));
+            }
+            for (const releases of await Promise.all(slow)) add(releases);
           }
           return result;
         })(),
@@ -272,7 +299,7 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
       last = entry;
       snapshot.then(
         () => {
-          for (const cache of [trees, manifestEntries, protectedFiles, manifestDirs, releaseDirs, distDirs, sizes]) cache.rotate();
+          for (const cache of [trees, manifestEntries, protectedFiles, manifestDirs, releaseDirs, releaseDirsAtHand, distDirs, sizes]) cache.rotate();
         },
         () => {
           // Do not memoize a failure (an object not yet fetched, a transient read error).
