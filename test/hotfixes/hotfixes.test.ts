@@ -7,10 +7,11 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createGitWorker } from '../../src/git/git-worker.js';
+import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { usingPostgres } from '../helpers/database.js';
+import { commitFiles, createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
 import { element, manifestName, manifestYaml, PEOPLE, seed, type FixtureElement } from '../helpers/repo-fixture.js';
 
 const run = promisify(execFile);
@@ -268,4 +269,36 @@ t.test('10 concurrent requests from two processes on one PostgreSQL database', {
   const rows = await ctx.database.handle.db.selectFrom('hotfixes').selectAll().where('element_uuid', '=', e.uuid).execute();
   t.equal(rows.length, 1);
   t.equal((await git(ctx, 'for-each-ref', '--format=%(refname)', `refs/heads/hotfix/${e.uuid}/`)).trim(), `refs/heads/hotfix/${e.uuid}/4.2`);
+});
+
+t.test('remote mode: the hotfix branch lives on the git remote, fixes pushed there are released', async (t) => {
+  const root = await tempDir('mir-hotfix-remote-');
+  t.teardown(root.remove);
+  const origin = await createBareRepo({ root: root.path, name: 'origin', files: Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text])) });
+  const server = await startGitServer({ root: root.path });
+  t.teardown(() => server.close());
+  const ctx = await buildTestApp(t, { env: { MIR_GIT_URL: server.repoUrl('origin'), MIR_GIT_POLL_SECONDS: '0' } });
+  const e = element('PAGE', ['2.4.0'], { 'main.json': '{"v": "2.4"}\n' });
+  await seed(ctx.git, { elements: [e] });
+  const remote = (...args: string[]) => runGit(args, { cwd: origin });
+
+  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '2.4.0' } });
+  t.equal(created.statusCode, 201, created.body);
+  const { hotfix, commit_sha } = created.json().data;
+  t.equal((await remote('rev-parse', hotfix.branch)).trim(), commit_sha, 'pushed to the remote');
+
+  const fix = await commitFiles({ repo: origin, branch: hotfix.branch, files: { [`apps/${e.name}/main.json`]: '{"v": "2.4", "fixed": true}\n' }, message: 'Fix 2.4 on the remote' });
+  const got = await ctx.app.inject({ method: 'GET', url: `${API}/hotfixes/${hotfix.id}`, headers: ctx.auth() });
+  t.match(got.json().data.commits, [{ sha: fix, message: 'Fix 2.4 on the remote\n' }], 'read after a fetch');
+
+  const released = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/release`, headers: ctx.auth() });
+  t.equal(released.statusCode, 200, released.body);
+  t.equal(released.json().data.release_version, '2.4.1');
+  const merged = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${released.json().data.pull_request.number}/merge`, headers: ctx.auth() });
+  t.equal(merged.statusCode, 200, merged.body);
+  await t.rejects(remote('rev-parse', '--verify', `refs/heads/${hotfix.branch}`), 'the hotfix branch is deleted on the remote');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mir-hotfix-remote-zip-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await run('sh', ['-c', `git --git-dir '${origin}' cat-file blob main:dist/apps/${e.uuid}/2.4.1.zip > '${dir}/a.zip'`]);
+  t.equal((await run('unzip', ['-p', path.join(dir, 'a.zip'), 'main.json'])).stdout, '{"v": "2.4", "fixed": true}\n', 'the merged zip holds the fix');
 });
