@@ -302,3 +302,24 @@ t.test('remote mode: the hotfix branch lives on the git remote, fixes pushed the
   await run('sh', ['-c', `git --git-dir '${origin}' cat-file blob main:dist/apps/${e.uuid}/2.4.1.zip > '${dir}/a.zip'`]);
   t.equal((await run('unzip', ['-p', path.join(dir, 'a.zip'), 'main.json'])).stdout, '{"v": "2.4", "fixed": true}\n', 'the merged zip holds the fix');
 });
+
+t.test('a branch already named like the hotfix, and a hotfix branch deleted behind mir\u2019s back', async (t) => {
+  const ctx = await buildTestApp(t);
+  const e = element('PAGE', ['1.0.0', '5.0.0']);
+  await seed(ctx.git, { elements: [e] });
+  await git(ctx, 'branch', `hotfix/${e.uuid}/1.0`, 'main');
+  const taken = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  t.equal(taken.statusCode, 409);
+  t.match(taken.json(), { code: 'branch_exists', branch: `hotfix/${e.uuid}/1.0` });
+  t.equal((await ctx.app.services.hotfixes.list({ limit: 10 })).length, 0, 'the claim on the line is given back');
+
+  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '5.0.0' } });
+  t.equal(created.statusCode, 201);
+  const { hotfix } = created.json().data;
+  await git(ctx, 'branch', '-D', hotfix.branch);
+  const release = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/release`, headers: ctx.auth() });
+  t.equal(release.statusCode, 404);
+  t.match(release.json(), { code: 'branch_not_found', branch: hotfix.branch });
+  const abandoned = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/abandon`, headers: ctx.auth() });
+  t.equal(abandoned.statusCode, 200, 'abandoning still works without the branch');
+});

@@ -295,3 +295,20 @@ t.test('GET the artifact: the zip, ETag = sha256, 304, Content-Disposition; 404'
   t.equal(badVersion.statusCode, 400);
   t.equal(badVersion.json().errors[0].field, 'params.version');
 });
+
+t.test('a protected list that does not parse is 422, not "not found"', async (t) => {
+  const ctx = await buildTestApp(t);
+  const a = element('PAGE', ['1.0.0']);
+  await seed(ctx.git, { elements: [a] });
+  await ctx.git.withWriteLock(async () => {
+    const head = await ctx.git.headCommit();
+    const next = await ctx.git.commit({ parent: head, changes: [{ path: '.retool/protected-apps.yaml', bytes: new TextEncoder().encode('apps: [oops\n') }], message: 'Break it', author: { name: 'x', email: 'x@example.com' } });
+    await ctx.git.fastForwardDefault({ from: head, to: next });
+  });
+  const res = await ctx.app.inject({ method: 'POST', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { bump: 'patch' } });
+  t.equal(res.statusCode, 422);
+  t.match(res.headers['content-type'], PROBLEM);
+  t.match(res.json(), { code: 'repository_file_invalid', path: '.retool/protected-apps.yaml' });
+  const listed = await ctx.app.inject({ method: 'GET', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth() });
+  t.equal(listed.statusCode, 200, 'its artifacts are still listed');
+});
