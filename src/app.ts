@@ -9,6 +9,7 @@ import type { TSchema } from 'typebox';
 import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
 import { createAuditService, type AuditService } from './audit/audit.service.js';
 import type { Config } from './config.js';
+import { isAppError } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
@@ -30,9 +31,13 @@ import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
 import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
 import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
+import { createForgeProvider } from './providers/forge/forge.js';
+import type { ForgeProvider } from './providers/types.js';
 import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
 import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
 import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
+import { createPullRequestSync, type PullRequestSync } from './pull-requests/pull-requests.sync.js';
+import { webhookRoutes } from './pull-requests/webhooks.routes.js';
 import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
 
@@ -53,6 +58,7 @@ export interface Services {
   readonly audit: AuditService;
   readonly tokens: TokenService;
   readonly pullRequests: PullRequestService;
+  readonly pullRequestSync: PullRequestSync;
   readonly manifests: ManifestService;
   readonly artifacts: ArtifactCatalog;
   readonly releases: ReleaseService;
@@ -79,7 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const services = buildServices(deps, logger);
+  const forge = deps.config.provider.name === 'builtin' ? null : createForge(deps);
+  const services = buildServices(deps, logger, forge);
   const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas, ...pullRequestSchemas, ...manifestSchemas];
   schemas.push(...releaseSchemas);
   schemas.push(...hotfixSchemas);
@@ -97,13 +104,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const checks: ReadinessCheck[] = [
     { name: 'database', check: () => database.ping() },
     { name: 'git', check: async () => void (await deps.git.headCommit()) },
+    // The forge answers and accepts the token (its errors name it: "github refused the token: …").
+    ...(forge?.check ? [{ name: 'provider', check: () => forge.check!() }] : []),
   ];
   await app.register(healthRoutes({ checks }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(tokenRoutes({ tokens: services.tokens }));
   await app.register(auditRoutes({ audit: services.audit }));
   await app.register(manifestRoutes({ manifests: services.manifests }));
-  await app.register(pullRequestRoutes({ pullRequests: services.pullRequests }));
+  await app.register(pullRequestRoutes({ pullRequests: services.pullRequests, sync: services.pullRequestSync }));
+  await app.register(webhookRoutes({ sync: services.pullRequestSync }));
+  app.addHook('onReady', () => services.pullRequestSync.start());
+  app.addHook('onClose', () => services.pullRequestSync.stop());
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
   await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
@@ -111,7 +123,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   return Object.assign(app, { services }) as unknown as App;
 }
 
-function buildServices(deps: AppDeps, logger: Logger): Services {
+function createForge(deps: AppDeps): ForgeProvider {
+  const config = deps.config.provider;
+  if (config.name === 'builtin') throw new Error('createForge needs a forge provider');
+  return createForgeProvider({
+    config,
+    defaultBranch: deps.git.defaultBranch,
+    deleteBranch: async (branch) => {
+      try {
+        await deps.git.deleteBranch({ branch });
+      } catch (error) {
+        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+      }
+    },
+  });
+}
+
+function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | null): Services {
   const db = deps.database.db;
   const audit = deps.services?.audit ?? createAuditService({ db });
   const tokens =
@@ -131,7 +159,7 @@ function buildServices(deps: AppDeps, logger: Logger): Services {
       audit,
       baseUrl,
       createProvider: (service) =>
-        createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
+        forge ?? createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
     });
   const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, config: deps.config });
   const artifacts = deps.services?.artifacts ?? createArtifactCatalog({ db, git: deps.git });
@@ -139,7 +167,20 @@ function buildServices(deps: AppDeps, logger: Logger): Services {
   const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
   const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, config: deps.config });
   const hotfixes = deps.services?.hotfixes ?? createHotfixService({ db, git: deps.git, audit, pullRequests, releases });
-  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish, hotfixes };
+  const provider = deps.config.provider;
+  const pullRequestSync =
+    deps.services?.pullRequestSync ??
+    createPullRequestSync({
+      db,
+      git: deps.git,
+      audit,
+      pullRequests,
+      forge,
+      webhookSecret: provider.name === 'builtin' ? undefined : provider.webhookSecret,
+      pollSeconds: provider.name === 'builtin' ? 0 : provider.pollSeconds,
+      logger: logger.child({ component: 'pull-requests' }),
+    });
+  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish, hotfixes, pullRequestSync };
 }
 
 /**

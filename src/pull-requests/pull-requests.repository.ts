@@ -43,3 +43,33 @@ export function setExternal(
 ): Promise<PullRequestRow> {
   return db.updateTable('pull_requests').set({ ...external, updated_at: new Date() }).where('number', '=', number).returningAll().executeTakeFirstOrThrow();
 }
+
+/** Points an open (or conflicted) pull request at its rebuilt branch; it applies again, so it is open. */
+export function rebasePullRequest(
+  db: Kysely<Tables>,
+  number: number,
+  branch: { base_commit: string; head_commit: string },
+): Promise<PullRequestRow | undefined> {
+  return db
+    .updateTable('pull_requests')
+    .set({ ...branch, state: 'open', conflicts: null, updated_at: new Date() })
+    .where('number', '=', number)
+    .where('state', 'in', ['open', 'conflicted'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function findByExternalId(db: Kysely<Tables>, provider: string, externalId: string): Promise<PullRequestRow | undefined> {
+  return db.selectFrom('pull_requests').selectAll().where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
+}
+
+/** The live pull request of a branch (at most one: pull_requests_live_branch_idx). */
+export function findLiveByBranch(db: Kysely<Tables>, provider: string, branch: string): Promise<PullRequestRow | undefined> {
+  return db
+    .selectFrom('pull_requests')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('source_branch', '=', branch)
+    .where('state', 'in', ['open', 'conflicted'])
+    .executeTakeFirst();
+}

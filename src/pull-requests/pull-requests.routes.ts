@@ -4,11 +4,12 @@ import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { AUTHENTICATED_ERRORS, envelope, ok, problems } from '../http/schemas.js';
 import { PullRequestState } from './pull-requests.schemas.js';
 import type { PullRequestService } from './pull-requests.service.js';
+import type { PullRequestSync } from './pull-requests.sync.js';
 
 const NumberParams = Type.Object({ number: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 const TAGS = ['Pull requests'];
 
-export function pullRequestRoutes(deps: { pullRequests: PullRequestService }): FastifyPluginAsyncTypebox {
+export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync: PullRequestSync }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/v2/source_control/pull_requests',
@@ -83,6 +84,29 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService }): F
         },
       },
       async (request) => ok({ pull_request: await deps.pullRequests.close(request.params.number, actorOf(request)) }),
+    );
+
+    app.post(
+      '/api/v2/source_control/pull_requests/:number/refresh',
+      {
+        config: { scope: 'source_control:releases_write' },
+        schema: {
+          operationId: 'refreshPullRequest',
+          tags: TAGS,
+          summary: 'Bring a pull request up to date with its forge and the default branch',
+          description:
+            "Reads its state on the forge (a merge or close made there is recorded), then rebuilds its branch from its intent on the current default branch when the branch went stale, and force-pushes it. An intent that now truly conflicts marks it conflicted (and says so on the forge). action: rebuilt, up_to_date, conflicted, merged, closed or unchanged.",
+          security: BEARER_SECURITY,
+          params: NumberParams,
+          response: {
+            200: envelope(
+              Type.Object({ action: Type.Enum(['rebuilt', 'up_to_date', 'conflicted', 'merged', 'closed', 'unchanged']), pull_request: Type.Ref('PullRequest') }),
+            ),
+            ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503),
+          },
+        },
+      },
+      async (request) => ok(await deps.sync.refresh(request.params.number, actorOf(request))),
     );
   };
 }

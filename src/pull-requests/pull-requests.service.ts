@@ -15,7 +15,7 @@ export interface PushedBranch {
   commit_sha: string;
   branch_name: string;
   url: string;
-  pull_request: { number: number; url: string; state: PullRequestState; title: string };
+  pull_request: { number: number; url: string; state: PullRequestState; title: string; provider: string; external_number: number | null };
 }
 
 export interface DryRunResult {
@@ -51,6 +51,8 @@ export interface PullRequestView {
   number: number;
   url: string;
   provider: string;
+  /** The forge's number (null for builtin). */
+  external_number: number | null;
   kind: PullRequestKind;
   title: string;
   body: string;
@@ -81,6 +83,14 @@ export interface PullRequestService {
   get(number: number): Promise<PullRequestView>;
   merge(number: number, actor: Actor): Promise<{ pull_request: PullRequestView; commit_sha: string }>;
   close(number: number, actor: Actor): Promise<PullRequestView>;
+  /**
+   * Records a merge that already happened on the provider (a forge webhook or poll, or our own
+   * merge): marks it merged, deletes its branch, audits, runs the onMerged listeners. A pull
+   * request already merged or closed is left alone: `changed` false (repeated deliveries).
+   */
+  recordMerged(number: number, mergeCommit: string | null, actor: Actor): Promise<{ pull_request: PullRequestView; changed: boolean }>;
+  /** Records a close that already happened on the provider; `changed` false when it was not open. */
+  recordClosed(number: number, actor: Actor): Promise<{ pull_request: PullRequestView; changed: boolean }>;
   /** Open (and conflicted) pull requests, for services computing pending state. */
   listOpen(): Promise<PullRequestRow[]>;
   onMerged(listener: MergeListener): void;
@@ -125,6 +135,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
       number: row.number,
       url: row.external_url ?? pullRequestUrl(row.number),
       provider: row.provider,
+      external_number: row.external_number,
       kind: row.kind,
       title: row.title,
       body: row.body,
@@ -226,7 +237,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         commit_sha: commit,
         branch_name: proposal.branch,
         url: view.url,
-        pull_request: { number: row.number, url: view.url, state: row.state, title: row.title },
+        pull_request: { number: row.number, url: view.url, state: row.state, title: row.title, provider: row.provider, external_number: row.external_number },
       };
     },
 
@@ -266,6 +277,23 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         }
         throw error;
       }
+      const recorded = await service.recordMerged(number, mergeCommit, actor);
+      if (!recorded.changed) throw notOpen(await load(number));
+      return { pull_request: recorded.pull_request, commit_sha: recorded.pull_request.merge_commit! };
+    },
+
+    async recordMerged(number, reportedCommit, actor) {
+      const row = await load(number);
+      if (row.state === 'merged' || row.state === 'closed') return { pull_request: toView(row), changed: false };
+      let mergeCommit = reportedCommit && /^[0-9a-f]{40}$/.test(reportedCommit) ? reportedCommit : null;
+      if (row.provider !== 'builtin') {
+        // The merge happened on the forge: bring the mirror up to date so what waits on it (releases,
+        // instance answers) reads the merged default branch. A forge that reported no full sha
+        // (Bitbucket abbreviates) gets the default branch's head after the fetch.
+        const fetched = await deps.git.fetch();
+        mergeCommit ??= fetched.head;
+      }
+      mergeCommit ??= await deps.git.headCommit();
       const merged = await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], {
         state: 'merged',
         merge_commit: mergeCommit,
@@ -273,11 +301,20 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         merged_at: new Date(),
         conflicts: null,
       });
-      if (!merged) throw notOpen(await load(number));
+      if (!merged) return { pull_request: toView(await load(number)), changed: false };
       await deps.git.deleteBranch({ branch: row.source_branch }).catch(() => {});
       await deps.audit.record(actor, { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } });
       for (const listener of listeners) await listener(merged, actor);
-      return { pull_request: toView(merged), commit_sha: mergeCommit };
+      return { pull_request: toView(merged), changed: true };
+    },
+
+    async recordClosed(number, actor) {
+      const row = await load(number);
+      const closed = await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
+      if (!closed) return { pull_request: toView(row), changed: false };
+      await deps.git.deleteBranch({ branch: row.source_branch }).catch(() => {});
+      await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${number}`, details: { branch: row.source_branch } });
+      return { pull_request: toView(closed), changed: true };
     },
 
     async close(number, actor) {
