@@ -92,6 +92,7 @@ async function nativeCommitPush(clone: string, url: string, branch: string, cont
 
 async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'mir-git-bench-'));
+  const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   const results: { name: string; ours: number; native?: number; note?: string }[] = [];
   let server: ChildProcess | undefined;
   try {
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
       '',
       `## git worker vs native git — ${new Date().toISOString()}`,
       '',
-      `Machine: ${machine}; Node ${process.version}; ${gitVersion}. Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
+      `Machine: ${machine}; Node ${process.version}; ${gitVersion}; load average ${loadAtStart} at the start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (other work on the machine slows both sides). Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
       '',
       '| operation | worker (ms) | native git (ms) | ratio | note |',
       '|---|---:|---:|---:|---|',
