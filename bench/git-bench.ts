@@ -1,10 +1,11 @@
 // Benchmarks the git worker against native git on the generated repository (issue 3), each ratio
 // measured in the same run against the same smart-HTTP server (`git http-backend` in a separate
-// process). Results are printed and appended to bench/RESULTS.md with the machine and the date.
+// process). Results are printed and written to the `git` section of bench/RESULTS.md with the
+// machine and the date.
 //
 //   npx tsx bench/git-bench.ts [--apps 5000] [--runs 5] [--no-write]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { createGitWorker } from '../src/git/git-worker.js';
 import { createProcessLock } from '../src/git/process-lock.js';
 import type { GitWorker, Logger } from '../src/git/types.js';
 import { generateRepo } from './generate-repo.js';
+import { appendResults } from './results.js';
 
 const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -191,7 +193,6 @@ async function main(): Promise<void> {
     const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`;
     const gitVersion = (await git(['--version'])).trim();
     const lines = [
-      '',
       `## git worker vs native git — ${new Date().toISOString()}`,
       '',
       `Machine: ${machine}; Node ${process.version}; ${gitVersion}; load average ${loadAtStart} at the start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (other work on the machine slows both sides). Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
       '',
     ];
     console.log(lines.join('\n'));
-    if (WRITE) await appendFile(path.join(here, 'RESULTS.md'), lines.join('\n'));
+    if (WRITE) await appendResults('git', lines.join('\n'));
   } finally {
     server?.kill('SIGTERM');
     await rm(scratch, { recursive: true, force: true });
