@@ -73,3 +73,8 @@ export function findLiveByBranch(db: Kysely<Tables>, provider: string, branch: s
     .where('state', 'in', ['open', 'conflicted'])
     .executeTakeFirst();
 }
+
+/** Removes the row of a proposal that failed before its pull request existed anywhere else. */
+export async function deletePullRequest(db: Kysely<Tables>, number: number): Promise<void> {
+  await db.deleteFrom('pull_requests').where('number', '=', number).execute();
+}

@@ -199,7 +199,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         author,
       });
       await deps.git.pushBranch({ branch: proposal.branch, commit, expectedOld: null });
-      let row: PullRequestRow;
+      let row: PullRequestRow | undefined;
       try {
         row = await repository.insertPullRequest(deps.db, {
           kind: proposal.kind,
@@ -223,7 +223,9 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
           });
         }
       } catch (error) {
-        // Without its pull request the branch would be an orphan nobody sees.
+        // Without its pull request the branch would be an orphan nobody sees, and a row without
+        // its forge pull request one the reconciler would push again: the write did not happen.
+        if (row) await repository.deletePullRequest(deps.db, row.number).catch(() => {});
         await deps.git.deleteBranch({ branch: proposal.branch }).catch(() => {});
         throw error;
       }

@@ -165,5 +165,13 @@ t.test('webhooks per forge', async (t) => {
     const hook = await ctx.app.inject({ method: 'POST', url: `${API}/webhooks/gitlab`, headers: { 'content-type': 'application/json', 'x-gitlab-token': '' }, payload: '{}' });
     t.equal(hook.statusCode, 401);
     t.match(hook.json().message, /MIR_WEBHOOK_SECRET/);
+
+    const a = element('PAGE', ['1.0.0']);
+    await seed(ctx.git, { elements: [a] });
+    const write = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/prod/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+    t.equal(write.statusCode, 503, 'a write while the forge is unreachable fails');
+    t.match(write.json(), { code: 'provider_unavailable', provider: 'gitlab' });
+    t.same((await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests`, headers: ctx.auth() })).json().data.pull_requests, [], 'and records no pull request');
+    t.equal((await ctx.remoteGit('for-each-ref', 'refs/heads/mir/')).trim(), '', 'nor leaves its branch on the remote');
   });
 });
