@@ -170,10 +170,25 @@ export function hotfixRoutes(deps: { hotfixes: HotfixService }): FastifyPluginAs
           summary: 'Abandon a hotfix: its branch is deleted and the line may be hotfixed again',
           security: BEARER_SECURITY,
           params: IdParams,
-          response: { 200: envelope(Type.Object({ hotfix: Type.Ref('Hotfix') })), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503) },
+          querystring: WriteQuery,
+          response: {
+            200: envelope(
+              Type.Union([
+                Type.Object({ hotfix: Type.Ref('Hotfix') }),
+                Type.Object(
+                  { dry_run: Type.Literal(true), hotfix_id: Type.String(), branch_name: Type.String({ description: 'The branch that would be deleted' }), state: Type.Literal('abandoned') },
+                  { description: 'What would be done (dry_run=true): nothing was deleted or recorded' },
+                ),
+              ]),
+            ),
+            ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503),
+          },
         },
       },
-      async (request) => ok({ hotfix: await deps.hotfixes.abandon(request.params.id, actorOf(request)) }),
+      async (request) => {
+        const result = await deps.hotfixes.abandon(request.params.id, { actor: actorOf(request), dryRun: request.query.dry_run });
+        return ok('dry_run' in result ? result : { hotfix: result });
+      },
     );
   };
 }

@@ -55,6 +55,14 @@ export interface HotfixDryRun {
   files: { path: string; change: 'added' | 'modified' | 'deleted' }[];
 }
 
+export interface HotfixAbandonDryRun {
+  dry_run: true;
+  hotfix_id: string;
+  /** The branch that would be deleted. */
+  branch_name: string;
+  state: 'abandoned';
+}
+
 export interface HotfixWriteOptions {
   readonly actor: Actor;
   readonly dryRun: boolean;
@@ -66,7 +74,7 @@ export interface HotfixService {
   list(filter: { state?: HotfixState | undefined; element_uuid?: string | undefined; limit: number }): Promise<HotfixView[]>;
   get(id: string): Promise<{ hotfix: HotfixView; commits: HotfixCommit[] }>;
   release(id: string, request: { release_description?: string | undefined }, options: HotfixWriteOptions): Promise<ReleaseResult & { hotfix_id: string }>;
-  abandon(id: string, actor: Actor): Promise<HotfixView>;
+  abandon(id: string, options: HotfixWriteOptions): Promise<HotfixView | HotfixAbandonDryRun>;
 }
 
 export interface HotfixServiceDeps {
@@ -256,9 +264,10 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       return { ...result, hotfix_id: row.id };
     },
 
-    async abandon(id, actor) {
+    async abandon(id, { actor, dryRun }) {
       const row = await load(id);
       if (row.state !== 'open') throw errors.hotfixNotOpen(row.id, row.state);
+      if (dryRun) return { dry_run: true, hotfix_id: row.id, branch_name: row.branch, state: 'abandoned' };
       await deps.git.deleteBranch({ branch: row.branch }).catch((error: unknown) => {
         // Already deleted with plain git: abandoning still means abandoned.
         if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;

@@ -137,12 +137,15 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
         ...available.map((a) => ({ blobId: a.blobId, commit: snapshot.commit, path: a.path })),
         ...pending.map((p) => ({ blobId: p.blob, commit: p.pullRequest.head_commit, path: artifactPath(type, uuid, p.version) })),
       ]);
+      // Zips made by other tools carry no .release.json: their commit says who added them, when.
+      const undated = available.filter((a) => !described.get(a.blobId)?.metadata);
+      const found = await Promise.all(undated.map((a) => origins.of(snapshot.commit, a.path, a.blobId)));
+      const originOf = new Map(undated.map((a, i) => [a.blobId, found[i]]));
       const views: ReleaseView[] = [];
       for (const [version, artifact] of artifacts ?? []) {
         const info = described.get(artifact.blobId);
         const metadata = info?.metadata ?? null;
-        // Zips made by other tools carry no .release.json: their commit says who added them, when.
-        const origin = metadata ? null : await origins.of(snapshot.commit, artifact.path, artifact.blobId);
+        const origin = originOf.get(artifact.blobId);
         views.push({
           release_version: version,
           release_description: metadata?.release_description ?? '',

@@ -203,6 +203,12 @@ t.test('errors, dry runs, abandon, list', async (t) => {
   t.equal(notFound.statusCode, 404);
   t.equal(notFound.json().code, 'hotfix_not_found');
 
+  const beforeAbandon = await refs(ctx);
+  const dryAbandon = await app.inject({ method: 'POST', url: `${API}/hotfixes/${id}/abandon?dry_run=true`, headers: ctx.auth(writer) });
+  t.equal(dryAbandon.statusCode, 200);
+  t.same(dryAbandon.json().data, { dry_run: true, hotfix_id: id, branch_name: `hotfix/${e.uuid}/1.2`, state: 'abandoned' });
+  t.equal(await refs(ctx), beforeAbandon, 'a dry run deletes nothing');
+  t.equal((await app.services.hotfixes.get(id)).hotfix.state, 'open');
   const abandoned = await app.inject({ method: 'POST', url: `${API}/hotfixes/${id}/abandon`, headers: ctx.auth(writer) });
   t.equal(abandoned.statusCode, 200);
   t.match(abandoned.json().data.hotfix, { state: 'abandoned', abandoned_by: 'test-source_control:releases_write', abandoned_at: String });
