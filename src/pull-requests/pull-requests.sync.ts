@@ -221,7 +221,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
         }
       }
       if (!live(row)) return { action: 'unchanged', pull_request: await deps.pullRequests.get(number) };
-      await git.fetch();
+      // reconcile() takes the write lock, which fetches first: it sees the remote's default branch.
       const { action } = await reconcile(number, actor);
       return { action, pull_request: await deps.pullRequests.get(number) };
     },
