@@ -21,13 +21,15 @@ export interface FakeGitHub {
   readonly pulls: Map<number, FakePull>;
   /** `METHOD path` of every request, in order. */
   readonly requests: string[];
-  /** The answer to the next merge requests (default: 200 merged). */
+  /** A fixed answer to merge requests (a refusal), else `onMerge` decides. */
   mergeAnswer: { status: number; body: unknown } | null;
+  /** Merges the pull request as GitHub would (e.g. a native git merge on the remote); returns the merge commit. */
+  onMerge: ((pull: FakePull) => Promise<string>) | null;
 }
 
 export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Promise<FakeGitHub> {
   const base = `/repos/${repository}`;
-  const fake: FakeGitHub = { url: '', pulls: new Map(), requests: [], mergeAnswer: null };
+  const fake: FakeGitHub = { url: '', pulls: new Map(), requests: [], mergeAnswer: null, onMerge: null };
   let next = 100;
   const view = (p: FakePull) => ({
     id: p.number * 1000,
@@ -44,7 +46,7 @@ export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Pr
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const url = new URL(req.url ?? '/', 'http://x');
       fake.requests.push(`${req.method} ${url.pathname}`);
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
@@ -73,7 +75,10 @@ export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Pr
       }
       if (req.method === 'PUT' && match![2]) {
         if (fake.mergeAnswer) return json(fake.mergeAnswer.status, fake.mergeAnswer.body);
-        return json(405, { message: 'Pull Request is not mergeable' });
+        if (!fake.onMerge || pull.state !== 'open') return json(405, { message: 'Pull Request is not mergeable' });
+        const sha = await fake.onMerge(pull);
+        Object.assign(pull, { state: 'closed', merged: true, merge_commit_sha: sha });
+        return json(200, { sha, merged: true, message: 'Pull Request successfully merged' });
       }
       return json(404, { message: 'Not Found' });
     });

@@ -5,6 +5,7 @@
 // done with native git on the remote, as the forge's merge button would, and reported by webhook.
 // Polling brings a close made on the forge.
 import t from 'tap';
+import { createForgeProvider } from '../../src/providers/forge/forge.js';
 import { startFakeGitHub } from '../helpers/fake-github.js';
 import { buildForgeApp, hubSignature, mergeOnRemote, type ForgeApp } from '../helpers/forge-app.js';
 import { runGit } from '../helpers/git-server.js';
@@ -84,4 +85,44 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
   await app.services.pullRequestSync.poll();
   t.equal((await view(third.ours)).state, 'closed', 'polling records a close made on the forge');
   t.equal((await ctx.remoteGit('for-each-ref', `refs/heads/${third.branch}`)).trim(), '', 'and deletes the branch');
+});
+
+t.test('merge and close through mir call the forge; opening again for the same branch reuses its pull request', async (t) => {
+  const github = await startFakeGitHub(t);
+  const ctx = await buildForgeApp(t, { forge: 'github', apiUrl: github.url, secret: SECRET });
+  github.onMerge = (pull) => mergeOnRemote(ctx.origin, pull.head);
+  const [a, b] = [element('PAGE', ['1.0.0']), element('PAGE', ['1.0.0'])];
+  const name = manifestName('prod');
+  await seed(ctx.git, { elements: [a, b] });
+  const open = async (uuid: string) =>
+    (await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } })).json().data;
+  const toMerge = await open(a.uuid);
+  const toClose = await open(b.uuid);
+
+  const merged = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${toMerge.pull_request.number}/merge`, headers: ctx.auth() });
+  t.equal(merged.statusCode, 200, merged.body);
+  const main = (await ctx.remoteGit('rev-parse', 'main')).trim();
+  t.match(merged.json().data, { commit_sha: main, pull_request: { state: 'merged', merge_commit: main } }, "the forge's merge commit");
+  t.ok(github.requests.includes(`PUT /repos/acme/releases/pulls/${toMerge.pull_request.external_number}/merge`));
+  t.match(await ctx.remoteGit('show', `main:manifests/${name}.yaml`), a.uuid, 'the change is on the default branch');
+  t.equal((await ctx.remoteGit('for-each-ref', `refs/heads/${toMerge.branch_name}`)).trim(), '', 'its branch is deleted');
+
+  const closed = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${toClose.pull_request.number}/close`, headers: ctx.auth() });
+  t.equal(closed.statusCode, 200, closed.body);
+  t.equal(github.pulls.get(toClose.pull_request.external_number)!.state, 'closed', 'closed on the forge');
+  t.equal((await ctx.remoteGit('for-each-ref', `refs/heads/${toClose.branch_name}`)).trim(), '', 'its branch is deleted');
+
+  // A retried open of a branch that already has an open pull request gets that one back.
+  const provider = createForgeProvider({
+    config: { name: 'github', apiUrl: github.url, repository: 'acme/releases', token: 't', webhookSecret: undefined, pollSeconds: 0 },
+    defaultBranch: 'main',
+    deleteBranch: async () => {},
+  });
+  const before = github.pulls.size;
+  // The adapter reads only these fields of the row.
+  const row = { source_branch: 'mir/manifest/prod/retry', target_branch: 'main', title: 'Retry', body: 'b' } as Parameters<typeof provider.open>[0]['pullRequest'];
+  const once = await provider.open({ pullRequest: row });
+  const twice = await provider.open({ pullRequest: row });
+  t.equal(twice.number, once.number, 'the same pull request');
+  t.equal(github.pulls.size, before + 1, 'opened once');
 });
