@@ -233,10 +233,11 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   }
 
   /**
-   * The objects the remote lacks to accept `commit`: every object we wrote is loose in the mirror
-   * (fetched ones arrive in packs), so walk back through loose commits not yet pushed, and for each
-   * take the commit plus what its tree adds over its first parent's — descending only into
-   * subtrees whose oid changed.
+   * The objects the remote lacks to accept `commit`. Everything the remote sent us is in a pack
+   * (we write loose objects only — also copies of content a pack holds, as isomorphic-git's
+   * writeBlob/writeTree do not look), so walk back through unpacked commits not yet pushed, and
+   * for each take the commit plus the unpacked objects its tree adds over its first parent's —
+   * descending only into subtrees whose oid changed and that are not packed.
    */
   async function objectsToPush(commit: string): Promise<string[]> {
     const tips = new Set((await localHeads()).values());
@@ -247,7 +248,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       const oid = stack.pop()!;
       if (seen.has(oid)) continue;
       seen.add(oid);
-      if (pushed.has(oid) || tips.has(oid) || !(await store.isLoose(oid))) continue;
+      if (pushed.has(oid) || tips.has(oid) || (await store.isPacked(oid))) continue;
       out.add(oid);
       const object = await store.readCommit(oid);
       const parent = object.parent[0];
@@ -260,6 +261,8 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
 
   async function addTreeDiff(tree: string, base: string | null, out: Set<string>): Promise<void> {
     if (tree === base || out.has(tree)) return;
+    // A packed object came from the remote, with everything it reaches: the remote has it.
+    if (tree !== EMPTY_TREE && (await store.isPacked(tree))) return;
     out.add(tree);
     if (tree === EMPTY_TREE) return;
     const before = new Map(base ? (await store.readTree(base)).map((e) => [e.path, e]) : []);
@@ -268,7 +271,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
         const old = before.get(entry.path);
         if (old?.oid === entry.oid) return;
         if (entry.type === 'tree') await addTreeDiff(entry.oid, old?.type === 'tree' ? old.oid : null, out);
-        else if (entry.type === 'blob') out.add(entry.oid);
+        else if (entry.type === 'blob' && !(await store.isPacked(entry.oid))) out.add(entry.oid);
       }),
     );
   }
@@ -438,6 +441,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     let pack: Uint8Array | null = null;
     if (update.commit) {
       const oids = await objectsToPush(update.commit);
+      logger.debug({ remote: remoteLabel, ref, objects: oids.length }, 'pushing');
       // https://isomorphic-git.org/docs/en/packObjects — whole objects, no deltas: a handful of them.
       pack = (await git.packObjects({ fs, gitdir, oids, cache: store.cache })).packfile ?? null;
     }

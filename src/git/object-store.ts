@@ -40,6 +40,8 @@ export interface ObjectStore {
   isLoose(oid: string): Promise<boolean>;
   /** True when the object can be read at all. */
   has(oid: string): Promise<boolean>;
+  /** True when a pack holds the object (in remote mode: the remote sent it, so it has it). */
+  isPacked(oid: string): Promise<boolean>;
   /** An object's size in bytes, read from its header only (no inflating of the content). */
   objectSize(oid: string): Promise<number>;
   /** `objectSize` of many objects at once: one wait instead of one per object. */
@@ -369,6 +371,11 @@ export function createObjectStore(gitdir: string): ObjectStore {
           return this.objectSize(oid);
         }),
       );
+    },
+    async isPacked(oid) {
+      packsLoaded ??= loadPacks();
+      await packsLoaded;
+      return [...packs.values()].some((p) => p.offsets.offsetOf(oid) !== undefined);
     },
     async has(oid) {
       const known = async () => [...packs.values()].some((p) => p.offsets.offsetOf(oid) !== undefined) || (await isLooseObject(oid));

@@ -170,65 +170,6 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
   await git('fsck', '--strict');
 });
 
-t.test('a push the remote declines is a 409 with its reason', async (t) => {
-  const { origin, make, git } = await remoteSetup(t);
-  await installHook(origin, 'pre-receive', '#!/bin/sh\necho "policy: pushes need a ticket" >&2\nexit 1\n');
-  const worker = make();
-  await worker.start();
-  const commit = await worker.commit({ parent: await worker.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
-  const error = await worker.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
-  t.match(error, { status: 409, code: 'push_rejected', details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ } });
-  await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/publish/p1'));
-  t.equal(await worker.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
-});
-
-t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async (t) => {
-  const auth = { username: 'bot', password: 's3cret-token' };
-  const { make, git, server } = await remoteSetup(t, { auth });
-  const good = make({ username: 'bot', token: 's3cret-token' });
-  await good.start();
-  const commit = await good.commit({ parent: await good.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
-  await good.pushBranch({ branch: 'mir/x', commit, expectedOld: null });
-  t.equal((await git('rev-parse', 'mir/x')).trim(), commit);
-  t.ok(server.requests.some((r) => r.status === 401), 'the first request went without credentials');
-
-  const other = await tempDir();
-  t.teardown(other.remove);
-  const bad = make({ username: 'bot', token: 'wrong' }, other.path);
-  await t.rejects(bad.start(), { status: 503, code: 'git_auth_failed' });
-  const none = make({}, path.join(other.path, 'none'));
-  await t.rejects(none.start(), { status: 503, code: 'git_auth_failed' });
-  const error = await make({ username: 'bot', token: 'wrong' }, path.join(other.path, 'x')).start().catch((e: unknown) => e);
-  t.notMatch(String((error as Error).message), /wrong/, 'the token never appears in the message');
-});
-
-t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
-  const { data, make, server } = await remoteSetup(t);
-  const refused = makeWorker({ dataDir: path.join(data, 'a'), git: { url: 'http://127.0.0.1:1/nothing.git' } });
-  await t.rejects(refused.start(), { status: 503, code: 'git_unavailable' });
-  const missing = make({ url: server.repoUrl('does-not-exist') }, path.join(data, 'b'));
-  await t.rejects(missing.start(), { status: 503, code: 'git_unavailable' });
-
-  // Started, then the remote goes away: fetches and writes fail with 503, reads keep working.
-  const worker = make({}, path.join(data, 'c'));
-  await worker.start();
-  const head = await worker.headCommit();
-  await server.close();
-  await t.rejects(worker.fetch(), { status: 503, code: 'git_unavailable' });
-  const commit = await worker.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
-  await t.rejects(worker.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
-  t.ok((await worker.snapshot()).commit === head);
-});
-
-t.test('an empty remote gets the initial commit', async (t) => {
-  const { make, git } = await remoteSetup(t, { files: null });
-  const worker = make();
-  await worker.start();
-  t.equal((await git('rev-parse', 'main')).trim(), await worker.headCommit());
-  t.same((await git('ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort(), INITIAL_FILES.map((f) => f.path).sort());
-  await git('fsck', '--strict');
-});
-
 t.test('two workers on one remote never lose an update', async (t) => {
   const { make, git } = await remoteSetup(t);
   const lock = createProcessLock();
@@ -248,16 +189,26 @@ t.test('two workers on one remote never lose an update', async (t) => {
   await git('fsck', '--strict');
 });
 
-t.test('polls the remote every pollSeconds until closed', async (t) => {
-  const { origin, make } = await remoteSetup(t);
-  const worker = make({ pollSeconds: 1 });
+t.test('objects the remote already has are not sent again', async (t) => {
+  const { make, git, logger } = await remoteSetup(t);
+  const worker = make();
   await worker.start();
-  const theirs = await commitFiles({ repo: origin, branch: 'main', files: { polled: 'p' }, message: 'p' });
-  const deadline = Date.now() + 10_000;
-  while ((await worker.resolveRef('main')) !== theirs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  t.equal(await worker.resolveRef('main'), theirs, 'the poll brought the new commit');
-  await worker.close();
-  const fetches = worker.stats().fetches;
-  await new Promise((r) => setTimeout(r, 1500));
-  t.equal(worker.stats().fetches, fetches, 'no poll after close');
+  const head = await worker.headCommit();
+  // Copying a file the remote has (the hotfix flow copies released sources back) adds no blob,
+  // and hotfix/Shop/ is then the very tree apps/Shop/ is.
+  const existing = await worker.readFile({ ref: head, path: 'apps/Shop/main.js' });
+  const commit = await worker.commit({
+    parent: head,
+    changes: [
+      { path: 'hotfix/Shop/main.js', bytes: existing! },
+      { path: 'hotfix/NOTES', bytes: enc('new') },
+    ],
+    message: 'copy',
+    author,
+  });
+  await worker.pushBranch({ branch: 'hotfix/u/9.9', commit, expectedOld: null });
+  const pushed = logger.lines.filter((l) => l.msg === 'pushing').at(-1)?.obj as { objects?: number } | undefined;
+  t.equal(pushed?.objects, 4, 'commit, root tree, hotfix/ tree and the NOTES blob only');
+  t.equal(await git('show', 'hotfix/u/9.9:hotfix/Shop/main.js'), 'shop\n');
+  await git('fsck', '--strict');
 });

@@ -1,0 +1,114 @@
+// Remote mode, the unhappy and the periodic paths: declined pushes, credentials, unreachable and
+// empty remotes, polling — against a real `git http-backend` on 127.0.0.1.
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { createProcessLock } from '../../src/git/process-lock.js';
+import type { GitWorker } from '../../src/git/types.js';
+import { commitFiles, createBareRepo, installHook, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
+import { author, createTestLogger, dec, enc, makeWorker } from './fixtures.js';
+
+const initialFiles = Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text]));
+
+async function looseCount(repo: string): Promise<number> {
+  return Number(/^count: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
+}
+
+async function inPackCount(repo: string): Promise<number> {
+  return Number(/^in-pack: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
+}
+
+async function remoteSetup(t: Test, options: { auth?: { username: string; password: string }; files?: Record<string, string> | null } = {}) {
+  const root = await tempDir('mir-remote-');
+  t.teardown(root.remove);
+  const data = await tempDir('mir-data-');
+  t.teardown(data.remove);
+  const origin = await createBareRepo({
+    root: root.path,
+    name: 'origin',
+    ...(options.files === null ? {} : { files: options.files ?? { ...initialFiles, 'apps/Shop/main.js': 'shop\n' } }),
+  });
+  const server = await startGitServer({ root: root.path, ...(options.auth ? { auth: options.auth } : {}) });
+  t.teardown(() => server.close());
+  const logger = createTestLogger();
+  const make = (git: Parameters<typeof makeWorker>[0]['git'] = {}, dataDir = data.path, lock = createProcessLock()) => {
+    const worker = makeWorker({ dataDir, logger, lock, git: { url: server.repoUrl('origin'), ...git } });
+    t.teardown(() => worker.close());
+    return worker;
+  };
+  const git = (...args: string[]) => runGit(args, { cwd: origin });
+  return { root: root.path, data: data.path, origin, server, logger, make, git };
+}
+
+t.test('a push the remote declines is a 409 with its reason', async (t) => {
+  const { origin, make, git } = await remoteSetup(t);
+  await installHook(origin, 'pre-receive', '#!/bin/sh\necho "policy: pushes need a ticket" >&2\nexit 1\n');
+  const worker = make();
+  await worker.start();
+  const commit = await worker.commit({ parent: await worker.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  const error = await worker.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
+  t.match(error, { status: 409, code: 'push_rejected', details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ } });
+  await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/publish/p1'));
+  t.equal(await worker.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
+});
+
+t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async (t) => {
+  const auth = { username: 'bot', password: 's3cret-token' };
+  const { make, git, server } = await remoteSetup(t, { auth });
+  const good = make({ username: 'bot', token: 's3cret-token' });
+  await good.start();
+  const commit = await good.commit({ parent: await good.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  await good.pushBranch({ branch: 'mir/x', commit, expectedOld: null });
+  t.equal((await git('rev-parse', 'mir/x')).trim(), commit);
+  t.ok(server.requests.some((r) => r.status === 401), 'the first request went without credentials');
+
+  const other = await tempDir();
+  t.teardown(other.remove);
+  const bad = make({ username: 'bot', token: 'wrong' }, other.path);
+  await t.rejects(bad.start(), { status: 503, code: 'git_auth_failed' });
+  const none = make({}, path.join(other.path, 'none'));
+  await t.rejects(none.start(), { status: 503, code: 'git_auth_failed' });
+  const error = await make({ username: 'bot', token: 'wrong' }, path.join(other.path, 'x')).start().catch((e: unknown) => e);
+  t.notMatch(String((error as Error).message), /wrong/, 'the token never appears in the message');
+});
+
+t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
+  const { data, make, server } = await remoteSetup(t);
+  const refused = makeWorker({ dataDir: path.join(data, 'a'), git: { url: 'http://127.0.0.1:1/nothing.git' } });
+  await t.rejects(refused.start(), { status: 503, code: 'git_unavailable' });
+  const missing = make({ url: server.repoUrl('does-not-exist') }, path.join(data, 'b'));
+  await t.rejects(missing.start(), { status: 503, code: 'git_unavailable' });
+
+  // Started, then the remote goes away: fetches and writes fail with 503, reads keep working.
+  const worker = make({}, path.join(data, 'c'));
+  await worker.start();
+  const head = await worker.headCommit();
+  await server.close();
+  await t.rejects(worker.fetch(), { status: 503, code: 'git_unavailable' });
+  const commit = await worker.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  await t.rejects(worker.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
+  t.ok((await worker.snapshot()).commit === head);
+});
+
+t.test('an empty remote gets the initial commit', async (t) => {
+  const { make, git } = await remoteSetup(t, { files: null });
+  const worker = make();
+  await worker.start();
+  t.equal((await git('rev-parse', 'main')).trim(), await worker.headCommit());
+  t.same((await git('ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort(), INITIAL_FILES.map((f) => f.path).sort());
+  await git('fsck', '--strict');
+});
+
+t.test('polls the remote every pollSeconds until closed', async (t) => {
+  const { origin, make } = await remoteSetup(t);
+  const worker = make({ pollSeconds: 1 });
+  await worker.start();
+  const theirs = await commitFiles({ repo: origin, branch: 'main', files: { polled: 'p' }, message: 'p' });
+  const deadline = Date.now() + 10_000;
+  while ((await worker.resolveRef('main')) !== theirs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await worker.resolveRef('main'), theirs, 'the poll brought the new commit');
+  await worker.close();
+  const fetches = worker.stats().fetches;
+  await new Promise((r) => setTimeout(r, 1500));
+  t.equal(worker.stats().fetches, fetches, 'no poll after close');
+});
