@@ -190,10 +190,13 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
   async function pollOnce(): Promise<void> {
     if (forge) {
       const actor: Actor = { ...SYSTEM, name: `${forge.name}:poll` };
+      // One listing of the forge's open pull requests; only ours missing from it are read one by
+      // one (they were merged or closed), which keeps a round to a few requests of the rate limit.
+      const openOnForge = new Set((await forge.list({ state: 'open' })).map((pr) => pr.externalId));
       for (const row of await deps.pullRequests.listOpen()) {
         if (stopped) return;
         const rowForge = forgeOf(row);
-        if (!rowForge) continue;
+        if (!rowForge || openOnForge.has(row.external_id)) continue;
         try {
           const remote = await rowForge.get(row);
           if (remote.state === 'merged' || remote.state === 'closed') await applyForgeState(row, remote.state, remote.mergeCommit, actor);
