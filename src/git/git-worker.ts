@@ -1,7 +1,8 @@
 // The git worker: the only module that reads and writes the source control repository.
 // Embedded mode: `<dataDir>/repo.git` is the repository. Remote mode: `<dataDir>/mirror.git` is a
 // bare mirror of every branch of `git.url`, kept up to date by fetching, and written to by
-// pushing. Reads go to the local bare repository through isomorphic-git with one shared cache.
+// pushing (smart-HTTP spoken directly: src/git/smart-http.ts). Reads go to the local bare
+// repository (src/git/object-store.ts); refs and object writes go through isomorphic-git.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';

@@ -45,11 +45,17 @@ export function pktLine(payload: string | Uint8Array): Uint8Array {
 
 export const FLUSH = encoder.encode('0000');
 
+/** The 4-hex-digit length at `at`, or NaN when it is not one (parseInt alone accepts "00zz"). */
+function pktLength(buffer: Uint8Array, at: number): number {
+  const digits = decoder.decode(buffer.subarray(at, at + 4));
+  return /^[0-9a-fA-F]{4}$/.test(digits) ? parseInt(digits, 16) : NaN;
+}
+
 /** Splits a buffer of pkt-lines; `null` stands for a flush-pkt. Stops at `stopAt` bytes consumed. */
 export function* readPktLines(buffer: Uint8Array, start = 0): Generator<{ line: Uint8Array | null; end: number }> {
   let offset = start;
   while (offset + 4 <= buffer.length) {
-    const length = parseInt(decoder.decode(buffer.subarray(offset, offset + 4)), 16);
+    const length = pktLength(buffer, offset);
     if (Number.isNaN(length)) throw new Error(`bad pkt-line length at ${offset}`);
     if (length === 0 || length === 1 || length === 2) {
       offset += 4;
@@ -231,7 +237,7 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
           let buffer = pending.length > 0 ? concat([pending, chunk]) : chunk;
           let at = 0;
           while (!ended && buffer.length - at >= 4) {
-            const length = parseInt(decoder.decode(buffer.subarray(at, at + 4)), 16);
+            const length = pktLength(buffer, at);
             if (Number.isNaN(length)) throw errors.gitUnavailable('the remote answered the fetch with a malformed packet');
             if (length < 4) {
               at += 4;
