@@ -20,6 +20,11 @@ export interface ForgeDeps {
 }
 
 export function createForgeProvider(deps: ForgeDeps): ForgeProvider {
+  const provider = createAdapter(deps);
+  return { ...provider, check: rememberSuccess(provider.check!.bind(provider), CHECK_MEMORY_MS) };
+}
+
+function createAdapter(deps: ForgeDeps): ForgeProvider {
   switch (deps.config.name) {
     case 'github':
       return createGitHubProvider(deps);
@@ -30,6 +35,19 @@ export function createForgeProvider(deps: ForgeDeps): ForgeProvider {
     case 'azure':
       return createAzureProvider(deps);
   }
+}
+
+// Readiness probes come every few seconds: a success is trusted this long, so probes do not spend
+// the forge's rate limit; a failure is checked again at the next probe.
+const CHECK_MEMORY_MS = 30_000;
+
+function rememberSuccess(check: () => Promise<void>, ms: number): () => Promise<void> {
+  let okUntil = 0;
+  return async () => {
+    if (Date.now() < okUntil) return;
+    await check();
+    okUntil = Date.now() + ms;
+  };
 }
 
 /** Forge descriptions are capped (Azure: 4,000 characters); long manifest diffs are cut with a note. */
