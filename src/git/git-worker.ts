@@ -456,7 +456,9 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       throw update.onReject(`${result?.reason ?? 'rejected'}${said ? ` (${said})` : ''}`);
     }
     if (update.commit) pushed.add(update.commit);
-    await setLocalRef(ref, update.commit);
+    // Behind any fetch in progress (a poll), whose older view of the remote would otherwise
+    // overwrite this newer value in the mirror.
+    await fetchQueue.withLock(() => setLocalRef(ref, update.commit));
   }
 
   /** Whether `ancestor` is reachable from `oid` (newest commits first; stops at older ones). */
