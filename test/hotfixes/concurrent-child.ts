@@ -15,7 +15,12 @@ interface ChildInput {
   body: object;
 }
 
-const input = JSON.parse(process.env.MIR_HOTFIX_CHILD_INPUT ?? '{}') as ChildInput;
+if (!process.env.MIR_HOTFIX_CHILD_INPUT) {
+  // Run directly (e.g. `tap test/hotfixes/`): nothing to do but say so in TAP.
+  process.stdout.write('1..0 # SKIP spawned by hotfixes.test.ts\n');
+  process.exit(0);
+}
+const input = JSON.parse(process.env.MIR_HOTFIX_CHILD_INPUT) as ChildInput;
 const config = loadConfig({ MIR_DATA_DIR: input.dataDir, DATABASE_URL: input.databaseUrl, LOG_LEVEL: 'silent' });
 const database = await openDatabase({ databaseUrl: input.databaseUrl, dataDir: input.dataDir });
 const logger = createLogger({ level: 'silent' });
