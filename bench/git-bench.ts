@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createGitWorker } from '../src/git/git-worker.js';
 import { createProcessLock } from '../src/git/process-lock.js';
+import { createSmartHttpClient } from '../src/git/smart-http.js';
 import type { GitWorker, Logger } from '../src/git/types.js';
 import { generateRepo } from './generate-repo.js';
 import { appendResults } from './results.js';
@@ -125,6 +126,14 @@ async function main(): Promise<void> {
       w = candidate;
     }
     results.push({ name: 'cold start: clone + first snapshot', ours: median(cold), native: median(nativeClone) });
+    // Where the cold start goes: the same request, its pack only counted (server + transfer).
+    const client = createSmartHttpClient({ url });
+    const wants = [...new Set([...(await client.listRefs('git-upload-pack')).refs].filter(([r]) => r.startsWith('refs/heads/')).map(([, o]) => o))];
+    const transfer: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 3); i++) {
+      transfer.push((await time(() => client.fetchPack({ wants, haves: [], onData: () => undefined })))[0]);
+    }
+    results.push({ name: '(of which the server + transfer of the whole pack alone)', ours: median(transfer), note: 'the rest is indexing in JS (single thread), writing, snapshot' });
     results.push({ name: 'then parse all 10 manifests + protected list (yaml, src/repo)', ours: median(coldParse), note: 'not in native' });
     const ours = w!;
 
