@@ -111,5 +111,10 @@ t.test('POST /publish: many changes, one branch, one commit, one pull request; r
     t.equal(unmoved.statusCode, 200, 'an entry that did not move is not stale');
     t.match(unmoved.json().data, { dry_run: true, branch_name: /^mir\/publish\//, files: [{ path: `manifests/${prod}.yaml`, change: 'modified' }], operations: [{ op: 'set_entry', from: null, to: '2.0.0' }] });
     t.equal(await refs(ctx), before, 'nothing pushed');
+    const pullRequests = (await app.services.pullRequests.list({})).length;
+    const audits = (await app.services.audit.list({ limit: 1000 })).length;
+    await publish({ changes: [{ manifest: dev, element_uuid: b.uuid, element_type: 'PAGE', release: '2.0.0' }] }, '?dry_run=true');
+    t.equal((await app.services.pullRequests.list({})).length, pullRequests, 'a dry run opens no pull request');
+    t.equal((await app.services.audit.list({ limit: 1000 })).length, audits, 'and records no audit event');
   });
 });
