@@ -22,6 +22,8 @@ import { createLogger, type Logger } from './logger.js';
 import type { GitWorker } from './git/types.js';
 import { hotfixRoutes, hotfixSchemas } from './hotfixes/hotfixes.routes.js';
 import { createHotfixService, type HotfixService } from './hotfixes/hotfixes.service.js';
+import { instanceRoutes, instanceSchemas } from './instances/instances.routes.js';
+import { createInstanceService, type InstanceService } from './instances/instances.service.js';
 import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
@@ -65,6 +67,7 @@ export interface Services {
   readonly matrix: ReleaseMatrix;
   readonly publish: PublishService;
   readonly hotfixes: HotfixService;
+  readonly instances: InstanceService;
 }
 
 export type App = FastifyInstance & { readonly services: Services };
@@ -87,9 +90,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const forge = deps.config.provider.name === 'builtin' ? null : createForge(deps);
   const services = buildServices(deps, logger, forge);
-  const schemas: TSchema[] = [...sharedSchemas, ...tokenSchemas, ...auditSchemas, ...pullRequestSchemas, ...manifestSchemas];
-  schemas.push(...releaseSchemas);
-  schemas.push(...hotfixSchemas);
+  const schemas: TSchema[] = [
+    ...sharedSchemas,
+    ...tokenSchemas,
+    ...auditSchemas,
+    ...pullRequestSchemas,
+    ...manifestSchemas,
+    ...releaseSchemas,
+    ...hotfixSchemas,
+    ...instanceSchemas,
+  ];
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
   app.addHook('onSend', async (request, reply) => {
@@ -119,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
   await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
+  await app.register(instanceRoutes({ instances: services.instances }));
 
   return Object.assign(app, { services }) as unknown as App;
 }
@@ -167,6 +178,7 @@ function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | nul
   const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
   const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, config: deps.config });
   const hotfixes = deps.services?.hotfixes ?? createHotfixService({ db, git: deps.git, audit, pullRequests, releases });
+  const instances = deps.services?.instances ?? createInstanceService({ db, git: deps.git, audit, artifacts, baseUrl });
   const provider = deps.config.provider;
   const pullRequestSync =
     deps.services?.pullRequestSync ??
@@ -180,7 +192,7 @@ function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | nul
       pollSeconds: provider.name === 'builtin' ? 0 : provider.pollSeconds,
       logger: logger.child({ component: 'pull-requests' }),
     });
-  return { audit, tokens, pullRequests, manifests, artifacts, releases, matrix, publish, hotfixes, pullRequestSync };
+  return { audit, tokens, pullRequests, manifests, artifacts, instances, releases, matrix, publish, hotfixes, pullRequestSync };
 }
 
 /**

@@ -127,6 +127,9 @@ export const errors = {
   pushRejected: (branch: string, reason: string) =>
     new AppError(409, 'push_rejected', `The remote rejected the push of ${branch}: ${reason}`, { branch, reason }),
   branchExists: (branch: string) => new AppError(409, 'branch_exists', `Branch ${branch} already exists`, { branch }),
+  instanceExists: (name: string) => new AppError(409, 'instance_exists', `An instance named ${name} exists already`, { instance: name }),
+  instanceUnbound: (name: string) =>
+    new AppError(409, 'instance_unbound', `Instance ${name} follows no manifest: bind one with PUT /instances/${name}/manifest`, { instance: name }),
 
   /** The forge said no (required reviews, failing checks, not mergeable): its own words in `reason`. */
   providerRefused: (provider: string, reason: string, status: number) =>

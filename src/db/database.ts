@@ -102,8 +102,19 @@ export interface ArtifactsTable {
   created_at: Timestamp;
 }
 
+export interface InstancesTable {
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  url: string | null;
+  manifest: string | null;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Tables {
   hotfixes: HotfixesTable;
+  instances: InstancesTable;
   artifacts: ArtifactsTable;
   pull_requests: PullRequestsTable;
   api_tokens: ApiTokensTable;
@@ -117,4 +128,5 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type PullRequestRow = Selectable<PullRequestsTable>;
 export type HotfixRow = Selectable<HotfixesTable>;
 export type NewHotfix = Insertable<HotfixesTable>;
+export type InstanceRow = Selectable<InstancesTable>;
 export type NewPullRequest = Insertable<PullRequestsTable>;
