@@ -213,6 +213,7 @@ export class PackStreamIndexer {
           entry.type = base.type!;
           entry.content = applyDelta(entry.data, base.content);
           entry.oid = sha1(entry.type, entry.content);
+          entry.data = EMPTY;
           this.byOid.set(entry.oid, entry);
         }
       }
@@ -255,6 +256,7 @@ export class PackStreamIndexer {
         e.type = base.type!;
         e.content = applyDelta(e.data, base.content!);
         e.oid = sha1(e.type, e.content);
+        e.data = EMPTY;
         byOid.set(e.oid, e);
       }
     };
