@@ -90,3 +90,9 @@ export const CommitSha = Type.String({ pattern: '^[0-9a-f]{40}$' });
  * which real HTTP clients then wait on; an empty schema sends nothing.)
  */
 export const NotModified = Type.Any({ description: 'Not modified: the ETag still matches; no body' });
+
+/** Whether an `If-None-Match` header matches `etag` (a list, weak tags and `*` included; RFC 9110 §13.1.2). */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(/\s*,\s*/).some((tag) => tag === '*' || tag.replace(/^W\//, '') === etag);
+}

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, NotModified, CommitSha, ElementType, envelope, ManifestName, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
+import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, ManifestName, NotModified, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
 import type { InstanceService } from './instances.service.js';
 
 const TAGS = ['Instances'];
@@ -192,7 +192,7 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
       async (request, reply) => {
         const answer = await deps.instances.releases(request.params.name);
         reply.header('etag', answer.etag).header('cache-control', 'no-cache');
-        if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send();
+        if (ifNoneMatch(request.headers['if-none-match'], answer.etag)) return reply.code(304).send();
         // Already serialized once per (commit, manifest, instance): sent as bytes, not re-serialized.
         return reply.type('application/json; charset=utf-8').send(answer.body as never);
       },

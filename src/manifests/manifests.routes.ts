@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { errors } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, NotModified, CommitSha, ElementType, envelope, ManifestName, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
+import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, ManifestName, NotModified, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
 import { BaseSha, ifMatchSha, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
 import { parseUuid } from '../repo/values.js';
 import type { ManifestService, WriteOptions } from './manifests.service.js';
@@ -113,7 +113,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
         const result = await deps.manifests.get(request.params.manifestName);
         const etag = `"${result.commit_sha}"`;
         reply.header('etag', etag);
-        if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+        if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
         return ok(result);
       },
     );

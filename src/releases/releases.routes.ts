@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ok, problems, Uuid, Version } from '../http/schemas.js';
+import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, NotModified, ok, problems, Uuid, Version } from '../http/schemas.js';
 import { parseUuid } from '../repo/values.js';
 import type { ReleaseMatrix } from './release-matrix.js';
 import { ReleaseDryRun, ReleasePushed } from './releases.schemas.js';
@@ -145,8 +145,7 @@ export function releaseRoutes(deps: { releases: ReleaseService; matrix: ReleaseM
           querystring: TypeQuery,
           response: {
             200: { description: 'The zip', content: { 'application/zip': { schema: Type.Unsafe<Uint8Array>({ type: 'string', format: 'binary' }) } } },
-            // No body: a null schema would make Fastify send `Content-Length: 4` with the 304.
-            304: Type.Any({ description: 'Not modified: If-None-Match matched the sha256; no body' }),
+            304: NotModified,
             ...problems(...READ_ERRORS),
           },
         },
@@ -156,7 +155,7 @@ export function releaseRoutes(deps: { releases: ReleaseService; matrix: ReleaseM
         const artifact = await deps.releases.artifact(request.query.elementType, parseUuid(elementUuid, 'params.elementUuid'), version);
         const etag = `"${artifact.sha256}"`;
         reply.header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable');
-        if (request.headers['if-none-match']?.split(/\s*,\s*/).some((tag) => tag.replace(/^W\//, '') === etag || tag === '*')) return reply.code(304).send();
+        if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
         reply.header('content-disposition', contentDisposition(artifact.fileName));
         return reply.type('application/zip').send(Buffer.from(await artifact.bytes()));
       },

@@ -142,6 +142,8 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
   t.equal(notModified.statusCode, 304);
   t.equal(notModified.body, '');
   t.equal(notModified.headers.etag, etag);
+  t.equal((await releases('eu-1', { 'if-none-match': `"stale", W/${etag}` })).statusCode, 304, 'a list with a weak match');
+  t.equal((await releases('eu-1', { 'if-none-match': '"stale"' })).statusCode, 200);
 
   // A change merged to the default branch: the answer and its ETag change.
   const writer = await ctx.tokenFor('source_control:releases_write');
