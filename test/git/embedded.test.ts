@@ -206,3 +206,25 @@ t.test('close waits for writes in flight and refuses new ones', async (t) => {
   await write;
   await t.rejects(worker.pushBranch({ branch: 'x', commit: base, expectedOld: null }), { status: 503, code: 'git_unavailable' });
 });
+
+t.test('keeps working after native git gc repacks the embedded repository', async (t) => {
+  const { worker, git } = await started(t);
+  const base = await worker.headCommit();
+  const one = await worker.commit({ parent: base, changes: [{ path: 'apps/A/a.txt', bytes: enc('a') }], message: 'one', author });
+  await worker.fastForwardDefault({ from: base, to: one });
+  t.equal(dec(await worker.readFile({ ref: 'main', path: 'apps/A/a.txt' })), 'a');
+  await worker.snapshot();
+  // Everything loose goes into a pack; run twice so the first pack is replaced by another.
+  await git('gc', '--quiet', '--prune=now');
+  const two = await worker.commit({ parent: one, changes: [{ path: 'apps/A/b.txt', bytes: enc('b') }], message: 'two', author });
+  await worker.fastForwardDefault({ from: one, to: two });
+  await git('repack', '-a', '-d', '-f', '-q');
+  await git('prune-packed');
+  t.equal(dec(await worker.readFile({ ref: 'main', path: 'apps/A/a.txt' })), 'a');
+  t.same((await worker.readFolder({ ref: 'main', path: 'apps/A' }))?.map((f) => f.path), ['a.txt', 'b.txt']);
+  t.equal((await worker.snapshot()).commit, two);
+  const three = await worker.commit({ parent: two, changes: [{ path: 'apps/A/c.txt', bytes: enc('c') }], message: 'three', author });
+  await worker.pushBranch({ branch: 'mir/after-gc', commit: three, expectedOld: null });
+  t.equal(await git('show', 'mir/after-gc:apps/A/c.txt'), 'c');
+  await git('fsck', '--strict');
+});
