@@ -15,9 +15,21 @@ export function advisoryKey(name: string): bigint {
   return createHash('sha256').update(name).digest().readBigInt64BE(0);
 }
 
+// One mutex per (database, name) in this process: two locks created for the same name (two workers,
+// two app instances in one process) exclude each other as two processes would.
+const localMutexes = new WeakMap<DatabaseHandle, Map<string, Mutex>>();
+
+function localMutex(database: DatabaseHandle, name: string): Mutex {
+  let byName = localMutexes.get(database);
+  if (!byName) localMutexes.set(database, (byName = new Map()));
+  let mutex = byName.get(name);
+  if (!mutex) byName.set(name, (mutex = new Mutex()));
+  return mutex;
+}
+
 export function createAdvisoryLock(database: DatabaseHandle, name: string): NamedLock {
   // Waiters in this process queue here, so at most one holds a pooled connection for the lock.
-  const local = new Mutex();
+  const local = localMutex(database, name);
   if (database.kind === 'pglite') return { withLock: (fn) => local.run(fn) };
   const key = advisoryKey(name);
   return {

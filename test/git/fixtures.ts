@@ -50,3 +50,25 @@ export function makeWorker(options: {
 export const author = { name: 'Ada Lovelace', email: 'ada@example.com' };
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+/**
+ * What each writer of the two-writer tests does, `count` times under the write lock: increment a
+ * counter on the default branch, then add a file to the shared branch `mir/shared`. Were the lock
+ * not held, interleaved writers would lose updates (or fail their compare-and-swap with 409).
+ */
+export async function writeConcurrently(worker: GitWorker, id: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await worker.withWriteLock(async () => {
+      const head = await worker.headCommit();
+      const n = Number(dec(await worker.readFile({ ref: head, path: 'counter' })) ?? '0');
+      // Give the other writer every chance to interleave, were the lock not held.
+      await new Promise((r) => setTimeout(r, 2));
+      const next = await worker.commit({ parent: head, changes: [{ path: 'counter', bytes: enc(String(n + 1)) }], message: `${id} ${i}`, author });
+      await worker.fastForwardDefault({ from: head, to: next });
+
+      const shared = await worker.resolveRef('mir/shared');
+      const tip = await worker.commit({ parent: shared ?? next, changes: [{ path: `log/${id}-${i}`, bytes: enc('x') }], message: `${id} ${i}`, author });
+      await worker.pushBranch({ branch: 'mir/shared', commit: tip, expectedOld: shared });
+    });
+  }
+}

@@ -3,7 +3,7 @@
 import { openDatabase } from '../../src/db/client.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createGitWorker } from '../../src/git/git-worker.js';
-import { gitConfig, author, enc, dec, createTestLogger } from './fixtures.js';
+import { gitConfig, createTestLogger, writeConcurrently } from './fixtures.js';
 
 interface ChildInput {
   id: string;
@@ -24,20 +24,7 @@ const worker = createGitWorker({
 });
 try {
   await worker.start();
-  for (let i = 0; i < input.count; i++) {
-    await worker.withWriteLock(async () => {
-      const head = await worker.headCommit();
-      const n = Number(dec(await worker.readFile({ ref: head, path: 'counter' })) ?? '0');
-      // Give the other process every chance to interleave, were the lock not held.
-      await new Promise((r) => setTimeout(r, 2));
-      const next = await worker.commit({ parent: head, changes: [{ path: 'counter', bytes: enc(String(n + 1)) }], message: `${input.id} ${i}`, author });
-      await worker.fastForwardDefault({ from: head, to: next });
-
-      const shared = await worker.resolveRef('mir/shared');
-      const tip = await worker.commit({ parent: shared ?? next, changes: [{ path: `log/${input.id}-${i}`, bytes: enc('x') }], message: `${input.id} ${i}`, author });
-      await worker.pushBranch({ branch: 'mir/shared', commit: tip, expectedOld: shared });
-    });
-  }
+  await writeConcurrently(worker, input.id, input.count);
 } finally {
   await worker.close();
   await database.close();

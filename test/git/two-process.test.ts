@@ -1,14 +1,16 @@
-// Two processes, one repository, one PostgreSQL database: the advisory lock (src/db/lock.ts)
-// serializes their writes so that no update of a branch is lost. PGlite belongs to one process,
-// so this needs TEST_DATABASE_URL (CI sets it).
+// Two writers, one repository, one database: the advisory lock (src/db/lock.ts) serializes their
+// writes so that no update of a branch is lost. On PostgreSQL the writers are two processes; PGlite
+// belongs to one process, so there they are two workers in this process, each with its own lock
+// object on the shared database handle.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { createTestDatabase, usingPostgres } from '../helpers/database.js';
+import { createAdvisoryLock } from '../../src/db/lock.js';
+import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
+import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
-import { makeWorker } from './fixtures.js';
+import { createTestLogger, gitConfig, makeWorker, writeConcurrently } from './fixtures.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'two-process-child.ts');
 const COUNT = 8;
@@ -26,7 +28,30 @@ function runChild(input: object): Promise<void> {
   });
 }
 
-const skip = usingPostgres ? false : 'needs TEST_DATABASE_URL: PGlite cannot be shared by two processes';
+interface WriterInput {
+  id: string;
+  dataDir: string;
+  url?: string;
+  count: number;
+  lockName: string;
+}
+
+/** A writer: a child process on PostgreSQL, a second worker in this process on PGlite. */
+async function runWriter(database: TestDatabase, input: WriterInput): Promise<void> {
+  if (usingPostgres) return runChild({ ...input, databaseUrl: database.databaseUrl });
+  const worker = createGitWorker({
+    dataDir: input.dataDir,
+    git: gitConfig({ url: input.url }),
+    lock: createAdvisoryLock(database.handle, input.lockName),
+    logger: createTestLogger(),
+  });
+  try {
+    await worker.start();
+    await writeConcurrently(worker, input.id, input.count);
+  } finally {
+    await worker.close();
+  }
+}
 
 async function check(t: Test, repo: string) {
   const git = (...args: string[]) => runGit(args, { cwd: repo });
@@ -36,7 +61,7 @@ async function check(t: Test, repo: string) {
   await git('fsck', '--strict');
 }
 
-t.test('embedded: two processes on one repo.git', { skip }, async (t) => {
+t.test('embedded: two writers on one repo.git', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.teardown(db.dispose);
   const data = await tempDir();
@@ -45,12 +70,12 @@ t.test('embedded: two processes on one repo.git', { skip }, async (t) => {
   const first = makeWorker({ dataDir: data.path });
   await first.start();
   await first.close();
-  const input = { dataDir: data.path, databaseUrl: db.databaseUrl, count: COUNT, lockName: 'git:embedded-test' };
-  await Promise.all([runChild({ ...input, id: 'a' }), runChild({ ...input, id: 'b' })]);
+  const input = { dataDir: data.path, count: COUNT, lockName: 'git:embedded-test' };
+  await Promise.all([runWriter(db, { ...input, id: 'a' }), runWriter(db, { ...input, id: 'b' })]);
   await check(t, path.join(data.path, 'repo.git'));
 });
 
-t.test('remote: two processes, two mirrors, one http remote', { skip }, async (t) => {
+t.test('remote: two writers, two mirrors, one http remote', async (t) => {
   const db = await createTestDatabase({ migrated: false });
   t.teardown(db.dispose);
   const root = await tempDir();
@@ -58,10 +83,10 @@ t.test('remote: two processes, two mirrors, one http remote', { skip }, async (t
   const origin = await createBareRepo({ root: root.path, name: 'origin', files: Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text])) });
   const server = await startGitServer({ root: root.path });
   t.teardown(() => server.close());
-  const input = { url: server.repoUrl('origin'), databaseUrl: db.databaseUrl, count: COUNT, lockName: 'git:remote-test' };
+  const input = { url: server.repoUrl('origin'), count: COUNT, lockName: 'git:remote-test' };
   await Promise.all([
-    runChild({ ...input, id: 'a', dataDir: path.join(root.path, 'a') }),
-    runChild({ ...input, id: 'b', dataDir: path.join(root.path, 'b') }),
+    runWriter(db, { ...input, id: 'a', dataDir: path.join(root.path, 'a') }),
+    runWriter(db, { ...input, id: 'b', dataDir: path.join(root.path, 'b') }),
   ]);
   await check(t, origin);
 });
