@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   });
   await git.start();
   logger.info({ mode: git.mode, default_branch: git.defaultBranch, head: await git.headCommit() }, 'repository ready');
+  const provider = config.provider;
+  logger.info(provider.name === 'builtin' ? { provider: 'builtin' } : { provider: provider.name, api_url: provider.apiUrl, repository: provider.repository, webhooks: provider.webhookSecret !== undefined, poll_seconds: provider.pollSeconds }, 'pull request provider');
 
   const app = await buildApp({ config, database, git, logger });
   const tokenFile = await app.services.tokens.bootstrapAdmin(config.dataDir);
