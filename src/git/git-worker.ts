@@ -542,6 +542,11 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     fetch,
 
     async headCommit() {
+      // The default branch as of the last fetch (poll, before each write, on demand) or of our own
+      // last move of it: the hot read paths ask on every request, and reading the ref from disk
+      // each time would cost more than serving the cached answer. Reads are therefore as fresh as
+      // the last fetch, in both modes, as DESIGN §6 says of the mirror.
+      if (lastHead) return lastHead;
       const head = await readLocalRef(defaultRef);
       if (!head) throw errors.gitUnavailable(`${remoteLabel} has no branch ${defaultBranch}`);
       return head;
@@ -649,6 +654,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
         if (!client) {
           const result = await casRef(ref, force ? undefined : expectedOld, commit);
           if (!result.ok) throw refused(result.current, result.reason);
+          if (branch === defaultBranch) lastHead = commit;
           return;
         }
         // A forced push still names the value it replaces: the remote's current one.
@@ -660,6 +666,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
           // receive-pack says "failed to update ref"; its message says why (git 2.39: "reference already exists").
           onReject: (reason) => (expectedOld === null && /already exists/.test(reason) ? errors.branchExists(branch) : errors.pushRejected(branch, reason)),
         });
+        if (branch === defaultBranch) lastHead = commit;
       });
     },
 
