@@ -116,4 +116,10 @@ t.test('a forge that refuses a merge answers 409 with its reason; a refused toke
   const denied = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${number}/merge`, headers: ctx.auth() });
   t.equal(denied.statusCode, 503);
   t.match(denied.json(), { code: 'provider_auth_failed', message: /github refused the token: 401 Bad credentials/ });
+
+  mergeAnswer = { status: 502, body: { message: 'Server Error', documentation_url: 'https://docs.github.com/rest' } };
+  const down = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${number}/merge`, headers: ctx.auth() });
+  t.equal(down.statusCode, 503);
+  t.match(down.json(), { code: 'provider_unavailable', provider: 'github' });
+  t.notMatch(down.json().message, /forge-token/, 'the token never appears');
 });
