@@ -102,8 +102,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   ];
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
-  app.addHook('onSend', async (request, reply) => {
+  // Callback style, not async: it runs on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
 
   registerErrorHandling(app, config.bodyLimitBytes);
