@@ -1,44 +1,12 @@
 // Remote mode against a real `git http-backend` on 127.0.0.1: the worker keeps a bare mirror and
 // pushes through smart HTTP. What lands on the remote is checked with native git.
 import path from 'node:path';
-import t, { type Test } from 'tap';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import t from 'tap';
 import { createProcessLock } from '../../src/git/process-lock.js';
 import type { GitWorker } from '../../src/git/types.js';
-import { commitFiles, createBareRepo, installHook, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
-import { author, createTestLogger, dec, enc, makeWorker } from './fixtures.js';
-
-const initialFiles = Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text]));
-
-async function looseCount(repo: string): Promise<number> {
-  return Number(/^count: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
-}
-
-async function inPackCount(repo: string): Promise<number> {
-  return Number(/^in-pack: (\d+)$/m.exec(await runGit(['count-objects', '-v'], { cwd: repo }))![1]);
-}
-
-async function remoteSetup(t: Test, options: { auth?: { username: string; password: string }; files?: Record<string, string> | null } = {}) {
-  const root = await tempDir('mir-remote-');
-  t.teardown(root.remove);
-  const data = await tempDir('mir-data-');
-  t.teardown(data.remove);
-  const origin = await createBareRepo({
-    root: root.path,
-    name: 'origin',
-    ...(options.files === null ? {} : { files: options.files ?? { ...initialFiles, 'apps/Shop/main.js': 'shop\n' } }),
-  });
-  const server = await startGitServer({ root: root.path, ...(options.auth ? { auth: options.auth } : {}) });
-  t.teardown(() => server.close());
-  const logger = createTestLogger();
-  const make = (git: Parameters<typeof makeWorker>[0]['git'] = {}, dataDir = data.path, lock = createProcessLock()) => {
-    const worker = makeWorker({ dataDir, logger, lock, git: { url: server.repoUrl('origin'), ...git } });
-    t.teardown(() => worker.close());
-    return worker;
-  };
-  const git = (...args: string[]) => runGit(args, { cwd: origin });
-  return { root: root.path, data: data.path, origin, server, logger, make, git };
-}
+import { commitFiles, runGit, tempDir } from '../helpers/git-server.js';
+import { author, dec, enc } from './fixtures.js';
+import { looseCount, inPackCount, remoteSetup } from './remote-fixtures.js';
 
 t.test('start mirrors every branch; pushes carry only the objects written', async (t) => {
   const { data, origin, make, git } = await remoteSetup(t);
