@@ -33,6 +33,11 @@ export function element(type: ElementType, releases: readonly string[] = ['1.0.0
   return { uuid, name, type, releases, files: files ?? { 'main.json': `{"name": "${name}"}\n`, 'lib/util.js': `export const id = '${uuid}';\n` } };
 }
 
+/** `count` elements sorted by uuid: for tests about where entries land in a manifest file. */
+export function elementsInUuidOrder(count: number, type: ElementType, releases: readonly string[]): FixtureElement[] {
+  return Array.from({ length: count }, () => element(type, releases)).sort((p, q) => (p.uuid < q.uuid ? -1 : 1));
+}
+
 /** Commits elements (protected lists, sources, artifacts) and manifests straight to the default branch. */
 export async function seed(
   git: GitWorker,

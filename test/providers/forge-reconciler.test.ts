@@ -9,7 +9,7 @@ import { createForgeProvider } from '../../src/providers/forge/forge.js';
 import { startFakeGitHub } from '../helpers/fake-github.js';
 import { buildForgeApp, hubSignature, mergeOnRemote, type ForgeApp } from '../helpers/forge-app.js';
 import { runGit } from '../helpers/git-server.js';
-import { element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
+import { element, manifestName, manifestYaml, seed, elementsInUuidOrder, type FixtureElement } from '../helpers/repo-fixture.js';
 
 const API = '/api/v2/source_control';
 const SECRET = 'reconciler-webhook-secret-42';
@@ -32,12 +32,7 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
   const github = await startFakeGitHub(t);
   const ctx = await buildForgeApp(t, { forge: 'github', apiUrl: github.url, secret: SECRET });
   const { app } = ctx;
-  const [x, a, b, z] = Array.from({ length: 4 }, () => element('PAGE', ['1.0.0', '2.0.0'])).sort((p, q) => (p.uuid < q.uuid ? -1 : 1)) as [
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-  ];
+  const [x, a, b, z] = elementsInUuidOrder(4, 'PAGE', ['1.0.0', '2.0.0']) as [FixtureElement, FixtureElement, FixtureElement, FixtureElement];
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [x, a, b, z], manifests: { [name]: manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [z.uuid, '1.0.0']] }) } });
   const write = async (method: 'PUT', url: string, payload: Record<string, unknown>) => {

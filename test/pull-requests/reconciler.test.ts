@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
+import { element, manifestName, manifestYaml, seed, elementsInUuidOrder, type FixtureElement } from '../helpers/repo-fixture.js';
 
 const run = promisify(execFile);
 const API = '/api/v2/source_control';
@@ -34,12 +34,7 @@ t.test('two pull requests on neighbouring entries: merging the first leaves the 
   const git = gitIn(ctx);
   // Four apps in uuid order: the manifest holds the first and the last; the two pull requests add
   // the middle two, so both insert their lines at the same place in the file.
-  const [x, a, b, z] = Array.from({ length: 4 }, () => element('PAGE', ['1.0.0', '2.0.0'])).sort((p, q) => (p.uuid < q.uuid ? -1 : 1)) as [
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-    ReturnType<typeof element>,
-  ];
+  const [x, a, b, z] = elementsInUuidOrder(4, 'PAGE', ['1.0.0', '2.0.0']) as [FixtureElement, FixtureElement, FixtureElement, FixtureElement];
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [x, a, b, z], manifests: { [name]: manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [z.uuid, '1.0.0']] }) } });
   const writer = await ctx.tokenFor('source_control:releases_write');
