@@ -26,6 +26,8 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
 
   const indexed = indexPack(pack);
   t.equal(Buffer.compare(indexed.idx, native), 0, 'the same .idx as git');
+  // With no room to keep bases, every delta's base is inflated again from the pack.
+  t.equal(Buffer.compare(indexPack(pack, { baseCacheBytes: 0 }).idx, native), 0, 'the same .idx with no base cache');
   t.equal(`pack-${indexed.checksum}.pack`, name);
   const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
   const deltas = verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7);
@@ -61,6 +63,27 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
     (await store.readTree(tree)).map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n'),
     (await runGit(['ls-tree', tree], { cwd: repo })).trim(),
   );
+});
+
+t.test('indexes ref-deltas, whose base is named by oid, like git index-pack', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) files[`f${i}.txt`] = `${i}\n${'line of text\n'.repeat(300 + i)}`;
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  const changed = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, `${v}more\n`]));
+  await commitFiles({ repo, branch: 'main', files: changed, message: 'more' });
+  await runGit(['-c', 'repack.useDeltaBaseOffset=false', 'repack', '-a', '-d', '-f', '-q'], { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
+  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
+  t.ok(verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7).length > 10, 'the pack holds deltas');
+  const pack = await readFile(path.join(packDir, name));
+  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  for (const baseCacheBytes of [undefined, 0]) {
+    const indexed = indexPack(pack, { baseCacheBytes });
+    t.equal(Buffer.compare(indexed.idx, native), 0, `the same .idx as git (base cache ${baseCacheBytes ?? 'default'})`);
+  }
 });
 
 t.test('rejects corrupt packs', async (t) => {
