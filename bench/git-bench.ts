@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       if (w) await w.close();
       w = candidate;
     }
+    console.log(`cold starts: ${cold.map((ms) => ms.toFixed(0)).join(", ")} ms; native clones: ${nativeClone.map((ms) => ms.toFixed(0)).join(", ")} ms`);
     results.push({ name: 'cold start: clone + first snapshot', ours: median(cold), native: median(nativeClone) });
     // Where the cold start goes: the same request, its pack only counted (server + transfer).
     const client = createSmartHttpClient({ url });
