@@ -205,33 +205,65 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   }
 
   /**
-   * Stores a received pack, indexed by our own indexer (src/git/pack-index.ts: isomorphic-git's
-   * indexPack is what makes its clone slow). Readers list only .idx files, so the .pack goes in
-   * first and the .idx last, each written aside and renamed: a reader never sees half of one.
+   * A pack being received: indexed by our own indexer (src/git/pack-index.ts: isomorphic-git's
+   * indexPack is what makes its clone slow) and written aside as it arrives, both overlapping the
+   * transfer as native git's index-pack does. `store` then puts it in place: readers list only
+   * .idx files, so the .pack goes in first and the .idx last, each renamed into place: a reader
+   * never sees half of one.
    */
-  async function storePack(indexer: PackStreamIndexer): Promise<void> {
-    // A view, not a copy: the room the indexer's buffer has to spare was never written, so it is
-    // not resident, while a 16 MiB copy costs ~50 ms on a cold start (bench/RESULTS.md).
-    const pack = indexer.bytes;
-    const { idx, checksum, objects } = indexer.finish();
-    if (objects.length === 0) return;
-    const name = `pack-${checksum}`;
-    const packDir = path.join(gitdir, 'objects', 'pack');
+  async function receivePack(): Promise<{ push(chunk: Uint8Array): void; store(): Promise<void>; discard(): Promise<void> }> {
+    const indexer = new PackStreamIndexer({ keep: (type) => type === 'tree' || type === 'commit' });
     const scratch = path.join(gitdir, 'objects', `incoming-${randomBytes(6).toString('hex')}`);
     await fs.promises.mkdir(scratch, { recursive: true });
-    await fs.promises.mkdir(packDir, { recursive: true });
-    try {
-      await fs.promises.writeFile(path.join(scratch, `${name}.pack`), pack);
-      await fs.promises.writeFile(path.join(scratch, `${name}.idx`), idx);
-      await fs.promises.rename(path.join(scratch, `${name}.pack`), path.join(packDir, `${name}.pack`));
-      await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
-      knownPacks.add(`${name}.idx`);
-      store.prime(objects);
-      store.addPack(`${name}.idx`, idx, pack);
-      counters.packsReceived++;
-    } finally {
-      await fs.promises.rm(scratch, { recursive: true, force: true });
-    }
+    const incoming = path.join(scratch, 'incoming.pack');
+    const file = await fs.promises.open(incoming, 'w');
+    // Pieces wait here while a write is under way, then go out together in one writev.
+    let queued: Uint8Array[] = [];
+    let writing: Promise<void> | undefined;
+    let failed: unknown;
+    let closed = false;
+    const flush = async (): Promise<void> => {
+      while (queued.length > 0 && !failed) {
+        const batch = queued;
+        queued = [];
+        // writev takes at most IOV_MAX (1024) buffers per call on Linux.
+        for (let i = 0; i < batch.length; i += 1024) await file.writev(batch.slice(i, i + 1024)).catch((error: unknown) => (failed ??= error));
+      }
+      writing = undefined;
+    };
+    const close = async () => {
+      await writing;
+      if (!closed) await file.close();
+      closed = true;
+    };
+    return {
+      push(chunk) {
+        indexer.push(chunk);
+        queued.push(chunk);
+        writing ??= flush();
+      },
+      async store() {
+        await close();
+        if (failed) throw failed;
+        const { idx, checksum, objects, pack } = indexer.finish();
+        if (objects.length === 0) return;
+        const name = `pack-${checksum}`;
+        const packDir = path.join(gitdir, 'objects', 'pack');
+        await fs.promises.mkdir(packDir, { recursive: true });
+        await fs.promises.writeFile(path.join(scratch, `${name}.idx`), idx);
+        await fs.promises.rename(incoming, path.join(packDir, `${name}.pack`));
+        await fs.promises.rename(path.join(scratch, `${name}.idx`), path.join(packDir, `${name}.idx`));
+        knownPacks.add(`${name}.idx`);
+        store.prime(objects);
+        // The bytes are in memory already, in the pieces received: read from them, never joined.
+        store.addPack(`${name}.idx`, idx, pack);
+        counters.packsReceived++;
+      },
+      async discard() {
+        await close().catch(() => undefined);
+        await fs.promises.rm(scratch, { recursive: true, force: true });
+      },
+    };
   }
 
   /**
@@ -290,24 +322,34 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     for (const oid of new Set(heads.values())) {
       if (!localTips.has(oid) && !pushed.has(oid) && !(await store.has(oid))) wants.push(oid);
     }
-    // Indexed while it downloads, as native git's index-pack does.
-    const indexer = new PackStreamIndexer({ keep: (type) => type === 'tree' || type === 'commit' });
     const started = performance.now();
-    await remote.fetchPack({ wants, haves: [...localTips], onData: (chunk) => indexer.push(chunk) });
-    const downloaded = performance.now();
+    let downloaded = started;
+    let packBytes = 0;
     if (wants.length > 0) {
+      const pack = await receivePack();
       try {
-        await storePack(indexer);
+        await remote.fetchPack({
+          wants,
+          haves: [...localTips],
+          onData: (chunk) => {
+            packBytes += chunk.length;
+            pack.push(chunk);
+          },
+        });
+        downloaded = performance.now();
+        await pack.store();
       } catch (error) {
         if (isAppError(error)) throw error;
         throw errors.gitUnavailable(`the pack the remote sent is unusable: ${(error as Error).message}`, error);
+      } finally {
+        await pack.discard();
       }
     }
     for (const [name, oid] of heads) if (local.get(name) !== oid) await setLocalRef(`refs/heads/${name}`, oid);
     for (const name of local.keys()) if (!heads.has(name)) await setLocalRef(`refs/heads/${name}`, null);
     if (wants.length > 0) {
       const timing = { downloadMs: Math.round(downloaded - started), storeMs: Math.round(performance.now() - downloaded) };
-      logger.debug({ remote: remoteLabel, wants: wants.length, packBytes: indexer.bytes.length, ...timing }, 'fetched');
+      logger.debug({ remote: remoteLabel, wants: wants.length, packBytes, ...timing }, 'fetched');
     }
   }
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import git from 'isomorphic-git';
-import { applyDelta, inflateEntry, PackIdx, readEntryHeader, sizeAt, typeOfKind, type ObjectType } from './pack-index.js';
+import { applyDelta, inflateEntry, PackIdx, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes } from './pack-index.js';
 
 export interface TreeEntry {
   readonly mode: string;
@@ -54,8 +54,8 @@ export interface ObjectStore {
    * nothing again. Bounded; anything over the bounds is simply read from the pack later.
    */
   prime(objects: readonly { oid: string; type: ObjectType; size: number; content?: Buffer }[]): void;
-  /** Registers a pack just stored, with its bytes already in memory (no re-reading it). */
-  addPack(idxName: string, idx: Buffer, pack: Buffer): void;
+  /** Registers a pack just stored, with its bytes at hand (no re-reading the file). */
+  addPack(idxName: string, idx: Buffer, pack: PackBytes): void;
   /** A tree's entries when they are at hand without I/O (primed), else undefined. */
   peekTree(oid: string): TreeEntry[] | undefined;
   /** An object's size when known without I/O, else undefined. */
@@ -65,7 +65,8 @@ export interface ObjectStore {
 interface PackEntry {
   readonly offsets: PackIdx;
   readonly packPath: string;
-  pack?: Promise<Buffer>;
+  /** The pack's bytes, read on first use. */
+  pack?: Promise<PackBytes>;
 }
 
 interface RawObject {
@@ -154,12 +155,16 @@ export function createObjectStore(gitdir: string): ObjectStore {
     }
   }
 
+  function packBytes(entry: PackEntry): Promise<PackBytes> {
+    entry.pack ??= fs.promises.readFile(entry.packPath);
+    return entry.pack;
+  }
+
   async function readPacked(entry: PackEntry, name: string, offset: number): Promise<RawObject> {
     const key = `${name}:${offset}`;
     const hit = bases.get(key);
     if (hit) return hit;
-    entry.pack ??= fs.promises.readFile(entry.packPath);
-    const pack = await entry.pack;
+    const pack = await packBytes(entry);
     const header = readEntryHeader(pack, offset);
     const data = inflateEntry(pack, header);
     const type = typeOfKind(header.kind);
@@ -257,8 +262,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
     for (const entry of packs.values()) {
       const offset = entry.offsets.offsetOf(oid);
       if (offset === undefined) continue;
-      entry.pack ??= fs.promises.readFile(entry.packPath);
-      return entry.pack.then((pack) => sizeAt(pack, offset));
+      return packBytes(entry).then((pack) => sizeAt(pack, offset));
     }
     return undefined;
   }
@@ -366,8 +370,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
           for (const entry of packs.values()) {
             const offset = entry.offsets.offsetOf(oid);
             if (offset === undefined) continue;
-            entry.pack ??= fs.promises.readFile(entry.packPath);
-            return entry.pack.then((pack) => sizeAt(pack, offset));
+            return packBytes(entry).then((pack) => sizeAt(pack, offset));
           }
           return this.objectSize(oid);
         }),

@@ -16,6 +16,15 @@ const REF_DELTA = 7;
 /** Inflation is synchronous, so one zlib context serves every caller in this thread. */
 const inflater = createInflater();
 
+/**
+ * A pack's bytes, read by range. A Buffer is one; so is a PackStreamIndexer, whose ranges are
+ * views of the pieces it was given except where a range spans two of them.
+ */
+export interface PackBytes {
+  readonly length: number;
+  subarray(start: number, end: number): Buffer;
+}
+
 export interface IndexedObject {
   readonly oid: string;
   readonly type: ObjectType;
@@ -29,6 +38,8 @@ export interface IndexedObject {
 export interface IndexedPack {
   /** The .idx file (version 2). */
   readonly idx: Buffer;
+  /** The pack, as the pieces it arrived in. */
+  readonly pack: PackPieces;
   readonly objects: readonly IndexedObject[];
   /** Hex of the pack's trailing checksum, which names the pack. */
   readonly checksum: string;
@@ -113,6 +124,53 @@ function deflateBound(size: number): number {
 /** Bytes of inflated content kept for resolving later deltas, beyond the kept types. */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
 
+/** A pack kept as the pieces it arrived in, read by range without joining them. */
+export class PackPieces implements PackBytes {
+  private readonly list: Buffer[] = [];
+  private readonly starts: number[] = [];
+  private total = 0;
+
+  get length(): number {
+    return this.total;
+  }
+
+  /** The pieces, in order: to write without making one buffer of them. */
+  get pieces(): readonly Buffer[] {
+    return this.list;
+  }
+
+  add(piece: Buffer): void {
+    this.list.push(piece);
+    this.starts.push(this.total);
+    this.total += piece.length;
+  }
+
+  /** Calls `fn` with views that together are the bytes [start, end). */
+  forEachRange(start: number, end: number, fn: (bytes: Buffer) => void): void {
+    if (start < 0 || end > this.total) throw new RangeError(`bytes ${start}..${end} of a pack of ${this.total}`);
+    let lo = 0;
+    let hi = this.list.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid]! <= start) lo = mid;
+      else hi = mid - 1;
+    }
+    for (let c = lo, at = start; at < end; c++) {
+      const from = at - this.starts[c]!;
+      const until = Math.min(this.list[c]!.length, end - this.starts[c]!);
+      fn(this.list[c]!.subarray(from, until));
+      at = this.starts[c]! + until;
+    }
+  }
+
+  /** The bytes [start, end): a view when they lie in one piece. */
+  subarray(start: number, end: number): Buffer {
+    const views: Buffer[] = [];
+    this.forEachRange(start, end, (bytes) => views.push(bytes));
+    return views.length === 1 ? views[0]! : Buffer.concat(views, end - start);
+  }
+}
+
 /**
  * Indexes a pack while it arrives, as native git's index-pack does during a clone: entries are
  * inflated as soon as their compressed bytes are all there, so indexing overlaps the transfer.
@@ -123,11 +181,22 @@ const BASE_CACHE_BYTES = 16 * 1024 * 1024;
  * raw bytes) rather than an object per entry, and content is kept only for the types asked for
  * plus a bounded cache of recent objects that later deltas may use as their base. A base that
  * fell out of the cache is inflated again from the pack, which is all in memory.
+ *
+ * The pieces pushed are kept as they are, not copied into one growing buffer: a 16 MiB pack
+ * would cost 32 MiB of fresh memory that way, and first touches of fresh memory are what a copy
+ * costs on the machines measured (bench/RESULTS.md). Parsing reads a reused window that holds the
+ * bytes not parsed yet. So a pushed piece must not be changed afterwards.
  */
 export class PackStreamIndexer {
-  private buf: Buffer = Buffer.allocUnsafe(1 << 16);
-  private filled = 0;
+  /** What was pushed, as it was pushed. */
+  private readonly received = new PackPieces();
+  /** The pack's bytes from `winStart` to `received`, contiguous: what parsing reads. */
+  private win: Buffer = Buffer.allocUnsafe(1 << 18);
+  private winStart = 0;
+  private winEnd = 0;
+  /** Where the next entry starts. */
   private pos = 12;
+  private finished = false;
   private count = -1;
   /** Entries parsed so far; each column is indexed by entry number (pack order). */
   private n = 0;
@@ -162,20 +231,54 @@ export class PackStreamIndexer {
     this.cacheLimit = options.baseCacheBytes ?? BASE_CACHE_BYTES;
   }
 
-  /** The pack received so far. */
-  get bytes(): Buffer {
-    return this.buf.subarray(0, this.filled);
+  push(chunk: Uint8Array): void {
+    if (this.finished) throw new Error('the pack was indexed already');
+    const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.received.add(piece);
+    this.append(piece);
+    this.parse(false);
+    // The last 20 bytes may be the trailing checksum, which the checksum does not cover.
+    this.hashTo(this.received.length - 20);
   }
 
-  push(chunk: Uint8Array): void {
-    if (this.filled + chunk.length > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.filled + chunk.length));
-      this.buf.copy(grown, 0, 0, this.filled);
-      this.buf = grown;
+  /** Adds a piece to the window, first moving what is not parsed yet to the front. */
+  private append(piece: Buffer): void {
+    if (this.winEnd + piece.length > this.win.length) {
+      // Until the header is read, nothing is parsed.
+      const from = this.count < 0 ? 0 : this.pos - this.winStart;
+      const live = this.winEnd - from;
+      const need = live + piece.length;
+      // A new window twice what is needed when the old one is more than half full: a large entry
+      // arriving in many pieces is then copied a bounded number of times.
+      if (2 * need > this.win.length) {
+        const grown = Buffer.allocUnsafe(2 * need);
+        this.win.copy(grown, 0, from, this.winEnd);
+        this.win = grown;
+      } else {
+        this.win.copyWithin(0, from, this.winEnd);
+      }
+      this.winStart += from;
+      this.winEnd = live;
     }
-    this.buf.set(chunk, this.filled);
-    this.filled += chunk.length;
-    this.parse(false);
+    this.win.set(piece, this.winEnd);
+    this.winEnd += piece.length;
+  }
+
+  /** Feeds the pack checksum up to `to`. */
+  private hashTo(to: number): void {
+    if (to <= this.hashed) return;
+    this.received.forEachRange(this.hashed, to, (bytes) => this.hash.update(bytes));
+    this.hashed = to;
+  }
+
+  get length(): number {
+    return this.received.length;
+  }
+
+  /** The pack's bytes [start, end): from the window when they lie in it. */
+  subarray(start: number, end: number): Buffer {
+    if (start >= this.winStart) return this.win.subarray(start - this.winStart, end - this.winStart);
+    return this.received.subarray(start, end);
   }
 
   private grow(): void {
@@ -196,21 +299,23 @@ export class PackStreamIndexer {
   }
 
   private parse(final: boolean): void {
-    const buf = this.buf;
+    // Positions in `buf` are relative to the window; `this.pos` and `offset` are in the pack.
+    const buf = this.win;
+    const base = this.winStart;
     if (this.count < 0) {
-      if (this.filled < 12) return;
+      if (this.received.length < 12) return;
       if (buf.toString('latin1', 0, 4) !== 'PACK') throw new Error('not a pack file');
       const version = buf.readUInt32BE(4);
       if (version !== 2 && version !== 3) throw new Error(`unsupported pack version ${version}`);
       this.count = buf.readUInt32BE(8);
     }
-    const limit = final ? this.filled - 20 : this.filled;
+    const limit = (final ? this.received.length - 20 : this.received.length) - base;
     while (this.n < this.count) {
       // Headers are at most ~40 bytes; keep 20 in reserve for the trailing checksum.
-      if (!final && this.filled - this.pos < 64) return;
-      if (this.pos >= limit) throw new Error('truncated pack');
+      if (!final && this.received.length - this.pos < 64) return;
       const offset = this.pos;
-      const header = readEntryHeader(buf, offset);
+      if (offset - base >= limit) throw new Error('truncated pack');
+      const header = readEntryHeader(buf, offset - base);
       const start = header.dataAt;
       if (start >= limit) throw new Error('truncated pack');
       // Inflate only once the whole stream must be there: a failed attempt costs an exception.
@@ -232,24 +337,20 @@ export class PackStreamIndexer {
       const i = this.n;
       if (i === this.offsets.length) this.grow();
       this.offsets[i] = offset;
-      this.crcs[i] = zlib.crc32(buf.subarray(offset, end));
+      this.crcs[i] = zlib.crc32(buf.subarray(offset - base, end));
       this.n++;
-      this.pos = end;
+      this.pos = base + end;
       const type = typeOfKind(header.kind);
       if (type) {
         this.record(i, type, data, inflated.framed);
         continue;
       }
       // An ofs-delta's base precedes it, so almost every delta resolves while the pack arrives.
-      const base = header.baseOffset !== undefined ? this.entryAt(header.baseOffset) : this.entryOf(header.baseOid!);
-      const baseContent = base === undefined ? undefined : this.contentOf(base);
-      if (baseContent) this.record(i, TYPES[this.types[base!]!]!, applyDelta(data, baseContent));
-      else this.unresolved.set(i, { delta: data, baseOffset: header.baseOffset, baseOid: header.baseOid });
-    }
-    // Hash what is known to precede the trailer, as it arrives.
-    if (this.n === this.count && this.pos > this.hashed) {
-      this.hash.update(buf.subarray(this.hashed, this.pos));
-      this.hashed = this.pos;
+      const baseOffset = header.baseOffset === undefined ? undefined : base + header.baseOffset;
+      const baseEntry = baseOffset !== undefined ? this.entryAt(baseOffset) : this.entryOf(header.baseOid!);
+      const baseContent = baseEntry === undefined ? undefined : this.contentOf(baseEntry);
+      if (baseContent) this.record(i, TYPES[this.types[baseEntry!]!]!, applyDelta(data, baseContent));
+      else this.unresolved.set(i, { delta: data, baseOffset, baseOid: header.baseOid });
     }
   }
 
@@ -310,15 +411,18 @@ export class PackStreamIndexer {
     let at = i;
     let content = this.kept.get(at) ?? this.cache.get(at);
     while (!content) {
-      const header = readEntryHeader(this.buf, this.offsets[at]!);
-      const data = inflateEntry(this.buf, header);
+      const offset = this.offsets[at]!;
+      // Exactly the entry: the pack may not have arrived whole yet.
+      const header = readEntryHeader(this, offset);
+      const end = at + 1 < this.n ? this.offsets[at + 1]! : this.pos;
+      const data = inflater.inflate(this.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
       if (typeOfKind(header.kind)) {
         content = data;
         break;
       }
       chain.push(data);
       const base = header.baseOffset !== undefined ? this.entryAt(header.baseOffset) : this.entryOf(header.baseOid!);
-      if (base === undefined) throw new Error(`the base of the delta at offset ${this.offsets[at]} is missing`);
+      if (base === undefined) throw new Error(`the base of the delta at offset ${offset} is missing`);
       at = base;
       content = this.kept.get(at) ?? this.cache.get(at);
     }
@@ -327,13 +431,13 @@ export class PackStreamIndexer {
   }
 
   finish(): IndexedPack {
+    if (this.count < 0 || this.received.length < 32) throw new Error('not a pack file');
     this.parse(true);
-    const buf = this.buf;
     const end = this.pos;
-    if (this.count < 0 || this.filled < 32) throw new Error('not a pack file');
-    if (this.filled - end !== 20) throw new Error(`pack has ${this.filled - end - 20} bytes after its last object`);
-    const checksum = buf.toString('hex', end, end + 20);
-    if (this.hash.digest('hex') !== checksum) throw new Error('pack checksum mismatch');
+    if (this.received.length - end !== 20) throw new Error(`pack has ${this.received.length - end - 20} bytes after its last object`);
+    const trailer = this.subarray(end, end + 20);
+    this.hashTo(end);
+    if (Buffer.compare(this.hash.digest(), trailer) !== 0) throw new Error('pack checksum mismatch');
 
     // Deltas whose base came later (ref-deltas) or was itself unresolved: rounds until none moves.
     while (this.unresolved.size > 0) {
@@ -358,7 +462,15 @@ export class PackStreamIndexer {
       objects[i] = { oid: hex[i]!, type: TYPES[this.types[i]!]!, size: this.sizes[i]!, offset: this.offsets[i]!, ...(content ? { content } : {}) };
     }
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (hex[a]! < hex[b]! ? -1 : 1));
-    return { idx: this.writeIdx(order, buf.subarray(end, end + 20)), objects, checksum };
+    const idx = this.writeIdx(order, trailer);
+    // What only indexing needed goes; the pieces stay, as the pack.
+    this.finished = true;
+    this.cache.clear();
+    this.kept.clear();
+    this.byOid = undefined;
+    this.win = Buffer.alloc(0);
+    this.winStart = this.received.length;
+    return { idx, pack: this.received, objects, checksum: trailer.toString('hex') };
   }
 
   /** The .idx (version 2) of the entries, in oid order. */
@@ -425,13 +537,13 @@ export function readIdxOffsets(idx: Buffer): Map<string, number> {
  * The inflated size of the object at `offset` of a pack, reading only its header — and for a
  * delta the first bytes of the delta, which start with the result's size.
  */
-export function sizeAt(pack: Buffer, offset: number): number {
+export function sizeAt(pack: PackBytes, offset: number): number {
   const header = readEntryHeader(pack, offset);
   if (typeOfKind(header.kind)) return header.size;
   const pos = header.dataAt;
   // The delta starts with two varints (base size, result size): inflate just enough of it. A
   // dynamic-Huffman block header can be long, so widen the window until both varints are out.
-  for (const window of [128, 2048, pack.length - pos]) {
+  for (const window of [128, 2048, deflateBound(header.size)]) {
     const head = zlib.inflateSync(pack.subarray(pos, Math.min(pack.length, pos + window)), {
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
     });
@@ -461,34 +573,48 @@ export interface PackEntryHeader {
   readonly baseOid?: string;
 }
 
-export function readEntryHeader(pack: Buffer, offset: number): PackEntryHeader {
-  let pos = offset;
-  let byte = pack[pos++]!;
+/** Bytes an entry's header takes at most (type and size, then a base offset or oid). */
+const MAX_HEADER = 64;
+
+/** The header of the entry at `offset`; its positions are in the pack. */
+export function readEntryHeader(pack: PackBytes, offset: number): PackEntryHeader {
+  const head = pack.subarray(offset, Math.min(pack.length, offset + MAX_HEADER));
+  let pos = 0;
+  let byte = head[pos++]!;
   const kind = (byte >> 4) & 7;
   let size = byte & 0x0f;
   let shift = 4;
   while (byte & 0x80) {
-    byte = pack[pos++]!;
+    byte = head[pos++]!;
     size += (byte & 0x7f) * 2 ** shift;
     shift += 7;
   }
   if (kind === OFS_DELTA) {
-    byte = pack[pos++]!;
+    byte = head[pos++]!;
     let back = byte & 0x7f;
     while (byte & 0x80) {
-      byte = pack[pos++]!;
+      byte = head[pos++]!;
       back = (back + 1) * 128 + (byte & 0x7f);
     }
-    return { kind, size, dataAt: pos, baseOffset: offset - back };
+    return { kind, size, dataAt: offset + pos, baseOffset: offset - back };
   }
-  if (kind === REF_DELTA) return { kind, size, dataAt: pos + 20, baseOid: pack.toString('hex', pos, pos + 20) };
+  if (kind === REF_DELTA) return { kind, size, dataAt: offset + pos + 20, baseOid: head.toString('hex', pos, pos + 20) };
   if (!TYPES[kind]) throw new Error(`bad object type ${kind} at offset ${offset}`);
-  return { kind, size, dataAt: pos };
+  return { kind, size, dataAt: offset + pos };
 }
 
-/** Inflates an entry's data (a whole object, or a delta). */
-export function inflateEntry(pack: Buffer, header: PackEntryHeader): Buffer {
-  return inflater.inflate(pack, header.dataAt, pack.length - 20, header.size).data;
+/** Inflates an entry's data (a whole object, or a delta) of a complete pack. */
+export function inflateEntry(pack: PackBytes, header: PackEntryHeader): Buffer {
+  // Within zlib's bound first: for a pack kept in pieces that is a view, not a copy of the rest.
+  const end = pack.length - 20;
+  const bounded = Math.min(end, header.dataAt + deflateBound(header.size));
+  try {
+    return inflater.inflate(pack.subarray(header.dataAt, bounded), 0, bounded - header.dataAt, header.size).data;
+  } catch (error) {
+    // Only an encoder less tight than zlib's writes streams longer than the bound.
+    if ((error as { code?: string }).code !== 'Z_BUF_ERROR' || bounded === end) throw error;
+    return inflater.inflate(pack.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
+  }
 }
 
 export function typeOfKind(kind: number): ObjectType | undefined {

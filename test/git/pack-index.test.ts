@@ -1,4 +1,6 @@
 // The pack indexer must produce exactly the .idx native git writes for the same pack.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
@@ -86,6 +88,18 @@ t.test('indexes ref-deltas, whose base is named by oid, like git index-pack', as
   }
 });
 
+t.test('refuses a thin pack, whose deltas name bases it does not hold', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 10; i++) files[`f${i}.txt`] = `${i}\n${'line of text\n'.repeat(300)}`;
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  await commitFiles({ repo, branch: 'main', files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, `${v}more\n`])), message: 'more' });
+  // Only a pack sent over the wire may be thin (git refuses to write one as a file).
+  const pack = execFileSync('git', ['pack-objects', '--revs', '--thin', '--stdout', '-q'], { cwd: repo, input: 'main\n^main~1\n' });
+  t.throws(() => indexPack(pack), /deltas have no base in the pack \(a thin pack\?\)/);
+});
+
 t.test('rejects corrupt packs', async (t) => {
   t.throws(() => indexPack(Buffer.from('nope')), /not a pack/);
   const dir = await tempDir();
@@ -114,11 +128,46 @@ t.test('indexing while the pack arrives in small pieces gives the same result', 
   const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
   const pack = await readFile(path.join(packDir, name));
   const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
-  for (const piece of [1, 7, 100, 4096]) {
+  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
+  t.ok(verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7).length > 10, 'the pack holds deltas');
+  for (const piece of [1, 7, 100, 4096, 300_000]) {
+    // With no base cache, delta bases are read back from the pieces kept (across pieces).
+    for (const baseCacheBytes of [undefined, 0]) {
+      const indexer = new PackStreamIndexer({ baseCacheBytes });
+      for (let at = 0; at < pack.length; at += piece) indexer.push(pack.subarray(at, at + piece));
+      const indexed = indexer.finish();
+      t.equal(Buffer.compare(indexed.idx, native), 0, `pieces of ${piece} bytes, base cache ${baseCacheBytes ?? 'default'}`);
+      t.equal(Buffer.compare(Buffer.concat(indexed.pack.pieces), pack), 0, 'the pack is the pieces kept');
+      // Ranges within a piece and across pieces read as the pack does.
+      const ranges = [[0, 12], [5, 5 + 3 * piece], [pack.length - 20, pack.length], [piece - 1, piece + 1]].filter(([, end]) => end! <= pack.length);
+      for (const [start, end] of ranges as [number, number][]) {
+        if (Buffer.compare(indexed.pack.subarray(start, end), pack.subarray(start, end)) !== 0) t.fail(`bytes ${start}..${end}`);
+      }
+      t.throws(() => indexer.push(Buffer.from('more')), /indexed already/);
+      t.throws(() => indexed.pack.subarray(0, pack.length + 1), RangeError);
+    }
+  }
+});
+
+t.test('indexing a pack larger than the parse window, in pieces of every size, gives the same result', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  // Barely compressible content: 20 objects of ~40 KiB and one of ~800 KiB, more than the window holds.
+  const files: Record<string, string> = { 'big.txt': randomBytes(600_000).toString('base64') };
+  for (let i = 0; i < 20; i++) files[`f${i}.txt`] = randomBytes(30_000).toString('base64');
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
+  const pack = await readFile(path.join(packDir, name));
+  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  t.ok(pack.length > 1_000_000, `a pack of ${pack.length} bytes`);
+  for (const piece of [997, 16_384, 65_536, 300_001, pack.length]) {
     const indexer = new PackStreamIndexer();
     for (let at = 0; at < pack.length; at += piece) indexer.push(pack.subarray(at, at + piece));
-    t.equal(Buffer.compare(indexer.finish().idx, native), 0, `pieces of ${piece} bytes`);
-    t.equal(Buffer.compare(indexer.bytes, pack), 0);
+    const indexed = indexer.finish();
+    t.equal(Buffer.compare(indexed.idx, native), 0, `pieces of ${piece} bytes`);
+    t.equal(Buffer.compare(indexed.pack.subarray(100, pack.length - 100), pack.subarray(100, pack.length - 100)), 0);
   }
 });
 
