@@ -223,46 +223,16 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
       for (const oid of haves) lines.push(pktLine(`have ${oid}\n`));
       lines.push(pktLine('done\n'));
       // Without multi_ack the answer to `done` is one ACK or NAK line, then the side-band pack,
-      // demultiplexed here as it streams in.
-      let pending: Uint8Array = new Uint8Array(0);
-      let acknowledged = false;
-      let ended = false;
-      let sawData = false;
+      // demultiplexed as it streams in.
+      const demuxer = createFetchDemuxer(onData);
       await send('/git-upload-pack', {
         method: 'POST',
         body: concat(lines),
         contentType: 'application/x-git-upload-pack-request',
         accept: 'application/x-git-upload-pack-result',
-        onChunk: (chunk) => {
-          let buffer = pending.length > 0 ? concat([pending, chunk]) : chunk;
-          let at = 0;
-          while (!ended && buffer.length - at >= 4) {
-            const length = pktLength(buffer, at);
-            if (Number.isNaN(length)) throw errors.gitUnavailable('the remote answered the fetch with a malformed packet');
-            if (length < 4) {
-              at += 4;
-              if (acknowledged) ended = true;
-              continue;
-            }
-            if (buffer.length - at < length) break;
-            const line = buffer.subarray(at + 4, at + length);
-            at += length;
-            if (!acknowledged) {
-              const value = text(line);
-              if (value.startsWith('ERR ')) throw errors.gitUnavailable(`the remote refused the fetch: ${value.slice(4)}`);
-              if (value.startsWith('ACK') || value.startsWith('NAK')) acknowledged = true;
-              continue;
-            }
-            if (line[0] === 1) {
-              sawData = true;
-              onData(line.subarray(1));
-            } else if (line[0] === 3) throw errors.gitUnavailable(`the remote failed: ${text(line.subarray(1))}`);
-          }
-          buffer = buffer.subarray(at);
-          pending = buffer.length > 0 ? new Uint8Array(buffer) : new Uint8Array(0);
-        },
+        onChunk: (chunk) => demuxer.push(chunk),
       });
-      if (!sawData) throw errors.gitUnavailable('the remote answered the fetch without a pack');
+      if (!demuxer.sawData) throw errors.gitUnavailable('the remote answered the fetch without a pack');
     },
 
     async receivePack({ commands, pack }) {
@@ -300,6 +270,84 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
         if (!results.some((r) => r.ref === c.ref)) results.push({ ref: c.ref, ok: false, reason: 'no status reported by the remote' });
       }
       return { results, messages };
+    },
+  };
+}
+
+/**
+ * Reads the answer to a fetch (upload-pack without multi_ack): one ACK or NAK line, then the pack
+ * in side-band-64k lines, until a flush-pkt. Pack data goes to `onData` as views of the chunks
+ * pushed, never copied: only a line's header, or a whole line that is not pack data (ACK, NAK, an
+ * error), is gathered when it spans two chunks.
+ */
+export function createFetchDemuxer(onData: (data: Uint8Array) => void): { push(chunk: Uint8Array): void; readonly sawData: boolean } {
+  let partial: Uint8Array = new Uint8Array(0);
+  let dataLeft = 0;
+  let acknowledged = false;
+  let ended = false;
+  let sawData = false;
+  const onLine = (line: Uint8Array): void => {
+    if (!acknowledged) {
+      const value = text(line);
+      if (value.startsWith('ERR ')) throw errors.gitUnavailable(`the remote refused the fetch: ${value.slice(4)}`);
+      if (value.startsWith('ACK') || value.startsWith('NAK')) acknowledged = true;
+    } else if (line[0] === 3) throw errors.gitUnavailable(`the remote failed: ${text(line.subarray(1))}`);
+  };
+  return {
+    get sawData() {
+      return sawData;
+    },
+    push(chunk) {
+      let at = 0;
+      // Moves bytes of this chunk into `partial` until it holds n; false if the chunk ends first.
+      const gather = (n: number): boolean => {
+        const take = Math.min(n - partial.length, chunk.length - at);
+        if (take > 0) {
+          partial = concat([partial, chunk.subarray(at, at + take)]);
+          at += take;
+        }
+        return partial.length >= n;
+      };
+      // The next n bytes of the current line: all of `partial` (gathered), or a view of the chunk.
+      const ahead = (n: number): Uint8Array | undefined =>
+        partial.length === 0 && chunk.length - at >= n ? chunk.subarray(at, at + n) : gather(n) ? partial : undefined;
+      const consume = (n: number): void => {
+        if (partial.length > 0) partial = new Uint8Array(0);
+        else at += n;
+      };
+      while (at < chunk.length && !ended) {
+        if (dataLeft > 0) {
+          const take = Math.min(dataLeft, chunk.length - at);
+          onData(chunk.subarray(at, at + take));
+          at += take;
+          dataLeft -= take;
+          continue;
+        }
+        const header = ahead(4);
+        if (!header) return;
+        const length = pktLength(header, 0);
+        if (Number.isNaN(length)) throw errors.gitUnavailable('the remote answered the fetch with a malformed packet');
+        if (length < 4) {
+          // A flush-pkt: after the acknowledgement, the end of the pack.
+          consume(4);
+          if (acknowledged) ended = true;
+          continue;
+        }
+        if (acknowledged) {
+          const withBand = ahead(5);
+          if (!withBand) return;
+          if (withBand[4] === 1) {
+            consume(5);
+            dataLeft = length - 5;
+            sawData = true;
+            continue;
+          }
+        }
+        const line = ahead(length);
+        if (!line) return;
+        onLine(line.subarray(4));
+        consume(length);
+      }
     },
   };
 }
