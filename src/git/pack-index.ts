@@ -104,16 +104,16 @@ export function indexPack(pack: Uint8Array, options: ConstructorParameters<typeo
 const HEADER_ROOM = 32;
 
 /**
- * The oid of an object, as 20 bytes: sha1 of `<type> <size>\0` and the content. With the content
- * `framed` (HEADER_ROOM bytes before it), one call to crypto.hash, three times faster than a Hash
- * object per object on a pack of small objects.
+ * The oid of an object: sha1 of `<type> <size>\0` and the content. With the content `framed`
+ * (HEADER_ROOM bytes before it), one call to crypto.hash, three times faster than a Hash object
+ * per object on a pack of small objects.
  */
-function objectId(type: ObjectType, content: Buffer, framed?: Buffer): Buffer {
+function objectId(type: ObjectType, content: Buffer, framed?: Buffer): string {
   const header = `${type} ${content.length}\0`;
-  if (!framed) return createHash('sha1').update(header).update(content).digest();
+  if (!framed) return createHash('sha1').update(header).update(content).digest('hex');
   const at = HEADER_ROOM - header.length;
   framed.write(header, at, 'latin1');
-  return hash('sha1', framed.subarray(at), 'buffer');
+  return hash('sha1', framed.subarray(at), 'hex');
 }
 
 /** zlib's deflateBound: no zlib stream of `size` bytes is longer (its header and trailer included). */
@@ -177,10 +177,10 @@ export class PackPieces implements PackBytes {
  * `push` the bytes in order, then `finish` resolves what is left and writes the .idx.
  *
  * A pack of a release repository is tens of thousands of small objects, so the cost is per
- * object, not per byte: what is known of each entry lives in columns (typed arrays, oids as 20
- * raw bytes) rather than an object per entry, and content is kept only for the types asked for
- * plus a bounded cache of recent objects that later deltas may use as their base. A base that
- * fell out of the cache is inflated again from the pack, which is all in memory.
+ * object, not per byte: what is known of each entry lives in columns (typed arrays, and hex oids
+ * as the hash gives them) rather than an object per entry, and content is kept only for the types
+ * asked for plus a bounded cache of recent objects that later deltas may use as their base. A
+ * base that fell out of the cache is inflated again from the pack, which is all in memory.
  *
  * The pieces pushed are kept as they are, not copied into one growing buffer: a 16 MiB pack
  * would cost 32 MiB of fresh memory that way, and first touches of fresh memory are what a copy
@@ -205,7 +205,7 @@ export class PackStreamIndexer {
   /** 1..4 once the object is known (a delta's is its base's type), 0 while a delta is unresolved. */
   private types = new Uint8Array(0);
   private sizes = new Float64Array(0);
-  private oids = Buffer.alloc(0);
+  private oids: string[] = [];
   /** Deltas whose base was not resolved when they arrived, by entry number. */
   private readonly unresolved = new Map<number, { delta: Buffer; baseOffset?: number; baseOid?: string }>();
   /** Content of the kept types, by entry number: returned by `finish`. */
@@ -293,9 +293,6 @@ export class PackStreamIndexer {
     this.crcs = widen(this.crcs, (n) => new Uint32Array(n));
     this.types = widen(this.types, (n) => new Uint8Array(n));
     this.sizes = widen(this.sizes, (n) => new Float64Array(n));
-    const oids = Buffer.alloc(capacity * 20);
-    this.oids.copy(oids);
-    this.oids = oids;
   }
 
   private parse(final: boolean): void {
@@ -361,8 +358,8 @@ export class PackStreamIndexer {
   private record(i: number, type: ObjectType, content: Buffer, framed?: Buffer): void {
     this.types[i] = KINDS[type];
     this.sizes[i] = content.length;
-    objectId(type, content, framed).copy(this.oids, i * 20);
-    this.byOid?.set(this.oids.toString('hex', i * 20, i * 20 + 20), i);
+    this.oids[i] = objectId(type, content, framed);
+    this.byOid?.set(this.oids[i]!, i);
     if (this.keep(type)) {
       this.kept.set(i, content);
       return;
@@ -396,7 +393,7 @@ export class PackStreamIndexer {
   private entryOf(oid: string): number | undefined {
     if (!this.byOid) {
       this.byOid = new Map();
-      for (let i = 0; i < this.n; i++) if (this.types[i]) this.byOid.set(this.oids.toString('hex', i * 20, i * 20 + 20), i);
+      for (let i = 0; i < this.n; i++) if (this.types[i]) this.byOid.set(this.oids[i]!, i);
     }
     return this.byOid.get(oid);
   }
@@ -454,14 +451,14 @@ export class PackStreamIndexer {
     }
 
     const n = this.n;
-    const hex: string[] = new Array(n);
+    const oids = this.oids;
     const objects: IndexedObject[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      hex[i] = this.oids.toString('hex', i * 20, i * 20 + 20);
       const content = this.kept.get(i);
-      objects[i] = { oid: hex[i]!, type: TYPES[this.types[i]!]!, size: this.sizes[i]!, offset: this.offsets[i]!, ...(content ? { content } : {}) };
+      const object = { oid: oids[i]!, type: TYPES[this.types[i]!]!, size: this.sizes[i]!, offset: this.offsets[i]! };
+      objects[i] = content ? { ...object, content } : object;
     }
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (hex[a]! < hex[b]! ? -1 : 1));
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (oids[a]! < oids[b]! ? -1 : 1));
     const idx = this.writeIdx(order, trailer);
     // What only indexing needed goes; the pieces stay, as the pack.
     this.finished = true;
@@ -483,7 +480,7 @@ export class PackStreamIndexer {
     out.writeUInt32BE(0xff744f63, 0);
     out.writeUInt32BE(2, 4);
     const fanout = new Uint32Array(256);
-    for (let i = 0; i < n; i++) fanout[this.oids[i * 20]!]!++;
+    for (let i = 0; i < n; i++) fanout[parseInt(this.oids[i]!.slice(0, 2), 16)]!++;
     let total = 0;
     for (let b = 0; b < 256; b++) {
       total += fanout[b]!;
@@ -491,7 +488,7 @@ export class PackStreamIndexer {
     }
     let at = 8 + 1024;
     for (const i of order) {
-      this.oids.copy(out, at, i * 20, i * 20 + 20);
+      out.write(this.oids[i]!, at, 'hex');
       at += 20;
     }
     for (const i of order) {
