@@ -10,6 +10,13 @@
 // `toString()` reads its output back, so serialization is a fixed point
 // (Document API: https://eemeli.org/yaml/#documents).
 //
+// Reading is the common case and the yaml library's Document costs ~60 µs an entry (a 5,000-entry
+// manifest: ~300 ms), so a file that is exactly in the canonical form this module prints, with
+// nothing else in it (no comment, no unknown key, which is every file this service wrote), is read
+// by a line grammar instead, and its Document is built only if it is rewritten. Any other file
+// takes the Document path; both give the same values (test/repo/manifest.test.ts checks it, and
+// `toString()` checks it again on every rewrite).
+//
 // Decisions:
 //   - `name` must equal the file name: instances find their manifest by file name, so a file
 //     whose content says otherwise is ambiguous and reported as invalid, never guessed at;
@@ -27,6 +34,7 @@ import {
   type ElementType,
   describe,
   isManifestName,
+  isCanonicalUuid,
   isReleaseRef,
   isUuid,
   parseElementType,
@@ -86,27 +94,35 @@ const VALIDATED: unique symbol = Symbol('validated manifest');
 export class ManifestFile {
   /** Entry nodes by uuid, per list; built on first lookup, dropped when a list changes. */
   private readonly indexes = new Map<ListKey, Map<string, YAMLMap>>();
+  /** A file read on the fast path, until something needs its Document. */
+  private canonical?: CanonicalRead;
+  private parsed?: ParsedDocument;
 
   /** Use parseManifest or createManifest. */
   constructor(
     readonly path: string,
-    private readonly doc: Document,
-    private readonly root: YAMLMap,
+    content: ParsedDocument | CanonicalRead,
     validated: typeof VALIDATED,
   ) {
     if (validated !== VALIDATED) throw new TypeError('ManifestFile comes from parseManifest or createManifest');
+    if ('doc' in content) this.parsed = content;
+    else this.canonical = content;
   }
 
   get name(): string {
+    if (this.canonical) return this.canonical.manifest.name;
     return String((findPair(this.root, 'name')?.value as Scalar).value);
   }
 
   get formatVersion(): string {
+    if (this.canonical) return this.canonical.manifest.version;
     return String((findPair(this.root, 'version')?.value as Scalar).value);
   }
 
   /** The plain value, entries sorted by uuid. */
   get manifest(): Manifest {
+    const read = this.canonical?.manifest;
+    if (read) return { ...read, apps: read.apps.map((e) => ({ ...e })), workflows: read.workflows.map((e) => ({ ...e })) };
     return {
       version: this.formatVersion,
       name: this.name,
@@ -116,8 +132,30 @@ export class ManifestFile {
   }
 
   getEntry(type: ElementType, uuid: string): ManifestEntry | null {
-    const node = this.index(listKey(type)).get(parseUuid(uuid, 'uuid'));
+    const id = parseUuid(uuid, 'uuid');
+    if (this.canonical) {
+      const release = canonicalIndex(this.canonical, listKey(type)).get(id);
+      return release === undefined ? null : { uuid: id, release };
+    }
+    const node = this.index(listKey(type)).get(id);
     return node === undefined ? null : entryOf(node);
+  }
+
+  /** The yaml Document, built from the text on first use when the file was read on the fast path. */
+  private get doc(): Document {
+    return this.document().doc;
+  }
+
+  private get root(): YAMLMap {
+    return this.document().root;
+  }
+
+  private document(): ParsedDocument {
+    if (!this.parsed) {
+      this.parsed = parseDocumentOf(this.canonical!.source, this.path);
+      this.canonical = undefined;
+    }
+    return this.parsed;
   }
 
   /** Sets an element's release, adding the entry if needed; returns the previous release or null. */
@@ -177,8 +215,10 @@ export class ManifestFile {
 
   /** A deep copy, so a caller can show a before/after without re-parsing. */
   clone(): ManifestFile {
+    // A fast-path read is never changed in place (a change builds the Document first): share it.
+    if (this.canonical) return new ManifestFile(this.path, this.canonical, VALIDATED);
     const doc = this.doc.clone();
-    return new ManifestFile(this.path, doc, doc.contents as YAMLMap, VALIDATED);
+    return new ManifestFile(this.path, { doc, root: doc.contents as YAMLMap }, VALIDATED);
   }
 
   /**
@@ -271,10 +311,91 @@ function findPair(map: YAMLMap, key: string): Pair<unknown, unknown> | undefined
  * the `name` inside must equal `<name>`.
  */
 export function parseManifest(text: string | Uint8Array, path: string): ManifestFile {
+  const source = decodeUtf8(text, () => {
+    throw repoErrors.manifestInvalid(path, 1, 'is not valid UTF-8');
+  });
+  const canonical = readCanonical(source, path);
+  return new ManifestFile(path, canonical ?? parseDocumentOf(source, path), VALIDATED);
+}
+
+interface ParsedDocument {
+  readonly doc: Document;
+  readonly root: YAMLMap;
+}
+
+interface CanonicalRead {
+  readonly source: string;
+  readonly manifest: Manifest;
+  /** Releases by uuid, per list; built on first lookup. */
+  indexes?: Map<ListKey, Map<string, string>>;
+}
+
+function canonicalIndex(read: CanonicalRead, key: ListKey): Map<string, string> {
+  read.indexes ??= new Map();
+  let index = read.indexes.get(key);
+  if (index === undefined) {
+    index = new Map(read.manifest[key].map((e) => [e.uuid, e.release] as const));
+    read.indexes.set(key, index);
+  }
+  return index;
+}
+
+// The canonical form as print() writes it, line by line (sticky: each matches where the last ended).
+const CANONICAL_HEAD = /version: (\d+\.\d+\.\d+)\nname: ([a-z0-9][a-z0-9_-]*)\n/y;
+const CANONICAL_LIST = /(apps|workflows):( \[\])?\n/y;
+const CANONICAL_ENTRY = / {2}- uuid: ([0-9a-f-]{36})\n {4}release: ([0-9a-z.]+)\n/y;
+
+/**
+ * The manifest, when `source` is exactly in the canonical form with nothing else in it and valid;
+ * undefined otherwise (then the Document path reads it, and reports what is wrong). Every value
+ * it accepts reads the same through yaml: a semver or `latest`, a lowercase uuid and a manifest
+ * name are plain strings there (a name like `0` or `null`, read as a number or null, is taken as
+ * written by the Document path too), and `version` has two dots, so it is not a number.
+ */
+function readCanonical(source: string, path: string): CanonicalRead | undefined {
+  CANONICAL_HEAD.lastIndex = 0;
+  const head = CANONICAL_HEAD.exec(source);
+  if (!head) return undefined;
+  const [, version, name] = head as unknown as [string, string, string];
+  if (!version.startsWith('1.') || !isManifestName(name)) return undefined;
+  const fileName = parseManifestPath(path);
+  if (fileName !== null && name !== fileName) return undefined;
+  let pos = CANONICAL_HEAD.lastIndex;
+  const lists: Record<ListKey, ManifestEntry[]> = { apps: [], workflows: [] };
+  for (const key of LIST_KEYS) {
+    CANONICAL_LIST.lastIndex = pos;
+    const list = CANONICAL_LIST.exec(source);
+    if (!list || list[1] !== key) return undefined;
+    pos = CANONICAL_LIST.lastIndex;
+    if (list[2]) continue;
+    const entries = lists[key];
+    for (;;) {
+      CANONICAL_ENTRY.lastIndex = pos;
+      const entry = CANONICAL_ENTRY.exec(source);
+      if (!entry) break;
+      const [, uuid, release] = entry as unknown as [string, string, string];
+      // Sorted and unique, as the canonical form is; anything else is for the Document path.
+      if (!isCanonicalUuid(uuid) || !isReleaseRef(release) || (entries.length > 0 && entries[entries.length - 1]!.uuid >= uuid)) return undefined;
+      entries.push({ uuid, release });
+      pos = CANONICAL_ENTRY.lastIndex;
+    }
+    // `apps:` with no entries is an empty list written by hand, not the canonical `apps: []`.
+    if (entries.length === 0) return undefined;
+  }
+  if (pos !== source.length) return undefined;
+  return { source, manifest: { version, name, ...lists } };
+}
+
+/** The fast path alone: the manifest when `source` is canonical, else undefined (for tests). */
+export function readCanonicalManifest(source: string, path: string): Manifest | undefined {
+  return readCanonical(source, path)?.manifest;
+}
+
+/** The Document path: any valid manifest, with the first problem reported with its line. */
+function parseDocumentOf(source: string, path: string): ParsedDocument {
   const fail = (line: number, reason: string): never => {
     throw repoErrors.manifestInvalid(path, line, reason);
   };
-  const source = decodeUtf8(text, () => fail(1, 'is not valid UTF-8'));
   const lineCounter = new LineCounter();
   // prettyErrors off: the reason stays one line; the line number comes from the line counter.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -369,7 +490,7 @@ export function parseManifest(text: string | Uint8Array, path: string): Manifest
     if (aliased.has(map.anchor)) fail(lineOfNode(map), `the whole file is anchored as &${map.anchor} and aliased inside itself`);
     map.anchor = undefined;
   }
-  return new ManifestFile(path, doc, map, VALIDATED);
+  return { doc, root: map };
 }
 
 /**

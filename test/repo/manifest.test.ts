@@ -9,6 +9,7 @@ import {
   manifestToJson,
   parseManifest,
   parseManifestEntries,
+  readCanonicalManifest,
 } from '../../src/repo/manifest.js';
 import { caught, invalidField } from './helpers.js';
 
@@ -380,4 +381,70 @@ t.test('property: edited text either parses to a fixed point or is refused with 
     { numRuns: 400 },
   );
   t.pass('edits handled');
+});
+
+t.test('the fast path reads canonical text, and only that, exactly as the Document path does', async (t) => {
+  const file = createManifest('prod');
+  file.setEntry('PAGE', B, '1.4.2');
+  file.setEntry('PAGE', A, 'latest');
+  file.setEntry('WORKFLOW', W, '2.0.0');
+  const canonical = file.toString();
+  // A comment at the end changes no value and sends the text down the Document path.
+  const throughDocument = (text: string, path = PATH) => parseManifest(`${text}# the Document path\n`, path).manifest;
+  t.same(readCanonicalManifest(canonical, PATH), throughDocument(canonical), 'a file this service wrote');
+  t.same(readCanonicalManifest(createManifest('prod').toString(), PATH), throughDocument(createManifest('prod').toString()), 'an empty one');
+  t.same(parseManifest(canonical, PATH).getEntry('PAGE', A.toUpperCase()), { uuid: A, release: 'latest' });
+  t.equal(parseManifest(canonical, PATH).getEntry('WORKFLOW', A), null);
+
+  const others: Record<string, string> = {
+    'hand-written, with comments and unknown keys': HAND_WRITTEN,
+    'a trailing space': canonical.replace('apps:\n', 'apps: \n'),
+    'no final newline': canonical.slice(0, -1),
+    'keys in another order': canonical.replace('version: 1.0.0\nname: prod\n', 'name: prod\nversion: 1.0.0\n'),
+    'entries out of order': canonical.replace(/( {2}- uuid: \S+\n {4}release: \S+\n)( {2}- uuid: \S+\n {4}release: \S+\n)/, '$2$1'),
+    'an uppercase uuid': canonical.replace(A, A.toUpperCase()),
+    'a quoted release': canonical.replace('release: 1.4.2', 'release: "1.4.2"'),
+    'another file-format major': canonical.replace('version: 1.0.0', 'version: 2.0.0'),
+    'an empty list written by hand': canonical.replace(/workflows:\n[\s\S]*$/, 'workflows:\n'),
+    'a release that is not X.Y.Z': canonical.replace('release: 1.4.2', 'release: 1.4'),
+  };
+  for (const [what, text] of Object.entries(others)) t.equal(readCanonicalManifest(text, PATH), undefined, what);
+  t.equal(readCanonicalManifest(canonical, 'manifests/uat.yaml'), undefined, 'a name that is not the file name');
+
+  // Names yaml reads as a number, null or a boolean are taken as written, on both paths.
+  for (const name of ['0', '1e3', '0x1f', 'null', 'true', 'yes']) {
+    const path = `manifests/${name}.yaml`;
+    const text = `version: 1.0.0\nname: ${name}\napps: []\nworkflows: []\n`;
+    t.same(readCanonicalManifest(text, path), throughDocument(text, path), `name ${name}`);
+  }
+
+  // Edits of canonical text: whatever the fast path accepts, the Document path reads alike.
+  const edit = fc.oneof(
+    fc.record({
+      at: fc.nat({ max: canonical.length }),
+      drop: fc.nat({ max: 6 }),
+      insert: fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom(' ', '\n', '- ', ': ', '  ', '"', '#', '[]', '\r')),
+    }),
+    // One character for another of the kinds values are made of: mostly still canonical.
+    fc.record({ at: fc.nat({ max: canonical.length }), drop: fc.constant(1), insert: fc.constantFrom('0', '1', '9', 'a', 'f', 'z', '-', '.', '_') }),
+  );
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.array(edit, { minLength: 1, maxLength: 2 }), (edits) => {
+      let text = canonical;
+      for (const e of edits) text = text.slice(0, e.at) + e.insert + text.slice(e.at + e.drop);
+      const fast = readCanonicalManifest(text, PATH);
+      if (fast === undefined) return;
+      accepted++;
+      let slow: Manifest | undefined;
+      try {
+        slow = throughDocument(text);
+      } catch (error) {
+        t.fail(`the fast path accepted what the Document path refuses: ${JSON.stringify(text)}: ${String(error)}`);
+      }
+      if (JSON.stringify(fast) !== JSON.stringify(slow)) t.fail(`the paths disagree on ${JSON.stringify(text)}`);
+    }),
+    { numRuns: 1000 },
+  );
+  t.ok(accepted > 0, `some edits stay canonical (${accepted} of 1000)`);
 });
