@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { AppError } from '../../src/errors.js';
-import { findElement, parseProtectedApps, parseProtectedWorkflows } from '../../src/repo/protected.js';
+import { findElement, parseProtectedApps, parseProtectedWorkflows, readPlainList } from '../../src/repo/protected.js';
 import { caught } from './helpers.js';
 
 const A = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
@@ -121,4 +121,57 @@ t.test('property: any text gives elements with contained folders, or a 422 with 
     { numRuns: 500 },
   );
   t.pass('no escape, no stray error');
+});
+
+t.test('the fast path reads the plain layout, and only that, exactly as the Document path does', async (t) => {
+  const plain = `apps:\n  - uuid: ${A}\n    name: app-one\n  - uuid: ${B}\n    name: My App\n    path: apps/custom/\n`;
+  // A comment at the end changes nothing and sends the text down the Document path.
+  const throughDocument = (text: string) => parseProtectedApps(`${text}# the Document path\n`, APPS);
+  t.same(readPlainList(plain, 'PAGE'), throughDocument(plain), 'the plain layout');
+  t.same(readPlainList('apps: []\n', 'PAGE'), [], 'an empty list');
+  for (const [what, text] of Object.entries({
+    'a comment': `${plain}# more\n`,
+    'another key': `${plain}owner: team\n`,
+    'the other list': plain.replace('apps:', 'workflows:'),
+    'an uppercase uuid': plain.replace(A, A.toUpperCase()),
+    'a name yaml reads as a boolean': plain.replace('name: app-one', 'name: True'),
+    'a name yaml reads as a number': plain.replace('name: app-one', 'name: 12'),
+    'a quoted name': plain.replace('name: app-one', 'name: "app-one"'),
+    'a duplicate uuid': plain.replace(B, A),
+    'two elements in one folder': plain.replace('path: apps/custom/', 'path: apps/app-one'),
+  })) {
+    t.equal(readPlainList(text, 'PAGE'), undefined, what);
+  }
+
+  // Lists in the plain layout from a few uuids, names and paths, sometimes with a stray edit.
+  const entry = fc.record({
+    uuid: fc.constantFrom(A, B, 'c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8', A.toUpperCase()),
+    name: fc.constantFrom('x', 'null', 'My App', 'a.b_c-d', '_', 'app-00001', 'Yes', '..', 'x '),
+    path: fc.option(fc.constantFrom('p/q/', '../q', 'false', 'apps/x', '_/y'), { nil: undefined }),
+  });
+  const text = fc
+    .tuple(fc.array(entry, { maxLength: 5 }), fc.option(fc.tuple(fc.nat(), fc.constantFrom(' ', '\n', '#', ':', '-', 'a')), { nil: undefined }))
+    .map(([entries, stray]) => {
+      const plain = `apps:\n${entries.map((e) => `  - uuid: ${e.uuid}\n    name: ${e.name}\n${e.path === undefined ? '' : `    path: ${e.path}\n`}`).join('')}`;
+      if (!stray) return plain;
+      const at = stray[0] % (plain.length + 1);
+      return plain.slice(0, at) + stray[1] + plain.slice(at);
+    });
+  let accepted = 0;
+  fc.assert(
+    fc.property(text, (text) => {
+      const fast = readPlainList(text, 'PAGE');
+      if (fast === undefined) return;
+      accepted++;
+      let slow;
+      try {
+        slow = throughDocument(text);
+      } catch (error) {
+        t.fail(`the fast path accepted what the Document path refuses: ${JSON.stringify(text)}: ${String(error)}`);
+      }
+      if (JSON.stringify(fast) !== JSON.stringify(slow)) t.fail(`the paths disagree on ${JSON.stringify(text)}`);
+    }),
+    { numRuns: 2000 },
+  );
+  t.ok(accepted > 0, `some texts are in the plain layout (${accepted} of 2000)`);
 });
