@@ -25,9 +25,11 @@ export interface Inflater {
    * Inflates the zlib stream that starts at `input[start]` and ends before `end`, which must hold
    * exactly `size` bytes. Throws when it does not, when the data is corrupt, and (with code
    * `Z_BUF_ERROR`) when the stream does not end before `end`. `headroom`: bytes to leave before
-   * the data in `framed` (git hashes a header, then the content).
+   * the data in `framed` (git hashes a header, then the content). `into`: a scratch buffer to
+   * inflate into when it is large enough (headroom + size + 1), so the result is only valid until
+   * the buffer is used again; without it the result is a buffer of its own.
    */
-  inflate(input: Buffer, start: number, end: number, size: number, headroom?: number): Inflated;
+  inflate(input: Buffer, start: number, end: number, size: number, headroom?: number, into?: Buffer): Inflated;
 }
 
 interface NativeHandle {
@@ -72,9 +74,9 @@ function nativeInflater(engine: zlib.Inflate): Inflater | undefined {
   };
   return {
     kind: 'native-context',
-    inflate(input, start, end, size, headroom = 0) {
+    inflate(input, start, end, size, headroom = 0, into) {
       // One byte of room beyond `size`: a stream that fills it holds more than it should.
-      const out = Buffer.allocUnsafe(headroom + size + 1);
+      const out = into !== undefined && into.length >= headroom + size + 1 ? into : Buffer.allocUnsafe(headroom + size + 1);
       failure = undefined;
       native.reset();
       native.writeSync(zlib.constants.Z_FINISH, input, start, end - start, out, headroom, size + 1);

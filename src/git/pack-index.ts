@@ -121,7 +121,7 @@ function deflateBound(size: number): number {
   return size + (size >> 12) + (size >> 14) + (size >> 25) + 13 + 6;
 }
 
-/** Bytes of inflated content kept for resolving later deltas, beyond the kept types. */
+/** Bytes of content kept for resolving later deltas (bases used, results of deltas). */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** A pack kept as the pieces it arrived in, read by range without joining them. */
@@ -179,8 +179,9 @@ export class PackPieces implements PackBytes {
  * A pack of a release repository is tens of thousands of small objects, so the cost is per
  * object, not per byte: what is known of each entry lives in columns (typed arrays, and hex oids
  * as the hash gives them) rather than an object per entry, and content is kept only for the types
- * asked for plus a bounded cache of recent objects that later deltas may use as their base. A
- * base that fell out of the cache is inflated again from the pack, which is all in memory.
+ * asked for, plus a bounded cache of delta bases and results; the rest is inflated into one
+ * reused buffer, hashed and forgotten. A base not in the cache is inflated again from the pack,
+ * which is all in memory: one inflate, where copying every object on arrival would cost more.
  *
  * The pieces pushed are kept as they are, not copied into one growing buffer: a 16 MiB pack
  * would cost 32 MiB of fresh memory that way, and first touches of fresh memory are what a copy
@@ -196,6 +197,8 @@ export class PackStreamIndexer {
   private winEnd = 0;
   /** Where the next entry starts. */
   private pos = 12;
+  /** Where objects that are only hashed are inflated. */
+  private scratch: Buffer = Buffer.allocUnsafe(1 << 16);
   private finished = false;
   private count = -1;
   /** Entries parsed so far; each column is indexed by entry number (pack order). */
@@ -317,9 +320,15 @@ export class PackStreamIndexer {
       if (start >= limit) throw new Error('truncated pack');
       // Inflate only once the whole stream must be there: a failed attempt costs an exception.
       if (!final && limit - start < Math.max(this.waitFor, deflateBound(header.size))) return;
+      const type = typeOfKind(header.kind);
+      // What is not kept (most blobs, and deltas, which are applied at once) is only hashed:
+      // inflated into the reused scratch buffer rather than a buffer of its own.
+      const kept = type !== undefined && this.keep(type);
+      const room = HEADER_ROOM + header.size + 1;
+      if (!kept && this.scratch.length < room) this.scratch = Buffer.allocUnsafe(Math.ceil(room / 65536) * 65536);
       let inflated: Inflated;
       try {
-        inflated = inflater.inflate(buf, start, limit, header.size, HEADER_ROOM);
+        inflated = inflater.inflate(buf, start, limit, header.size, HEADER_ROOM, kept ? undefined : this.scratch);
       } catch (error) {
         // Only an encoder less tight than zlib's gets here before its stream is complete.
         if (!final && (error as { code?: string }).code === 'Z_BUF_ERROR') {
@@ -337,7 +346,6 @@ export class PackStreamIndexer {
       this.crcs[i] = zlib.crc32(buf.subarray(offset - base, end));
       this.n++;
       this.pos = base + end;
-      const type = typeOfKind(header.kind);
       if (type) {
         this.record(i, type, data, inflated.framed);
         continue;
@@ -346,24 +354,31 @@ export class PackStreamIndexer {
       const baseOffset = header.baseOffset === undefined ? undefined : base + header.baseOffset;
       const baseEntry = baseOffset !== undefined ? this.entryAt(baseOffset) : this.entryOf(header.baseOid!);
       const baseContent = baseEntry === undefined ? undefined : this.contentOf(baseEntry);
-      if (baseContent) this.record(i, TYPES[this.types[baseEntry!]!]!, applyDelta(data, baseContent));
-      else this.unresolved.set(i, { delta: data, baseOffset, baseOid: header.baseOid });
+      if (baseContent) this.record(i, TYPES[this.types[baseEntry!]!]!, applyDelta(data, baseContent), undefined, true);
+      else this.unresolved.set(i, { delta: Buffer.from(data), baseOffset, baseOid: header.baseOid });
     }
   }
 
   /**
    * Records a resolved object: its type, size and oid, and its content where it is kept.
-   * `framed`: the content with HEADER_ROOM bytes before it, to hash in one call.
+   * `framed`: the content with HEADER_ROOM bytes before it, to hash in one call. `fromDelta`: the
+   * content was made by applying a delta, and may well be the base of the next one in its chain.
    */
-  private record(i: number, type: ObjectType, content: Buffer, framed?: Buffer): void {
+  private record(i: number, type: ObjectType, content: Buffer, framed?: Buffer, fromDelta = false): void {
     this.types[i] = KINDS[type];
     this.sizes[i] = content.length;
     this.oids[i] = objectId(type, content, framed);
     this.byOid?.set(this.oids[i]!, i);
-    if (this.keep(type)) {
-      this.kept.set(i, content);
-      return;
-    }
+    if (this.keep(type)) this.kept.set(i, content);
+    else if (fromDelta) this.remember(i, content);
+  }
+
+  /**
+   * Keeps content for deltas to come: results of deltas (chains) and bases that were used (a base
+   * often serves several). Whole objects are not kept on arrival: in a pack of mostly whole
+   * objects that would copy them all for nothing.
+   */
+  private remember(i: number, content: Buffer): void {
     if (content.length > this.cacheLimit / 8) return;
     this.cache.set(i, content);
     this.cacheBytes += content.length;
@@ -424,6 +439,7 @@ export class PackStreamIndexer {
       content = this.kept.get(at) ?? this.cache.get(at);
     }
     for (let d = chain.length - 1; d >= 0; d--) content = applyDelta(chain[d]!, content);
+    if (!this.kept.has(i)) this.remember(i, content);
     return content;
   }
 
@@ -466,6 +482,7 @@ export class PackStreamIndexer {
     this.kept.clear();
     this.byOid = undefined;
     this.win = Buffer.alloc(0);
+    this.scratch = this.win;
     this.winStart = this.received.length;
     return { idx, pack: this.received, objects, checksum: trailer.toString('hex') };
   }
