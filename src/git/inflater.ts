@@ -10,26 +10,17 @@
 // results. test/git/inflater.test.ts runs both.
 import zlib from 'node:zlib';
 
-export interface Inflated {
-  readonly data: Buffer;
-  /** `headroom` bytes, for the caller to fill, then `data`: one buffer. */
-  readonly framed: Buffer;
-  /** Input bytes the stream took, its zlib header and checksum included. */
-  readonly consumed: number;
-}
-
 export interface Inflater {
   /** Which way it inflates: one reused native zlib context, or `inflateSync` per stream. */
   readonly kind: 'native-context' | 'portable';
   /**
-   * Inflates the zlib stream that starts at `input[start]` and ends before `end`, which must hold
-   * exactly `size` bytes. Throws when it does not, when the data is corrupt, and (with code
-   * `Z_BUF_ERROR`) when the stream does not end before `end`. `headroom`: bytes to leave before
-   * the data in `framed` (git hashes a header, then the content). `into`: a scratch buffer to
-   * inflate into when it is large enough (headroom + size + 1), so the result is only valid until
-   * the buffer is used again; without it the result is a buffer of its own.
+   * Inflates the zlib stream that starts at `input[start]` and ends before `end` into
+   * `out[at … at + size)`, and returns how many input bytes the stream took (its zlib header
+   * and checksum included). `out` needs one byte of room past that: a stream that fills it holds
+   * more than `size`. Throws when the stream does not hold exactly `size` bytes, when the data is
+   * corrupt, and (with code `Z_BUF_ERROR`) when the stream does not end before `end`.
    */
-  inflate(input: Buffer, start: number, end: number, size: number, headroom?: number, into?: Buffer): Inflated;
+  inflateInto(input: Buffer, start: number, end: number, out: Buffer, at: number, size: number): number;
 }
 
 interface NativeHandle {
@@ -43,18 +34,22 @@ function checkSize(produced: number, size: number): void {
   if (produced < size) throw new Error(`the zlib stream holds ${produced} bytes, not ${size}`);
 }
 
+function checkRoom(out: Buffer, at: number, size: number): void {
+  if (at + size + 1 > out.length) throw new RangeError(`no room for ${size} bytes and one more at ${at} of ${out.length}`);
+}
+
 function portableInflater(): Inflater {
   return {
     kind: 'portable',
-    inflate(input, start, end, size, headroom = 0) {
+    inflateInto(input, start, end, out, at, size) {
+      checkRoom(out, at, size);
       const result = zlib.inflateSync(input.subarray(start, end), { info: true, chunkSize: Math.max(64, size) }) as unknown as {
         buffer: Buffer;
         engine: { bytesWritten: number };
       };
       checkSize(result.buffer.length, size);
-      const framed = Buffer.allocUnsafe(headroom + size);
-      result.buffer.copy(framed, headroom);
-      return { data: framed.subarray(headroom), framed, consumed: result.engine.bytesWritten };
+      result.buffer.copy(out, at);
+      return result.engine.bytesWritten;
     },
   };
 }
@@ -74,16 +69,15 @@ function nativeInflater(engine: zlib.Inflate): Inflater | undefined {
   };
   return {
     kind: 'native-context',
-    inflate(input, start, end, size, headroom = 0, into) {
-      // One byte of room beyond `size`: a stream that fills it holds more than it should.
-      const out = into !== undefined && into.length >= headroom + size + 1 ? into : Buffer.allocUnsafe(headroom + size + 1);
+    inflateInto(input, start, end, out, at, size) {
+      checkRoom(out, at, size);
       failure = undefined;
       native.reset();
-      native.writeSync(zlib.constants.Z_FINISH, input, start, end - start, out, headroom, size + 1);
+      native.writeSync(zlib.constants.Z_FINISH, input, start, end - start, out, at, size + 1);
       if (failure) throw failure;
       // [0] output room left, [1] input left.
       checkSize(size + 1 - state[0]!, size);
-      return { data: out.subarray(headroom, headroom + size), framed: out.subarray(0, headroom + size), consumed: end - start - state[1]! };
+      return end - start - state[1]!;
     },
   };
 }
@@ -91,4 +85,11 @@ function nativeInflater(engine: zlib.Inflate): Inflater | undefined {
 /** An inflater; `portable` forces the `inflateSync` path (for tests). */
 export function createInflater(options: { portable?: boolean } = {}): Inflater {
   return (options.portable ? undefined : nativeInflater(new zlib.Inflate())) ?? portableInflater();
+}
+
+/** Inflates one stream into a buffer of its own: its data, and the input bytes it took. */
+export function inflateOne(inflater: Inflater, input: Buffer, start: number, end: number, size: number): { data: Buffer; consumed: number } {
+  const out = Buffer.allocUnsafe(size + 1);
+  const consumed = inflater.inflateInto(input, start, end, out, 0, size);
+  return { data: out.subarray(0, size), consumed };
 }

@@ -5,7 +5,7 @@
 // Formats: https://git-scm.com/docs/gitformat-pack (pack and .idx version 2).
 import { createHash, hash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { createInflater, type Inflated } from './inflater.js';
+import { createInflater, inflateOne } from './inflater.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -104,16 +104,15 @@ export function indexPack(pack: Uint8Array, options: ConstructorParameters<typeo
 const HEADER_ROOM = 32;
 
 /**
- * The oid of an object: sha1 of `<type> <size>\0` and the content. With the content `framed`
- * (HEADER_ROOM bytes before it), one call to crypto.hash, three times faster than a Hash object
- * per object on a pack of small objects.
+ * The oid of an object whose `size` bytes of content are at HEADER_ROOM in `out`: sha1 of
+ * `<type> <size>\0` and the content, the header written just before it so that one call to
+ * crypto.hash does it, three times faster than a Hash object per object.
  */
-function objectId(type: ObjectType, content: Buffer, framed?: Buffer): string {
-  const header = `${type} ${content.length}\0`;
-  if (!framed) return createHash('sha1').update(header).update(content).digest('hex');
+function hashFramed(type: ObjectType, out: Buffer, size: number): string {
+  const header = `${type} ${size}\0`;
   const at = HEADER_ROOM - header.length;
-  framed.write(header, at, 'latin1');
-  return hash('sha1', framed.subarray(at), 'hex');
+  out.write(header, at, 'latin1');
+  return hash('sha1', out.subarray(at, HEADER_ROOM + size), 'hex');
 }
 
 /** zlib's deflateBound: no zlib stream of `size` bytes is longer (its header and trailer included). */
@@ -321,14 +320,17 @@ export class PackStreamIndexer {
       // Inflate only once the whole stream must be there: a failed attempt costs an exception.
       if (!final && limit - start < Math.max(this.waitFor, deflateBound(header.size))) return;
       const type = typeOfKind(header.kind);
+      const size = header.size;
       // What is not kept (most blobs, and deltas, which are applied at once) is only hashed:
-      // inflated into the reused scratch buffer rather than a buffer of its own.
+      // inflated into the reused scratch buffer rather than a buffer of its own. Either way the
+      // data lands HEADER_ROOM bytes in, so git's object header can go before it for hashing.
       const kept = type !== undefined && this.keep(type);
-      const room = HEADER_ROOM + header.size + 1;
+      const room = HEADER_ROOM + size + 1;
       if (!kept && this.scratch.length < room) this.scratch = Buffer.allocUnsafe(Math.ceil(room / 65536) * 65536);
-      let inflated: Inflated;
+      const out = kept ? Buffer.allocUnsafe(room) : this.scratch;
+      let consumed: number;
       try {
-        inflated = inflater.inflate(buf, start, limit, header.size, HEADER_ROOM, kept ? undefined : this.scratch);
+        consumed = inflater.inflateInto(buf, start, limit, out, HEADER_ROOM, size);
       } catch (error) {
         // Only an encoder less tight than zlib's gets here before its stream is complete.
         if (!final && (error as { code?: string }).code === 'Z_BUF_ERROR') {
@@ -338,8 +340,7 @@ export class PackStreamIndexer {
         throw new Error(`object at offset ${offset}: ${(error as Error).message}`);
       }
       this.waitFor = 0;
-      const data = inflated.data;
-      const end = start + inflated.consumed;
+      const end = start + consumed;
       const i = this.n;
       if (i === this.offsets.length) this.grow();
       this.offsets[i] = offset;
@@ -347,30 +348,34 @@ export class PackStreamIndexer {
       this.n++;
       this.pos = base + end;
       if (type) {
-        this.record(i, type, data, inflated.framed);
+        this.types[i] = KINDS[type];
+        this.sizes[i] = size;
+        this.oids[i] = hashFramed(type, out, size);
+        this.byOid?.set(this.oids[i]!, i);
+        if (kept) this.kept.set(i, out.subarray(HEADER_ROOM, HEADER_ROOM + size));
         continue;
       }
+      const data = out.subarray(HEADER_ROOM, HEADER_ROOM + size);
       // An ofs-delta's base precedes it, so almost every delta resolves while the pack arrives.
       const baseOffset = header.baseOffset === undefined ? undefined : base + header.baseOffset;
       const baseEntry = baseOffset !== undefined ? this.entryAt(baseOffset) : this.entryOf(header.baseOid!);
       const baseContent = baseEntry === undefined ? undefined : this.contentOf(baseEntry);
-      if (baseContent) this.record(i, TYPES[this.types[baseEntry!]!]!, applyDelta(data, baseContent), undefined, true);
+      if (baseContent) this.record(i, TYPES[this.types[baseEntry!]!]!, applyDelta(data, baseContent));
       else this.unresolved.set(i, { delta: Buffer.from(data), baseOffset, baseOid: header.baseOid });
     }
   }
 
   /**
-   * Records a resolved object: its type, size and oid, and its content where it is kept.
-   * `framed`: the content with HEADER_ROOM bytes before it, to hash in one call. `fromDelta`: the
-   * content was made by applying a delta, and may well be the base of the next one in its chain.
+   * Records an object made by applying a delta: its type, size and oid, and its content where it
+   * is kept, or else cached: it may well be the base of the next delta in its chain.
    */
-  private record(i: number, type: ObjectType, content: Buffer, framed?: Buffer, fromDelta = false): void {
+  private record(i: number, type: ObjectType, content: Buffer): void {
     this.types[i] = KINDS[type];
     this.sizes[i] = content.length;
-    this.oids[i] = objectId(type, content, framed);
+    this.oids[i] = createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
     this.byOid?.set(this.oids[i]!, i);
     if (this.keep(type)) this.kept.set(i, content);
-    else if (fromDelta) this.remember(i, content);
+    else this.remember(i, content);
   }
 
   /**
@@ -427,7 +432,7 @@ export class PackStreamIndexer {
       // Exactly the entry: the pack may not have arrived whole yet.
       const header = readEntryHeader(this, offset);
       const end = at + 1 < this.n ? this.offsets[at + 1]! : this.pos;
-      const data = inflater.inflate(this.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
+      const data = inflateOne(inflater, this.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
       if (typeOfKind(header.kind)) {
         content = data;
         break;
@@ -592,8 +597,11 @@ const MAX_HEADER = 64;
 
 /** The header of the entry at `offset`; its positions are in the pack. */
 export function readEntryHeader(pack: PackBytes, offset: number): PackEntryHeader {
-  const head = pack.subarray(offset, Math.min(pack.length, offset + MAX_HEADER));
-  let pos = 0;
+  // A Buffer is read in place; other pack bytes give a view of the header's bytes.
+  const inPlace = Buffer.isBuffer(pack);
+  const head = inPlace ? pack : pack.subarray(offset, Math.min(pack.length, offset + MAX_HEADER));
+  const from = inPlace ? offset : 0;
+  let pos = from;
   let byte = head[pos++]!;
   const kind = (byte >> 4) & 7;
   let size = byte & 0x0f;
@@ -610,11 +618,11 @@ export function readEntryHeader(pack: PackBytes, offset: number): PackEntryHeade
       byte = head[pos++]!;
       back = (back + 1) * 128 + (byte & 0x7f);
     }
-    return { kind, size, dataAt: offset + pos, baseOffset: offset - back };
+    return { kind, size, dataAt: offset + pos - from, baseOffset: offset - back };
   }
-  if (kind === REF_DELTA) return { kind, size, dataAt: offset + pos + 20, baseOid: head.toString('hex', pos, pos + 20) };
+  if (kind === REF_DELTA) return { kind, size, dataAt: offset + pos - from + 20, baseOid: head.toString('hex', pos, pos + 20) };
   if (!TYPES[kind]) throw new Error(`bad object type ${kind} at offset ${offset}`);
-  return { kind, size, dataAt: offset + pos };
+  return { kind, size, dataAt: offset + pos - from };
 }
 
 /** Inflates an entry's data (a whole object, or a delta) of a complete pack. */
@@ -623,11 +631,11 @@ export function inflateEntry(pack: PackBytes, header: PackEntryHeader): Buffer {
   const end = pack.length - 20;
   const bounded = Math.min(end, header.dataAt + deflateBound(header.size));
   try {
-    return inflater.inflate(pack.subarray(header.dataAt, bounded), 0, bounded - header.dataAt, header.size).data;
+    return inflateOne(inflater, pack.subarray(header.dataAt, bounded), 0, bounded - header.dataAt, header.size).data;
   } catch (error) {
     // Only an encoder less tight than zlib's writes streams longer than the bound.
     if ((error as { code?: string }).code !== 'Z_BUF_ERROR' || bounded === end) throw error;
-    return inflater.inflate(pack.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
+    return inflateOne(inflater, pack.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
   }
 }
 
