@@ -8,6 +8,19 @@ import { createObjectStore } from '../../src/git/object-store.js';
 import { applyDelta, indexPack, PackIdx, PackStreamIndexer, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
+/** Repacks `repo` into one pack (with `argv`), and reads it and the .idx git wrote for it. */
+async function repackedPack(repo: string, argv: readonly string[] = ['repack', '-a', '-d', '-q']): Promise<{ pack: Buffer; native: Buffer; packPath: string }> {
+  await runGit(argv, { cwd: repo });
+  const packDir = path.join(repo, 'objects', 'pack');
+  const packPath = path.join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!);
+  return { pack: await readFile(packPath), native: await readFile(packPath.replace(/\.pack$/, '.idx')), packPath };
+}
+
+/** The lines of `git verify-pack -v` that describe deltas (they name a depth and a base). */
+async function deltaLines(packPath: string): Promise<string[]> {
+  return (await runGit(['verify-pack', '-v', packPath])).split('\n').filter((l) => l.trim().split(/\s+/).length === 7);
+}
+
 t.test('indexes a deltified pack byte for byte like git index-pack', async (t) => {
   const dir = await tempDir();
   t.teardown(dir.remove);
@@ -20,19 +33,14 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
     for (let i = 0; i < 40; i += 3) changed[`apps/a${i}/main.js`] = `${files[`apps/a${i}/main.js`]}// round ${round}\n`;
     await commitFiles({ repo, branch: 'main', files: changed, message: `round ${round}` });
   }
-  await runGit(['repack', '-a', '-d', '-f', '-q'], { cwd: repo });
-  const packDir = path.join(repo, 'objects', 'pack');
-  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
-  const pack = await readFile(path.join(packDir, name));
-  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  const { pack, native, packPath } = await repackedPack(repo, ['repack', '-a', '-d', '-f', '-q']);
 
   const indexed = indexPack(pack);
   t.equal(Buffer.compare(indexed.idx, native), 0, 'the same .idx as git');
   // With no room to keep bases, every delta's base is inflated again from the pack.
   t.equal(Buffer.compare(indexPack(pack, { baseCacheBytes: 0 }).idx, native), 0, 'the same .idx with no base cache');
-  t.equal(`pack-${indexed.checksum}.pack`, name);
-  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
-  const deltas = verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7);
+  t.equal(`pack-${indexed.checksum}.pack`, path.basename(packPath));
+  const deltas = await deltaLines(packPath);
   t.ok(deltas.length > 10, `the pack holds deltas (${deltas.length})`);
   const offsets = readIdxOffsets(native);
   const lookup = new PackIdx(native);
@@ -75,13 +83,8 @@ t.test('indexes ref-deltas, whose base is named by oid, like git index-pack', as
   const repo = await createBareRepo({ root: dir.path, name: 'r', files });
   const changed = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, `${v}more\n`]));
   await commitFiles({ repo, branch: 'main', files: changed, message: 'more' });
-  await runGit(['-c', 'repack.useDeltaBaseOffset=false', 'repack', '-a', '-d', '-f', '-q'], { cwd: repo });
-  const packDir = path.join(repo, 'objects', 'pack');
-  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
-  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
-  t.ok(verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7).length > 10, 'the pack holds deltas');
-  const pack = await readFile(path.join(packDir, name));
-  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  const { pack, native, packPath } = await repackedPack(repo, ['-c', 'repack.useDeltaBaseOffset=false', 'repack', '-a', '-d', '-f', '-q']);
+  t.ok((await deltaLines(packPath)).length > 10, 'the pack holds deltas');
   for (const baseCacheBytes of [undefined, 0]) {
     const indexed = indexPack(pack, { baseCacheBytes });
     t.equal(Buffer.compare(indexed.idx, native), 0, `the same .idx as git (base cache ${baseCacheBytes ?? 'default'})`);
@@ -105,9 +108,7 @@ t.test('rejects corrupt packs', async (t) => {
   const dir = await tempDir();
   t.teardown(dir.remove);
   const repo = await createBareRepo({ root: dir.path, name: 'r', files: { a: 'a\n' } });
-  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
-  const packDir = path.join(repo, 'objects', 'pack');
-  const pack = await readFile(path.join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!));
+  const { pack } = await repackedPack(repo);
   const flipped = Buffer.from(pack);
   flipped[20] = flipped[20]! ^ 0xff;
   t.throws(() => indexPack(flipped), 'a damaged object');
@@ -123,13 +124,8 @@ t.test('indexing while the pack arrives in small pieces gives the same result', 
   const files: Record<string, string> = {};
   for (let i = 0; i < 30; i++) files[`f${i}.txt`] = `${i}\n${'abcdefgh'.repeat(1000 + i * 50)}`;
   const repo = await createBareRepo({ root: dir.path, name: 'r', files });
-  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
-  const packDir = path.join(repo, 'objects', 'pack');
-  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
-  const pack = await readFile(path.join(packDir, name));
-  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
-  const verbose = await runGit(['verify-pack', '-v', path.join(packDir, name)]);
-  t.ok(verbose.split('\n').filter((l) => l.trim().split(/\s+/).length === 7).length > 10, 'the pack holds deltas');
+  const { pack, native, packPath } = await repackedPack(repo);
+  t.ok((await deltaLines(packPath)).length > 10, 'the pack holds deltas');
   for (const piece of [1, 7, 100, 4096, 300_000]) {
     // With no base cache, delta bases are read back from the pieces kept (across pieces).
     for (const baseCacheBytes of [undefined, 0]) {
@@ -156,11 +152,7 @@ t.test('indexing a pack larger than the parse window, in pieces of every size, g
   const files: Record<string, string> = { 'big.txt': randomBytes(600_000).toString('base64') };
   for (let i = 0; i < 20; i++) files[`f${i}.txt`] = randomBytes(30_000).toString('base64');
   const repo = await createBareRepo({ root: dir.path, name: 'r', files });
-  await runGit(['repack', '-a', '-d', '-q'], { cwd: repo });
-  const packDir = path.join(repo, 'objects', 'pack');
-  const name = (await readdir(packDir)).find((n) => n.endsWith('.pack'))!;
-  const pack = await readFile(path.join(packDir, name));
-  const native = await readFile(path.join(packDir, name.replace(/\.pack$/, '.idx')));
+  const { pack, native } = await repackedPack(repo);
   t.ok(pack.length > 1_000_000, `a pack of ${pack.length} bytes`);
   for (const piece of [997, 16_384, 65_536, 300_001, pack.length]) {
     const indexer = new PackStreamIndexer();
