@@ -7,7 +7,7 @@ import type { PullRequestRow } from '../../db/database.js';
 import { errors } from '../../errors.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
 import type { ForgeDeps } from './forge.js';
-import { fitDescription } from './forge.js';
+import { fitDescription, forgeEvent } from './forge.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, verifyBasicPassword } from './signatures.js';
 
@@ -127,13 +127,7 @@ export function createAzureProvider(deps: ForgeDeps): ForgeProvider {
       const pr = body.resource;
       if (!pr || typeof pr.pullRequestId !== 'number') return null;
       const seen = view(pr);
-      return {
-        externalId: seen.externalId!,
-        sourceBranch: seen.sourceBranch ?? null,
-        state: seen.state === 'conflicted' ? 'open' : seen.state,
-        mergeCommit: seen.mergeCommit,
-        actor: pr.closedBy?.uniqueName ?? null,
-      };
+      return forgeEvent(seen, seen.sourceBranch, pr.closedBy?.uniqueName);
     },
   };
 }

@@ -4,7 +4,7 @@
 import type { PullRequestRow } from '../../db/database.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
 import type { ForgeDeps } from './forge.js';
-import { fitDescription } from './forge.js';
+import { fitDescription, forgeEvent } from './forge.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, headerValue, verifyHmacHeader } from './signatures.js';
 
@@ -122,13 +122,7 @@ export function createBitbucketProvider(deps: ForgeDeps): ForgeProvider {
       const pr = body.pullrequest;
       if (!pr || typeof pr.id !== 'number') return null;
       const seen = view(pr);
-      return {
-        externalId: seen.externalId!,
-        sourceBranch: seen.sourceBranch ?? null,
-        state: seen.state === 'conflicted' ? 'open' : seen.state,
-        mergeCommit: seen.mergeCommit,
-        actor: body.actor?.nickname ?? body.actor?.display_name ?? null,
-      };
+      return forgeEvent(seen, seen.sourceBranch, body.actor?.nickname ?? body.actor?.display_name);
     },
   };
 }

@@ -2,7 +2,7 @@
 // pushed and deleted through the git worker (the same remote, with the same token), never through
 // a forge's branch API.
 import type { ForgeName, ProviderConfig } from '../../config.js';
-import type { ForgeProvider } from '../types.js';
+import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
 import { createAzureProvider } from './azure.js';
 import { createBitbucketProvider } from './bitbucket.js';
 import { createGitHubProvider } from './github.js';
@@ -55,4 +55,18 @@ export function fitDescription(text: string, limit: number): string {
   if (text.length <= limit) return text;
   const note = '\n\n… (cut; the full change is in the branch)';
   return text.slice(0, limit - note.length) + note;
+}
+
+/**
+ * A webhook's event, from the adapter's view of the pull request in the payload. `conflicted` is
+ * mir's own state: on the forge such a pull request is open.
+ */
+export function forgeEvent(pr: ProviderPullRequest, sourceBranch: string | null | undefined, actor: string | null | undefined): ForgeEvent {
+  return {
+    externalId: pr.externalId!,
+    sourceBranch: sourceBranch ?? null,
+    state: pr.state === 'conflicted' ? 'open' : pr.state,
+    mergeCommit: pr.mergeCommit,
+    actor: actor ?? null,
+  };
 }

@@ -6,6 +6,7 @@ import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js
 import { createForgeHttp } from './http.js';
 import { fullSha, verifyHmacHeader, headerValue } from './signatures.js';
 import type { ForgeDeps } from './forge.js';
+import { forgeEvent } from './forge.js';
 
 /** The fields we read of GitHub's `pull-request` / `pull-request-simple`. */
 interface GitHubPull {
@@ -108,14 +109,7 @@ export function createGitHubProvider(deps: ForgeDeps): ForgeProvider {
       const body = payload as { action?: string; pull_request?: GitHubPull & { merged_by?: { login?: string } | null }; sender?: { login?: string } };
       const pull = body.pull_request;
       if (!pull || typeof pull.number !== 'number') return null;
-      const pr = view(pull);
-      return {
-        externalId: pr.externalId!,
-        sourceBranch: pull.head?.ref ?? null,
-        state: pr.state === 'conflicted' ? 'open' : pr.state,
-        mergeCommit: pr.mergeCommit,
-        actor: pull.merged_by?.login ?? body.sender?.login ?? null,
-      };
+      return forgeEvent(view(pull), pull.head?.ref, pull.merged_by?.login ?? body.sender?.login);
     },
   };
 }

@@ -4,7 +4,7 @@
 import type { PullRequestRow } from '../../db/database.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
 import type { ForgeDeps } from './forge.js';
-import { fitDescription } from './forge.js';
+import { fitDescription, forgeEvent } from './forge.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, headerValue, verifyTokenHeader } from './signatures.js';
 
@@ -105,14 +105,7 @@ export function createGitLabProvider(deps: ForgeDeps): ForgeProvider {
       if (headerValue(headers, 'x-gitlab-event') !== 'Merge Request Hook' && body.object_kind !== 'merge_request') return null;
       const mr = body.object_attributes;
       if (!mr || typeof mr.iid !== 'number') return null;
-      const pr = view(mr);
-      return {
-        externalId: pr.externalId!,
-        sourceBranch: mr.source_branch ?? null,
-        state: pr.state === 'conflicted' ? 'open' : pr.state,
-        mergeCommit: pr.mergeCommit,
-        actor: body.user?.username ?? null,
-      };
+      return forgeEvent(view(mr), mr.source_branch, body.user?.username);
     },
   };
 }
