@@ -26,15 +26,15 @@
 //   - an alias or a collection where a uuid or release belongs is refused (a rewrite could not
 //     keep it and stay canonical); anchors and aliases elsewhere are kept.
 
-import { Document, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
+import { Document, isMap, isScalar, isSeq, type Node, type Pair, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
 import { errors, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
 import { manifestPath, parseManifestPath } from './layout.js';
 import {
   type ElementType,
   describe,
-  isManifestName,
   isCanonicalUuid,
+  isManifestName,
   isReleaseRef,
   isUuid,
   parseElementType,
@@ -42,6 +42,7 @@ import {
   parseUuid,
   quote,
 } from './values.js';
+import { decodeUtf8, parseWithLines } from './yaml-lines.js';
 
 export const MANIFEST_FORMAT_VERSION = '1.0.0';
 
@@ -396,14 +397,7 @@ function parseDocumentOf(source: string, path: string): ParsedDocument {
   const fail = (line: number, reason: string): never => {
     throw repoErrors.manifestInvalid(path, line, reason);
   };
-  const lineCounter = new LineCounter();
-  // prettyErrors off: the reason stays one line; the line number comes from the line counter.
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
-  const lineOfNode = (node: unknown): number => lineAt((node as Node | null)?.range?.[0]);
-
-  const yamlError = doc.errors[0];
-  if (yamlError !== undefined) fail(lineAt(yamlError.pos[0]), `invalid YAML: ${yamlError.message}`);
+  const { doc, lineOfNode } = parseWithLines(source, fail);
   // yaml reports an alias without its anchor only when converting or printing; found here, it
   // gets a line instead of breaking a later rewrite.
   const aliased = new Set<string>();
@@ -530,14 +524,6 @@ function sourceOf(source: string, node: unknown): string {
   return text === '' ? 'nothing' : quote(text);
 }
 
-function decodeUtf8(text: string | Uint8Array, onError: () => never): string {
-  if (typeof text === 'string') return text;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(text);
-  } catch {
-    return onError();
-  }
-}
 
 /** An empty manifest in canonical form. */
 export function createManifest(name: string): ManifestFile {

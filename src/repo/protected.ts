@@ -13,10 +13,11 @@
 // grammar. Anything else takes the Document path, which also reports every problem; both give
 // the same elements (test/repo/protected.test.ts).
 
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { repoErrors } from './errors.js';
 import { PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, sourceFolder, sourceFolderProblem } from './layout.js';
 import { type ElementType, isCanonicalUuid, isUuid, quote } from './values.js';
+import { decodeUtf8, parseWithLines } from './yaml-lines.js';
 
 export interface ProtectedElement {
   /** Lowercase. */
@@ -43,12 +44,9 @@ export function parseProtectedWorkflows(
 }
 
 export function parseProtectedList(text: string | Uint8Array, path: string, type: ElementType): ProtectedElement[] {
-  let source: string;
-  try {
-    source = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text);
-  } catch {
+  const source = decodeUtf8(text, () => {
     throw repoErrors.fileInvalid(path, 1, 'is not valid UTF-8');
-  }
+  });
   return readPlainList(source, type) ?? parseDocumentList(source, path, type);
 }
 
@@ -89,13 +87,7 @@ function parseDocumentList(source: string, path: string, type: ElementType): Pro
   const fail = (line: number, reason: string): never => {
     throw repoErrors.fileInvalid(path, line, reason);
   };
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const lineAt = (offset: number | undefined): number => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
-  const lineOfNode = (node: unknown): number => lineAt((node as Node | null)?.range?.[0]);
-
-  const yamlError = doc.errors[0];
-  if (yamlError !== undefined) fail(lineAt(yamlError.pos[0]), `invalid YAML: ${yamlError.message}`);
+  const { doc, lineOfNode } = parseWithLines(source, fail);
   const key = type === 'PAGE' ? 'apps' : 'workflows';
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return [];
