@@ -6,6 +6,7 @@ import { stat, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
+import { TSX_CHILD_ENV } from './helpers/child.js';
 import { createTestDatabase } from './helpers/database.js';
 
 async function freePort(): Promise<number> {
@@ -18,7 +19,7 @@ async function freePort(): Promise<number> {
 
 function startServer(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...TSX_CHILD_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
+import { TSX_CHILD_ENV } from '../helpers/child.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
 import { createTestLogger, gitConfig, makeWorker, writeConcurrently } from './fixtures.js';
@@ -18,7 +19,7 @@ const COUNT = 8;
 function runChild(input: object): Promise<void> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, MIR_TWO_PROCESS_INPUT: JSON.stringify(input) },
+      env: { ...process.env, ...TSX_CHILD_ENV, MIR_TWO_PROCESS_INPUT: JSON.stringify(input) },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     let stderr = '';

@@ -10,6 +10,7 @@ import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { TSX_CHILD_ENV } from '../helpers/child.js';
 import { usingPostgres } from '../helpers/database.js';
 import { commitFiles, createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
 import { element, manifestName, manifestYaml, PEOPLE, seed, type FixtureElement } from '../helpers/repo-fixture.js';
@@ -263,7 +264,7 @@ if (usingPostgres) t.test('10 concurrent requests from two processes on one Post
   const input = { dataDir: ctx.config.dataDir, databaseUrl: ctx.database.databaseUrl, token, requests: 5, body: { element_uuid: e.uuid, element_type: 'PAGE', release: '4.2.0' } };
   const runChild = () =>
     new Promise<{ status: number; code: string | null }[]>((resolve, reject) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, ...TSX_CHILD_ENV, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
