@@ -212,14 +212,14 @@ export function hotfixBranch(uuid: string, line: string): string {
   return `hotfix/${parseUuid(uuid, 'uuid')}/${parseLine(line, 'line')}`;
 }
 
-export type BranchInfo =
+export type BranchPurpose =
   | { kind: 'manifest'; name: string; id: string }
   | { kind: 'release'; uuid: string; version: string }
   | { kind: 'publish'; id: string }
   | { kind: 'hotfix'; uuid: string; line: string };
 
 /** What a branch this service pushes is for, or null for any other branch. */
-export function parseBranchName(prefix: string, branch: string): BranchInfo | null {
+export function parseBranchName(prefix: string, branch: string): BranchPurpose | null {
   const hotfix = branch.split('/');
   if (hotfix.length === 3 && hotfix[0] === 'hotfix') {
     const [, uuid, line] = hotfix as [string, string, string];
