@@ -1,6 +1,8 @@
 // Shared set-up for the git worker tests.
 import type { Config } from '../../src/config.js';
 import { createGitWorker, type GitWorkerOptions } from '../../src/git/git-worker.js';
+import type { DatabaseHandle } from '../../src/db/client.js';
+import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createProcessLock } from '../../src/git/process-lock.js';
 import type { GitWorker, Logger, WriteLock } from '../../src/git/types.js';
 
@@ -70,5 +72,24 @@ export async function writeConcurrently(worker: GitWorker, id: string, count: nu
       const tip = await worker.commit({ parent: shared ?? next, changes: [{ path: `log/${id}-${i}`, bytes: enc('x') }], message: `${id} ${i}`, author });
       await worker.pushBranch({ branch: 'mir/shared', commit: tip, expectedOld: shared });
     });
+  }
+}
+
+export interface WriterInput {
+  id: string;
+  dataDir: string;
+  url?: string;
+  count: number;
+  lockName: string;
+}
+
+/** One writer of the two-writer tests: its own worker, under the database's advisory lock. */
+export async function runWriterWorker(database: DatabaseHandle, input: WriterInput): Promise<void> {
+  const worker = makeWorker({ dataDir: input.dataDir, git: { url: input.url }, lock: createAdvisoryLock(database, input.lockName) });
+  try {
+    await worker.start();
+    await writeConcurrently(worker, input.id, input.count);
+  } finally {
+    await worker.close();
   }
 }

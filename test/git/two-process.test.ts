@@ -6,12 +6,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
+import { INITIAL_FILES } from '../../src/git/git-worker.js';
 import { TSX_CHILD_ENV } from '../helpers/child.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
-import { createTestLogger, gitConfig, makeWorker, writeConcurrently } from './fixtures.js';
+import { makeWorker, runWriterWorker, type WriterInput } from './fixtures.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'two-process-child.ts');
 const COUNT = 8;
@@ -29,29 +28,10 @@ function runChild(input: object): Promise<void> {
   });
 }
 
-interface WriterInput {
-  id: string;
-  dataDir: string;
-  url?: string;
-  count: number;
-  lockName: string;
-}
-
 /** A writer: a child process on PostgreSQL, a second worker in this process on PGlite. */
 async function runWriter(database: TestDatabase, input: WriterInput): Promise<void> {
   if (usingPostgres) return runChild({ ...input, databaseUrl: database.databaseUrl });
-  const worker = createGitWorker({
-    dataDir: input.dataDir,
-    git: gitConfig({ url: input.url }),
-    lock: createAdvisoryLock(database.handle, input.lockName),
-    logger: createTestLogger(),
-  });
-  try {
-    await worker.start();
-    await writeConcurrently(worker, input.id, input.count);
-  } finally {
-    await worker.close();
-  }
+  return runWriterWorker(database.handle, input);
 }
 
 async function check(t: Test, repo: string) {
