@@ -9,7 +9,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import git from 'isomorphic-git';
-import { applyDelta, inflateEntry, PackIdx, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes } from './pack-index.js';
+import { PackFile } from './pack-file.js';
+import {
+  applyDelta,
+  inflateEntry,
+  PackIdx,
+  readEntryHeader,
+  sizeAt,
+  typeOfKind,
+  type ObjectType,
+  type PackBytes,
+  type PackEntryHeader,
+} from './pack-index.js';
 
 export interface TreeEntry {
   readonly mode: string;
@@ -65,9 +76,12 @@ export interface ObjectStore {
 interface PackEntry {
   readonly offsets: PackIdx;
   readonly packPath: string;
-  /** The pack's bytes, read on first use. */
-  pack?: Promise<PackBytes>;
+  /** The pack: its bytes in memory, or, past `wholePackBytes`, the file read by range. Opened on first use. */
+  pack?: Promise<PackBytes | PackFile>;
 }
+
+/** Packs up to this size are read whole on first use; larger ones by range. */
+const WHOLE_PACK_BYTES = 256 * 1024 * 1024;
 
 interface RawObject {
   readonly type: ObjectType;
@@ -129,7 +143,9 @@ export function parseCommit(content: Buffer): CommitObject {
   return { message, tree, parent, author, committer };
 }
 
-export function createObjectStore(gitdir: string): ObjectStore {
+/** `wholePackBytes`: packs up to this size are read into memory whole (256 MiB), larger ones by range. */
+export function createObjectStore(gitdir: string, options: { wholePackBytes?: number } = {}): ObjectStore {
+  const wholePackBytes = options.wholePackBytes ?? WHOLE_PACK_BYTES;
   let cache: object = {};
   // Our own reader of packs and loose objects for trees, blobs and sizes. isomorphic-git's
   // readObject lists the pack folder and probes for a loose file on every read and inflates with
@@ -155,18 +171,30 @@ export function createObjectStore(gitdir: string): ObjectStore {
     }
   }
 
-  function packBytes(entry: PackEntry): Promise<PackBytes> {
-    entry.pack ??= fs.promises.readFile(entry.packPath);
+  function packOf(entry: PackEntry): Promise<PackBytes | PackFile> {
+    entry.pack ??= fs.promises
+      .stat(entry.packPath)
+      .then(({ size }): Promise<PackBytes | PackFile> | PackFile => (size <= wholePackBytes ? fs.promises.readFile(entry.packPath) : new PackFile(entry.packPath, size)));
     return entry.pack;
+  }
+
+  async function readEntry(entry: PackEntry, offset: number): Promise<{ header: PackEntryHeader; data: Buffer }> {
+    const pack = await packOf(entry);
+    if (pack instanceof PackFile) return pack.readEntry(offset);
+    const header = readEntryHeader(pack, offset);
+    return { header, data: inflateEntry(pack, header) };
+  }
+
+  async function packedSizeAt(entry: PackEntry, offset: number): Promise<number> {
+    const pack = await packOf(entry);
+    return pack instanceof PackFile ? pack.sizeAt(offset) : sizeAt(pack, offset);
   }
 
   async function readPacked(entry: PackEntry, name: string, offset: number): Promise<RawObject> {
     const key = `${name}:${offset}`;
     const hit = bases.get(key);
     if (hit) return hit;
-    const pack = await packBytes(entry);
-    const header = readEntryHeader(pack, offset);
-    const data = inflateEntry(pack, header);
+    const { header, data } = await readEntry(entry, offset);
     const type = typeOfKind(header.kind);
     let object: RawObject;
     if (type) object = { type, content: data };
@@ -262,7 +290,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
     for (const entry of packs.values()) {
       const offset = entry.offsets.offsetOf(oid);
       if (offset === undefined) continue;
-      return packBytes(entry).then((pack) => sizeAt(pack, offset));
+      return packedSizeAt(entry, offset);
     }
     return undefined;
   }
@@ -370,7 +398,7 @@ export function createObjectStore(gitdir: string): ObjectStore {
           for (const entry of packs.values()) {
             const offset = entry.offsets.offsetOf(oid);
             if (offset === undefined) continue;
-            return packBytes(entry).then((pack) => sizeAt(pack, offset));
+            return packedSizeAt(entry, offset);
           }
           return this.objectSize(oid);
         }),

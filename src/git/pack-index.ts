@@ -120,7 +120,7 @@ function hashFramed(type: ObjectType, out: Buffer, size: number): string {
  * git uses, never writes a longer stream for `size` bytes. Another encoder's may be longer; the
  * callers then wait for, or read, more.
  */
-function deflateBound(size: number): number {
+export function deflateBound(size: number): number {
   return size + (size >> 12) + (size >> 14) + (size >> 25) + 13 + 6;
 }
 
@@ -599,7 +599,7 @@ export interface PackEntryHeader {
 }
 
 /** Bytes an entry's header takes at most (type and size, then a base offset or oid). */
-const MAX_HEADER = 64;
+export const MAX_HEADER = 64;
 
 /** The header of the entry at `offset`; its positions are in the pack. */
 export function readEntryHeader(pack: PackBytes, offset: number): PackEntryHeader {

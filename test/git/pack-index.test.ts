@@ -1,8 +1,9 @@
 // The pack indexer must produce exactly the .idx native git writes for the same pack.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import t from 'tap';
 import { createObjectStore } from '../../src/git/object-store.js';
 import { applyDelta, indexPack, PackIdx, PackStreamIndexer, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
@@ -60,19 +61,26 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
   );
   t.same(new Map(indexed.objects.map((o) => [o.oid, String(o.size)])), sizes, 'sizes as git reports them');
 
-  // The object store reads deltified entries (chains of ofs-deltas) as git does.
-  const store = createObjectStore(repo);
-  for (const line of deltas.slice(0, 15)) {
-    const [oid, type] = line.trim().split(/\s+/) as [string, string];
-    if (type !== 'blob') continue;
-    t.equal(Buffer.from(await store.readBlob(oid)).toString(), await runGit(['cat-file', 'blob', oid], { cwd: repo }), `blob ${oid}`);
-    t.equal(await store.objectSize(oid), Number(sizes.get(oid)));
-  }
+  // The object store reads deltified entries (chains of ofs-deltas) as git does: from the pack
+  // read whole, and from the file read by range (as it reads packs too large to hold).
   const tree = (await runGit(['rev-parse', 'main^{tree}'], { cwd: repo })).trim();
-  t.same(
-    (await store.readTree(tree)).map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n'),
-    (await runGit(['ls-tree', tree], { cwd: repo })).trim(),
-  );
+  for (const [how, store] of [
+    ['whole', createObjectStore(repo)],
+    ['by range', createObjectStore(repo, { wholePackBytes: 0 })],
+  ] as const) {
+    for (const line of deltas.slice(0, 15)) {
+      const [oid, type] = line.trim().split(/\s+/) as [string, string];
+      if (type !== 'blob') continue;
+      t.equal(Buffer.from(await store.readBlob(oid)).toString(), await runGit(['cat-file', 'blob', oid], { cwd: repo }), `${how}: blob ${oid}`);
+      t.equal(await store.objectSize(oid), Number(sizes.get(oid)));
+    }
+    const some = [...sizes.keys()].slice(0, 40);
+    t.same(await store.objectSizes(some), some.map((oid) => Number(sizes.get(oid))), `${how}: sizes, deltas among them`);
+    t.same(
+      (await store.readTree(tree)).map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n'),
+      (await runGit(['ls-tree', tree], { cwd: repo })).trim(),
+    );
+  }
 });
 
 t.test('indexes ref-deltas, whose base is named by oid, like git index-pack', async (t) => {
@@ -101,6 +109,53 @@ t.test('refuses a thin pack, whose deltas name bases it does not hold', async (t
   // Only a pack sent over the wire may be thin (git refuses to write one as a file).
   const pack = execFileSync('git', ['pack-objects', '--revs', '--thin', '--stdout', '-q'], { cwd: repo, input: 'main\n^main~1\n' });
   t.throws(() => indexPack(pack), /deltas have no base in the pack \(a thin pack\?\)/);
+});
+
+t.test('a pack whose zlib streams are longer than zlib would write is still indexed and read', async (t) => {
+  // Another encoder may write longer streams than zlib's bound: here one stored block per byte.
+  const content = Buffer.from('a blob from a generous encoder\n'.repeat(4));
+  const blocks = [Buffer.from([0x78, 0x01])];
+  for (let i = 0; i < content.length; i++) blocks.push(Buffer.from([i === content.length - 1 ? 1 : 0, 1, 0, 0xfe, 0xff]), content.subarray(i, i + 1));
+  const adler = Buffer.alloc(4);
+  let a = 1;
+  let b = 0;
+  for (const byte of content) {
+    a = (a + byte) % 65521;
+    b = (b + a) % 65521;
+  }
+  adler.writeUInt32BE(((b << 16) | a) >>> 0);
+  const stream = Buffer.concat([...blocks, adler]);
+  t.same(zlib.inflateSync(stream), content, 'a valid zlib stream');
+  t.ok(stream.length > content.length + 64, `${stream.length} bytes for ${content.length}`);
+  // Pack header, one blob entry (type 3, size as a varint after 4 bits), the stream, the trailer.
+  const head = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 1]);
+  const size = content.length;
+  const entry = Buffer.from([0x80 | (3 << 4) | (size & 0x0f), size >> 4]);
+  const body = Buffer.concat([head, entry, stream]);
+  const pack = Buffer.concat([body, createHash('sha1').update(body).digest()]);
+  const oid = createHash('sha1').update(`blob ${size}\0`).update(content).digest('hex');
+
+  const indexed = indexPack(pack);
+  t.equal(indexed.objects[0]?.oid, oid);
+  for (const piece of [1, 7, 64]) {
+    const indexer = new PackStreamIndexer();
+    for (let at = 0; at < pack.length; at += piece) indexer.push(pack.subarray(at, at + piece));
+    t.equal(Buffer.compare(indexer.finish().idx, indexed.idx), 0, `arriving in pieces of ${piece}`);
+  }
+
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  const repo = await createBareRepo({ root: dir.path, name: 'r' });
+  const packDir = path.join(repo, 'objects', 'pack');
+  await mkdir(packDir, { recursive: true });
+  await writeFile(path.join(packDir, `pack-${indexed.checksum}.pack`), pack);
+  await writeFile(path.join(packDir, `pack-${indexed.checksum}.idx`), indexed.idx);
+  t.equal(await runGit(['cat-file', 'blob', oid], { cwd: repo }), content.toString(), 'git reads it too');
+  for (const wholePackBytes of [undefined, 0]) {
+    const store = createObjectStore(repo, { wholePackBytes });
+    t.equal(Buffer.from(await store.readBlob(oid)).toString(), content.toString(), `read ${wholePackBytes === 0 ? 'by range' : 'whole'}`);
+    t.equal(await store.objectSize(oid), size);
+  }
 });
 
 t.test('rejects corrupt packs', async (t) => {
