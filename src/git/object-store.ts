@@ -172,9 +172,10 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
   }
 
   function packOf(entry: PackEntry): Promise<PackBytes | PackFile> {
-    entry.pack ??= fs.promises
-      .stat(entry.packPath)
-      .then(({ size }): Promise<PackBytes | PackFile> | PackFile => (size <= wholePackBytes ? fs.promises.readFile(entry.packPath) : new PackFile(entry.packPath, size)));
+    entry.pack ??= (async () => {
+      const { size } = await fs.promises.stat(entry.packPath);
+      return size <= wholePackBytes ? fs.promises.readFile(entry.packPath) : new PackFile(entry.packPath, size);
+    })();
     return entry.pack;
   }
 
