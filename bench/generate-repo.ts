@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numberFlag } from './results.js';
 
 export interface GenerateOptions {
   /** Folder to create `<name>.git` in. */
@@ -128,12 +129,8 @@ export async function generateRepo(options: GenerateOptions): Promise<GeneratedR
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const args = process.argv.slice(2);
-  const flag = (name: string, fallback: number) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? Number(args[i + 1]) : fallback;
-  };
   const root = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'bench-repo';
   const started = Date.now();
-  const repo = await generateRepo({ root, apps: flag('--apps', 5000), seed: flag('--seed', 42) });
+  const repo = await generateRepo({ root, apps: numberFlag('apps', 5000), seed: numberFlag('seed', 42) });
   console.log(`${repo.path}: ${repo.objects} objects, head ${repo.head}, ${Date.now() - started} ms`);
 }

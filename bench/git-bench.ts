@@ -15,15 +15,12 @@ import { createProcessLock } from '../src/git/process-lock.js';
 import { createSmartHttpClient } from '../src/git/smart-http.js';
 import type { GitWorker, Logger } from '../src/git/types.js';
 import { generateRepo } from './generate-repo.js';
-import { appendResults } from './results.js';
+import { appendResults, numberFlag, writeResults } from './results.js';
 
 const execFileAsync = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
-const APPS = flag('--apps', 5000);
-const RUNS = flag('--runs', 5);
-const WRITE = !args.includes('--no-write');
+const APPS = numberFlag('apps', 5000);
+const RUNS = numberFlag('runs', 5);
 const GIT_ENV = {
   ...process.env,
   GIT_CONFIG_NOSYSTEM: '1',
@@ -221,7 +218,7 @@ async function main(): Promise<void> {
       '',
     ];
     console.log(lines.join('\n'));
-    if (WRITE) await appendResults('git', lines.join('\n'));
+    if (writeResults) await appendResults('git', lines.join('\n'));
   } finally {
     server?.kill('SIGTERM');
     await rm(scratch, { recursive: true, force: true });

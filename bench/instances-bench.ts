@@ -20,17 +20,12 @@ import { migrate } from '../src/db/migrator.js';
 import { createGitWorker } from '../src/git/git-worker.js';
 import { createLogger } from '../src/logger.js';
 import { generateRepo } from './generate-repo.js';
-import { appendResults, machine } from './results.js';
+import { appendResults, machine, numberFlag, writeResults } from './results.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const argument = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
-const SECONDS = Number(argument('seconds', '10'));
-const CONNECTIONS = Number(argument('connections', '16'));
-const WRITE = !process.argv.includes('--no-write');
+const SECONDS = numberFlag('seconds', 10);
+const CONNECTIONS = numberFlag('connections', 16);
 
 interface Load {
   requests: number;
@@ -117,7 +112,7 @@ async function main(): Promise<void> {
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (WRITE) await appendResults('instances', lines.join('\n'));
+    if (writeResults) await appendResults('instances', lines.join('\n'));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -16,15 +16,10 @@ import { createGitWorker } from '../src/git/git-worker.js';
 import type { GitWorker } from '../src/git/types.js';
 import { createLogger } from '../src/logger.js';
 import { generateRepo } from './generate-repo.js';
-import { appendResults, machine } from './results.js';
+import { appendResults, machine, numberFlag, writeResults } from './results.js';
 
-const argument = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]! : fallback;
-};
-const RELEASES = Number(argument('releases', '20'));
-const REQUESTS = Number(argument('requests', '200'));
-const WRITE = !process.argv.includes('--no-write');
+const RELEASES = numberFlag('releases', 20);
+const REQUESTS = numberFlag('requests', 200);
 const API = '/api/v2/source_control';
 const SYSTEM = { name: 'bench', email: 'bench@example.com', tokenId: null, requestId: null };
 
@@ -195,7 +190,7 @@ async function main(): Promise<void> {
     process.stdout.write('generating the large repository and measuring GET /elements…\n');
     lines.push(...(await matrix(work)));
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (WRITE) await appendResults('releases', lines.join('\n'));
+    if (writeResults) await appendResults('releases', lines.join('\n'));
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -6,6 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 const RESULTS = fileURLToPath(new URL('RESULTS.md', import.meta.url));
 
+/** `--name <number>` from the command line, or `fallback`. */
+export function numberFlag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** `--no-write`: print the results without writing bench/RESULTS.md. */
+export const writeResults = !process.argv.includes('--no-write');
+
 export function machine(): string {
   const cpus = os.cpus();
   const memory = (os.totalmem() / 1024 ** 3).toFixed(0);
