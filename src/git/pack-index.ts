@@ -5,6 +5,7 @@
 // Formats: https://git-scm.com/docs/gitformat-pack (pack and .idx version 2).
 import { createHash, hash } from 'node:crypto';
 import zlib from 'node:zlib';
+import { objectId } from '../repo/git-object-id.js';
 import { createInflater, inflateOne } from './inflater.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
@@ -378,7 +379,7 @@ export class PackStreamIndexer {
   private record(i: number, type: ObjectType, content: Buffer): void {
     this.types[i] = KINDS[type];
     this.sizes[i] = content.length;
-    this.oids[i] = createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+    this.oids[i] = objectId(type, content);
     this.byOid?.set(this.oids[i]!, i);
     if (this.keep(type)) this.kept.set(i, content);
     else this.remember(i, content);

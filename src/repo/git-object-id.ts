@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { relativePathProblem } from './layout.js';
 import { quote } from './values.js';
 
-function objectId(type: 'blob' | 'tree', content: Uint8Array): string {
+/** The id of an object of this type and content: sha1 of `<type> <size>\0` and the content. */
+export function objectId(type: 'blob' | 'tree' | 'commit' | 'tag', content: Uint8Array): string {
   return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
 }
 
