@@ -151,6 +151,8 @@ export const errors = {
     new AppError(503, 'provider_unavailable', `${provider} is unreachable: ${message}`, { provider }, { cause }),
   providerAuthFailed: (provider: string, message: string) =>
     new AppError(503, 'provider_auth_failed', `${provider} refused the token: ${message}`, { provider }),
+  databaseUnavailable: (message: string, cause?: unknown) =>
+    new AppError(503, 'database_unavailable', `The database is unreachable: ${message}`, {}, { cause }),
   notReady: (checks: Record<string, string>) =>
     new AppError(503, 'not_ready', `Not ready: ${Object.entries(checks).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { checks }),
 

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Tables } from './database.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { translatingPool } from './postgres-pool.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -30,20 +31,20 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** Largest pool for pg. */
   readonly maxConnections?: number;
+  /** A pooled connection failed (the server restarted or went away); the next query reports it too. */
+  readonly onConnectionError?: (error: Error) => void;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.onConnectionError ?? (() => {}))
     : openPGlite(path.join(options.dataDir, 'pglite'));
 }
 
-function openPostgres(connectionString: string, max: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString, max });
-  // An idle client that loses its server emits 'error' on the pool; unhandled, it would kill the
-  // process (https://node-postgres.com/apis/pool#error). The next query reports the failure.
-  pool.on('error', () => {});
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+function openPostgres(connectionString: string, max: number, onConnectionError: (error: Error) => void): DatabaseHandle {
+  // A bounded wait for a connection: during an outage a request answers 503 instead of hanging.
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000, keepAlive: true });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: translatingPool(pool, onConnectionError) }) });
   return {
     db,
     kind: 'postgres',

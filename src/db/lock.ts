@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './client.js';
+import { isAppError } from '../errors.js';
 import { Mutex } from './mutex.js';
 
 export interface NamedLock {
@@ -40,7 +41,12 @@ export function createAdvisoryLock(database: DatabaseHandle, name: string): Name
           try {
             return await fn();
           } finally {
-            await sql`select pg_advisory_unlock(${key})`.execute(connection);
+            // A session lock ends with its session: when the connection died meanwhile (a database
+            // restart), the lock is gone already, and what `fn` did stands. Every ref update under
+            // it is a compare-and-swap, so a lock lost mid-way can fail a write, never lose one.
+            await sql`select pg_advisory_unlock(${key})`.execute(connection).catch((error: unknown) => {
+              if (!(isAppError(error) && error.code === 'database_unavailable')) throw error;
+            });
           }
         }),
       ),

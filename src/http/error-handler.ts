@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, errors, isAppError, statusTitle, type FieldError } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const RETRY_AFTER_SECONDS = 5;
 
 interface ValidationIssue {
   instancePath?: string;
@@ -42,6 +43,9 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
     title: statusTitle(status),
     request_id: request.id,
   };
+  // Every 503 is a dependency that is away for now (database, git remote, forge, start-up): say when
+  // to try again (RFC 9110 §10.2.3).
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
