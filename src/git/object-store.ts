@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import git from 'isomorphic-git';
+import { atomicFs } from './atomic-fs.js';
 import { PackFile } from './pack-file.js';
 import {
   applyDelta,
@@ -41,7 +42,8 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 export interface ObjectStore {
   readonly gitdir: string;
-  readonly fs: typeof fs;
+  /** The file system isomorphic-git reads and writes this repository through. */
+  readonly fs: typeof atomicFs;
   /** isomorphic-git's cache; `resetCache()` replaces it. */
   readonly cache: object;
   resetCache(): void;
@@ -312,7 +314,7 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
 
   return {
     gitdir,
-    fs,
+    fs: atomicFs,
     get cache() {
       return cache;
     },
@@ -332,16 +334,16 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
     },
     writeBlob(bytes) {
       // https://isomorphic-git.org/docs/en/writeBlob — a loose object; no index involved.
-      return git.writeBlob({ fs, gitdir, blob: bytes });
+      return git.writeBlob({ fs: atomicFs, gitdir, blob: bytes });
     },
     writeTree(entries) {
       // https://isomorphic-git.org/docs/en/writeTree — sorts entries in git's order itself.
-      return git.writeTree({ fs, gitdir, tree: entries.map((e) => ({ ...e })) });
+      return git.writeTree({ fs: atomicFs, gitdir, tree: entries.map((e) => ({ ...e })) });
     },
     writeCommit(commit) {
       // https://isomorphic-git.org/docs/en/writeCommit
       return git.writeCommit({
-        fs,
+        fs: atomicFs,
         gitdir,
         commit: { ...commit, parent: [...commit.parent], author: { ...commit.author }, committer: { ...commit.committer } },
       });

@@ -1,0 +1,25 @@
+// The file system isomorphic-git writes through, with one change: every file is written aside and
+// renamed into place. isomorphic-git writes loose objects and `packed-refs` in place
+// (`fs.writeFile`), so a process killed mid-write leaves a truncated object — which it then never
+// rewrites, since it skips objects whose file exists — or a truncated `packed-refs`. A rename is
+// atomic on POSIX file systems: a reader, or the next start, sees the old file or the new one.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+
+/** Left by a write that was killed between writing and renaming; removed at start (src/git/repair.ts). */
+export const TEMP_MARK = '.mir-tmp-';
+
+async function writeFileAtomic(file: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
+  const temp = `${file}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
+  try {
+    await fs.promises.writeFile(temp, data, options);
+    await fs.promises.rename(temp, file);
+  } catch (error) {
+    await fs.promises.unlink(temp).catch(() => undefined);
+    // ENOENT when the folder is missing: isomorphic-git creates it and writes again.
+    throw error;
+  }
+}
+
+/** `fs` for isomorphic-git (its `promises` member is what it binds to: https://isomorphic-git.org/docs/en/fs). */
+export const atomicFs = { promises: { ...fs.promises, writeFile: writeFileAtomic } };
