@@ -13,6 +13,7 @@ import { errors, isAppError } from '../errors.js';
 import { createObjectStore, EMPTY_TREE, isNotFound, type ObjectStore } from './object-store.js';
 import { PackStreamIndexer } from './pack-index.js';
 import { createProcessLock } from './process-lock.js';
+import { repairRepository } from './repair.js';
 import { createSmartHttpClient, ZERO_OID, redact, type SmartHttpClient } from './smart-http.js';
 import { createSnapshotBuilder } from './snapshot.js';
 import { applyChanges, checkChangePath } from './tree-surgery.js';
@@ -49,6 +50,11 @@ export const INITIAL_FILES: readonly { path: string; text: string }[] = [
 
 const SYSTEM_AUTHOR = { name: 'mir', email: 'mir@localhost' };
 const MAX_PUSH_WALK = 500;
+const FETCH_ATTEMPTS = 4;
+/** How long a successful check of the remote stands for /readyz (probes must not load the remote). */
+const CHECK_TRUST_MS = 5_000;
+/** Lock files in the embedded repository older than this are a dead writer's (native git's live for ms). */
+const STALE_LOCK_MS = 30_000;
 const encoder = new TextEncoder();
 
 /** git check-ref-format rules for a branch name (https://git-scm.com/docs/git-check-ref-format). */
@@ -89,8 +95,9 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   const defaultRef = `refs/heads/${defaultBranch}`;
   const mode: 'embedded' | 'remote' = options.git.url ? 'remote' : 'embedded';
   const gitdir = path.join(options.dataDir, mode === 'embedded' ? 'repo.git' : 'mirror.git');
-  const store: ObjectStore = createObjectStore(gitdir);
-  const builder = createSnapshotBuilder(store);
+  // Replaced only when an unusable mirror is fetched again from nothing (rebuildMirror).
+  let store: ObjectStore = createObjectStore(gitdir);
+  let builder = createSnapshotBuilder(store);
   const client: SmartHttpClient | undefined = options.git.url
     ? createSmartHttpClient({
         url: options.git.url,
@@ -111,6 +118,9 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   const counters = { fetches: 0, packsReceived: 0, pushes: 0 };
   let knownPacks = new Set<string>();
   let lastHead: string | undefined;
+  /** When the remote last answered a request of ours (ms since the epoch); 0: not yet. */
+  let remoteCheckedAt = 0;
+  let checking: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let polling = false;
   let closed = false;
@@ -120,7 +130,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
   async function readLocalRef(ref: string): Promise<string | null> {
     try {
       // https://isomorphic-git.org/docs/en/resolveRef — reads loose refs and packed-refs.
-      return await git.resolveRef({ fs, gitdir, ref });
+      return await git.resolveRef({ fs: store.fs, gitdir, ref });
     } catch (error) {
       if (isNotFound(error)) return null;
       return internal('resolveRef', error);
@@ -129,7 +139,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
 
   async function localHeads(): Promise<Map<string, string>> {
     // https://isomorphic-git.org/docs/en/listBranches
-    const names = await git.listBranches({ fs, gitdir });
+    const names = await git.listBranches({ fs: store.fs, gitdir });
     const heads = new Map<string, string>();
     await Promise.all(
       names.map(async (name) => {
@@ -170,7 +180,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
         await handle.close();
         handle = undefined;
         // https://isomorphic-git.org/docs/en/deleteRef — removes the loose ref and its packed-refs line.
-        await git.deleteRef({ fs, gitdir, ref });
+        await git.deleteRef({ fs: store.fs, gitdir, ref });
       } else {
         await handle.writeFile(`${next}\n`);
         await handle.close();
@@ -312,7 +322,23 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
 
   // --- fetch -------------------------------------------------------------------------------------
 
+  /**
+   * A branch can vanish between the advertisement and our request for its commit (another replica
+   * merged the pull request and deleted it): upload-pack then answers "not our ref". Ask again with
+   * a new advertisement, a few times, before calling the remote unavailable.
+   */
   async function fetchRemote(remote: SmartHttpClient): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetchOnce(remote);
+      } catch (error) {
+        if (!(isAppError(error) && /not our ref/.test(error.message)) || attempt >= FETCH_ATTEMPTS) throw error;
+        logger.debug({ remote: remoteLabel, attempt }, 'a ref vanished during the fetch; fetching again');
+      }
+    }
+  }
+
+  async function fetchOnce(remote: SmartHttpClient): Promise<void> {
     const advertised = await remote.listRefs('git-upload-pack');
     const heads = new Map<string, string>();
     for (const [ref, oid] of advertised.refs) if (ref.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), oid);
@@ -383,10 +409,26 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
 
   async function ensureRepository(): Promise<void> {
     await fs.promises.mkdir(options.dataDir, { recursive: true });
-    if (!(await exists(path.join(gitdir, 'HEAD')))) {
+    if (await exists(path.join(gitdir, 'HEAD'))) {
+      // Whatever a killed process left (src/git/repair.ts). The mirror is ours alone; the embedded
+      // repository is shared with native git, whose live locks are young.
+      const { removed } = await repairRepository(gitdir, { minLockAgeMs: mode === 'remote' ? 0 : STALE_LOCK_MS });
+      if (removed.length > 0) logger.warn({ repository: gitdir, removed }, 'removed what an interrupted process left in the repository');
+    } else {
       // https://isomorphic-git.org/docs/en/init
-      await git.init({ fs, gitdir, bare: true, defaultBranch });
+      await git.init({ fs: store.fs, gitdir, bare: true, defaultBranch });
     }
+  }
+
+  async function rebuildMirror(): Promise<void> {
+    const aside = `${gitdir}.broken-${Date.now()}`;
+    await fs.promises.rename(gitdir, aside);
+    await fs.promises.rm(aside, { recursive: true, force: true });
+    store = createObjectStore(gitdir);
+    builder = createSnapshotBuilder(store);
+    knownPacks = new Set();
+    pushed.clear();
+    await git.init({ fs: store.fs, gitdir, bare: true, defaultBranch });
   }
 
   async function start(): Promise<void> {
@@ -404,7 +446,14 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     } else {
       // The first (possibly whole-repository) fetch runs outside the write lock: other processes
       // keep writing meanwhile.
-      await fetchQueue.withLock(() => fetchRemote(client!));
+      await fetchQueue.withLock(() => fetchRemote(client!)).catch(async (error: unknown) => {
+        if (isAppError(error) && error.status === 503) throw error;
+        // Not the remote's fault: the mirror itself is unusable. It holds nothing the remote lacks
+        // (our commits count only once pushed), so start it again from the remote.
+        logger.error({ err: error, repository: gitdir }, 'the mirror is unusable; fetching it again from the remote');
+        await rebuildMirror();
+        await fetchQueue.withLock(() => fetchRemote(client!));
+      });
       if (!(await readLocalRef(defaultRef)) && (await localHeads()).size === 0) {
         await options.lock.withLock(async () => {
           await fetchQueue.withLock(() => fetchRemote(client!));
@@ -439,6 +488,43 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
 
   function fetch(): Promise<{ head: string; changed: boolean }> {
     return fetchQueue.withLock(doFetch);
+  }
+
+  /**
+   * Brings the default branch up to the remote's current one: one ref advertisement, and a fetch
+   * only when it moved. Embedded: the ref is read again (people push to the repository with git).
+   * What every write decides on, so that a replica never proposes against a branch another
+   * replica has already moved.
+   */
+  async function catchUp(): Promise<void> {
+    if (!client) {
+      await fetch();
+      return;
+    }
+    const remoteHead = (await client.listRefs('git-upload-pack')).refs.get(defaultRef);
+    remoteCheckedAt = Date.now();
+    const localHead = await readLocalRef(defaultRef);
+    if (remoteHead !== undefined && remoteHead === localHead) {
+      lastHead = localHead;
+      return;
+    }
+    await fetch();
+  }
+
+  /** For /readyz: the remote answers (trusted for CHECK_TRUST_MS), or the embedded branch is readable. */
+  async function check(): Promise<void> {
+    if (closed) throw errors.gitUnavailable('the git worker is closed');
+    if (!client) {
+      if (!(await readLocalRef(defaultRef))) throw errors.gitUnavailable(`${remoteLabel} has no branch ${defaultBranch}`);
+      return;
+    }
+    if (Date.now() - remoteCheckedAt < CHECK_TRUST_MS) return;
+    // Concurrent probes share one request.
+    checking ??= client
+      .listRefs('git-upload-pack')
+      .then(() => void (remoteCheckedAt = Date.now()))
+      .finally(() => (checking = undefined));
+    await checking;
   }
 
   // --- writes ------------------------------------------------------------------------------------
@@ -487,7 +573,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       const oids = await objectsToPush(update.commit);
       logger.debug({ remote: remoteLabel, ref, objects: oids.length }, 'pushing');
       // https://isomorphic-git.org/docs/en/packObjects — whole objects, no deltas: a handful of them.
-      pack = (await git.packObjects({ fs, gitdir, oids, cache: store.cache })).packfile ?? null;
+      pack = (await git.packObjects({ fs: store.fs, gitdir, oids, cache: store.cache })).packfile ?? null;
     }
     const { results, messages } = await client!.receivePack({ commands: [{ ref, old: update.old, new: update.commit ?? ZERO_OID }], pack });
     counters.pushes++;
@@ -595,9 +681,12 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       return head;
     },
 
-    async snapshot() {
+    async snapshot(options = {}) {
+      if (options.fresh) await catchUp();
       return builder.build(await worker.headCommit());
     },
+
+    check,
 
     async readFile({ ref, path: filePath }) {
       try {

@@ -136,8 +136,14 @@ export interface GitWorker {
   fetch(): Promise<{ head: string; changed: boolean }>;
   /** The default branch's commit as of the last fetch. */
   headCommit(): Promise<string>;
-  /** The parsed default branch at its current head (memoized per commit). */
-  snapshot(): Promise<Snapshot>;
+  /**
+   * The parsed default branch (memoized per commit): as of the last fetch, or with `fresh` as the
+   * remote has it now (one ref advertisement; a fetch only when it moved). Reads take the cached
+   * one; every write decides on a fresh one.
+   */
+  snapshot(options?: { fresh?: boolean }): Promise<Snapshot>;
+  /** Resolves when the repository (the remote, in remote mode) answers; for /readyz. */
+  check(): Promise<void>;
   /** A file's bytes at a branch name or commit sha; null when the ref or the file is missing. */
   readFile(options: { ref: string; path: string }): Promise<Uint8Array | null>;
   /** A blob's bytes by its id (from a snapshot): no path walk. null when the object is absent. */

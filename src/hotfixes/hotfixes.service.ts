@@ -141,7 +141,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
 
   return {
     async create(request, options) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const element = deps.releases.element(snapshot, request.element_type, request.element_uuid);
       const artifacts = snapshot.releases.get(elementKey(element.type, element.uuid));
       if (!artifacts?.has(request.release)) throw errors.releaseNotFoundForElement(element.uuid, request.release);

@@ -97,7 +97,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
   }
 
   async function manifestMustExist(manifest: string) {
-    const snapshot = await deps.git.snapshot();
+    const snapshot = await deps.git.snapshot({ fresh: true });
     if (!snapshot.manifests.has(manifest)) throw errors.manifestNotFound(manifest);
   }
 

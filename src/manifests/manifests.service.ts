@@ -142,7 +142,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
 
     async replace(name, manifest, options) {
       const wanted = parseManifestEntries(manifest ?? {}, 'manifest');
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);
       const current = existing?.file ? existing.file.manifest : { apps: [], workflows: [] };
@@ -163,7 +163,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async delete(name, options) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (!existing) throw errors.manifestNotFound(name);
       await checkBase(snapshot, name, options.baseSha, [], true);
@@ -175,7 +175,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async setEntry(name, type, uuid, release, options) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);
       const from = existing?.file?.getEntry(type, uuid)?.release ?? null;
@@ -189,7 +189,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async removeEntry(name, type, uuid, options) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const file = readable(snapshot, name);
       const from = file.getEntry(type, uuid)?.release ?? null;
       if (from === null) {

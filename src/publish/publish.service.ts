@@ -106,7 +106,7 @@ export function createPublishService(deps: { git: GitWorker; pullRequests: PullR
   return {
     async publish(changes, options) {
       checkBatch(changes);
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const operations = operationsOf(snapshot, changes);
       await checkBase(snapshot, options.baseSha, operations);
       const manifests = [...new Set(changes.map((c) => c.manifest))].sort();

@@ -176,7 +176,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
       if ((request.release_version === undefined) === (request.bump === undefined)) {
         throw errors.validation([{ field: 'body.release_version', message: 'or body.bump is required, and only one of them' }]);
       }
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.git.snapshot({ fresh: true });
       const target = element(snapshot, type, uuid);
       const version = chooseVersion(uuid, request, await knownVersions(snapshot, type, uuid));
       const files = await deps.git.readFolder({ ref: snapshot.commit, path: target.sourceFolder });
