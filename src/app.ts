@@ -9,7 +9,7 @@ import type { TSchema } from 'typebox';
 import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
 import { createAuditService, type AuditService } from './audit/audit.service.js';
 import type { Config } from './config.js';
-import { isAppError } from './errors.js';
+import { errors, isAppError } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
@@ -19,6 +19,7 @@ import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { createLogger, type Logger } from './logger.js';
+import type { StartupState } from './runtime/startup.js';
 import type { GitWorker } from './git/types.js';
 import { hotfixRoutes, hotfixSchemas } from './hotfixes/hotfixes.routes.js';
 import { createHotfixService, type HotfixService } from './hotfixes/hotfixes.service.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** Overrides, for tests that need to observe or replace one service. */
   readonly services?: Partial<Services>;
+  /** Set while the process is still starting (src/runtime/startup.ts); unset: ready. */
+  readonly startup?: StartupState;
 }
 
 export interface Services {
@@ -103,8 +106,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   useStrictValidation(app, schemas);
   acceptJsonBodiesOnly(app);
   // Callback style, not async: it runs on every request.
+  const startup = deps.startup;
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // Until start-up is done the API waits (503 with Retry-After); health, metrics and docs answer.
+    if (startup && !startup.ready && request.url.startsWith('/api/')) return done(errors.notReady({ startup: startup.reason }));
     done();
   });
 
@@ -114,8 +120,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerMetrics(app);
 
   const checks: ReadinessCheck[] = [
+    ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),
     { name: 'database', check: () => database.ping() },
-    { name: 'git', check: async () => void (await deps.git.headCommit()) },
+    { name: 'git', check: () => deps.git.check() },
     // The forge answers and accepts the token (its errors name it: "github refused the token: …").
     ...(forge?.check ? [{ name: 'provider', check: () => forge.check!() }] : []),
   ];
