@@ -18,6 +18,7 @@ import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
+import { sharedSerializerCompiler } from './http/serializers.js';
 import { createLogger, type Logger } from './logger.js';
 import type { StartupState } from './runtime/startup.js';
 import type { GitWorker } from './git/types.js';
@@ -40,6 +41,7 @@ import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
 import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
 import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
 import { createPullRequestSync, type PullRequestSync } from './pull-requests/pull-requests.sync.js';
+import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
 import { webhookRoutes } from './pull-requests/webhooks.routes.js';
 import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
@@ -71,6 +73,7 @@ export interface Services {
   readonly publish: PublishService;
   readonly hotfixes: HotfixService;
   readonly instances: InstanceService;
+  readonly sweeper: OrphanSweeper;
 }
 
 export type App = FastifyInstance & { readonly services: Services };
@@ -104,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...instanceSchemas,
   ];
   useStrictValidation(app, schemas);
+  app.setSerializerCompiler(sharedSerializerCompiler(schemas));
   acceptJsonBodiesOnly(app);
   // Callback style, not async: it runs on every request.
   const startup = deps.startup;
@@ -135,6 +139,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(webhookRoutes({ sync: services.pullRequestSync }));
   app.addHook('onReady', () => services.pullRequestSync.start());
   app.addHook('onClose', () => services.pullRequestSync.stop());
+  // Started by the process once it is ready (src/server.ts); tests sweep by hand.
+  app.addHook('onClose', () => services.sweeper.stop());
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
   await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
@@ -201,7 +207,18 @@ function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | nul
       pollSeconds: provider.name === 'builtin' ? 0 : provider.pollSeconds,
       logger: logger.child({ component: 'pull-requests' }),
     });
-  return { audit, tokens, pullRequests, manifests, artifacts, instances, releases, matrix, publish, hotfixes, pullRequestSync };
+  const sweeper =
+    deps.services?.sweeper ??
+    createOrphanSweeper({
+      db,
+      git: deps.git,
+      audit,
+      branchPrefix: deps.config.git.branchPrefix,
+      graceMs: deps.config.sweep.graceMs,
+      intervalMs: deps.config.sweep.intervalMs,
+      logger: logger.child({ component: 'sweeper' }),
+    });
+  return { audit, tokens, pullRequests, manifests, artifacts, instances, releases, matrix, publish, hotfixes, pullRequestSync, sweeper };
 }
 
 /**

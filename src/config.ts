@@ -54,6 +54,13 @@ export const EnvSchema = Type.Object({
   MIR_PROVIDER_TOKEN: Type.Optional(Type.String({ minLength: 1, description: "The forge's API token; also the git remote's password" })),
   MIR_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the forge webhook' })),
   MIR_PROVIDER_POLL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Poll the forge this often; 0 disables' }),
+  MIR_SWEEP_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Look for branches and proposals a crash left behind this often; 0 disables' }),
+  MIR_ORPHAN_GRACE_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 300,
+    description: 'A branch without a pull request, or a proposal still opening, is removed once this old (longer than any push takes)',
+  }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -76,6 +83,11 @@ export interface Config {
     readonly branchPrefix: string;
   };
   readonly publicUrl: string | undefined;
+  readonly sweep: {
+    /** 0: never sweep. */
+    readonly intervalMs: number;
+    readonly graceMs: number;
+  };
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -142,6 +154,7 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
       branchPrefix: env.MIR_BRANCH_PREFIX,
     }),
     publicUrl: env.MIR_PUBLIC_URL?.replace(/\/+$/, ''),
+    sweep: Object.freeze({ intervalMs: env.MIR_SWEEP_SECONDS * 1000, graceMs: env.MIR_ORPHAN_GRACE_SECONDS * 1000 }),
     bodyLimitBytes: env.MIR_BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.MIR_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: env.LOG_LEVEL,

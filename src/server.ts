@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     const tokenFile = await startup.step('creating the first admin token', () => app.services.tokens.bootstrapAdmin(config.dataDir));
     if (tokenFile) logger.info({ path: tokenFile }, 'created the first admin token; read it from this file (mode 0600)');
     startup.done();
+    app.services.sweeper.start();
     logger.info({ port: config.port, host: config.host }, 'ready');
   } catch (error) {
     if (error instanceof StartupAborted) return;

@@ -39,6 +39,11 @@ export interface SchemaMigrationsTable {
 }
 
 export type PullRequestState = 'open' | 'merged' | 'closed' | 'conflicted';
+/**
+ * A row's state: a pull request's, or `opening` while its branch is being pushed (migration 0006).
+ * Opening rows never leave the repository functions that read pull requests for the API.
+ */
+export type PullRequestRowState = PullRequestState | 'opening';
 export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
 
 export type HotfixState = 'open' | 'released' | 'abandoned';
@@ -78,7 +83,7 @@ export interface PullRequestsTable {
   target_branch: string;
   base_commit: string;
   head_commit: string;
-  state: ColumnType<PullRequestState, PullRequestState | undefined, PullRequestState>;
+  state: ColumnType<PullRequestRowState, PullRequestRowState | undefined, PullRequestRowState>;
   /** An `Intent` (src/pull-requests/intent.ts). */
   intent: Json<unknown>;
   conflicts: ColumnType<unknown, string | null | undefined, string | null>;
@@ -125,7 +130,10 @@ export interface Tables {
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
-export type PullRequestRow = Selectable<PullRequestsTable>;
+/** Any row, an opening one included. */
+export type PullRequestRecord = Selectable<PullRequestsTable>;
+/** A pull request: a row past `opening`, the only kind the repository's readers return. */
+export type PullRequestRow = Omit<PullRequestRecord, 'state'> & { state: PullRequestState };
 export type HotfixRow = Selectable<HotfixesTable>;
 export type NewHotfix = Insertable<HotfixesTable>;
 export type InstanceRow = Selectable<InstancesTable>;

@@ -1,23 +1,68 @@
 import type { Kysely } from 'kysely';
-import type { NewPullRequest, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
+import type { NewPullRequest, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 
-export function insertPullRequest(db: Kysely<Tables>, row: NewPullRequest): Promise<PullRequestRow> {
-  return db.insertInto('pull_requests').values(row).returningAll().executeTakeFirstOrThrow();
+/** PostgreSQL's unique_violation: here, a branch name another live or opening pull request holds. */
+export function isBranchTaken(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && (e.constraint === undefined || e.constraint === 'pull_requests_live_branch_idx');
 }
 
-export function findPullRequest(db: Kysely<Tables>, number: number): Promise<PullRequestRow | undefined> {
-  return db.selectFrom('pull_requests').selectAll().where('number', '=', number).executeTakeFirst();
+/**
+ * Records a proposal before its branch is pushed (state `opening`): a crash after the push then
+ * leaves a row naming the branch, which the sweeper removes (src/pull-requests/orphans.ts).
+ * Throws a unique violation (isBranchTaken) when a live pull request holds the branch name.
+ */
+export function insertOpening(db: Kysely<Tables>, row: Omit<NewPullRequest, 'state'>): Promise<PullRequestRecord> {
+  return db.insertInto('pull_requests').values({ ...row, state: 'opening' }).returningAll().executeTakeFirstOrThrow();
 }
 
-export function listPullRequests(
+/** An opening row becomes the open pull request (its branch is pushed, the provider has it). */
+export async function markOpened(
+  db: Kysely<Tables>,
+  number: number,
+  external: { external_id: string | null; external_number: number | null; external_url: string | null },
+): Promise<PullRequestRow | undefined> {
+  const row = await db
+    .updateTable('pull_requests')
+    .set({ ...external, state: 'open', updated_at: new Date() })
+    .where('number', '=', number)
+    .where('state', '=', 'opening')
+    .returningAll()
+    .executeTakeFirst();
+  return row as PullRequestRow | undefined;
+}
+
+/** Opening rows created before `before`: proposals whose process died mid-way. */
+export function listStaleOpening(db: Kysely<Tables>, before: Date, limit: number): Promise<PullRequestRecord[]> {
+  return db.selectFrom('pull_requests').selectAll().where('state', '=', 'opening').where('created_at', '<', before).orderBy('number').limit(limit).execute();
+}
+
+/** Removes an opening row (a proposal that failed, or that the sweeper found dead); false if it was not opening. */
+export async function deleteOpening(db: Kysely<Tables>, number: number): Promise<boolean> {
+  const deleted = await db.deleteFrom('pull_requests').where('number', '=', number).where('state', '=', 'opening').executeTakeFirst();
+  return deleted.numDeletedRows > 0n;
+}
+
+/** Branches some row still needs: an opening or live pull request's. */
+export async function branchesInUse(db: Kysely<Tables>): Promise<Set<string>> {
+  const rows = await db.selectFrom('pull_requests').select('source_branch').where('state', 'in', ['opening', 'open', 'conflicted']).execute();
+  return new Set(rows.map((r) => r.source_branch));
+}
+
+export async function findPullRequest(db: Kysely<Tables>, number: number): Promise<PullRequestRow | undefined> {
+  const row = await db.selectFrom('pull_requests').selectAll().where('number', '=', number).where('state', '!=', 'opening').executeTakeFirst();
+  return row as PullRequestRow | undefined;
+}
+
+export async function listPullRequests(
   db: Kysely<Tables>,
   filter: { states?: readonly PullRequestState[]; kinds?: readonly PullRequestRow['kind'][]; limit: number; before?: number },
 ): Promise<PullRequestRow[]> {
-  let query = db.selectFrom('pull_requests').selectAll().orderBy('number', 'desc').limit(filter.limit);
+  let query = db.selectFrom('pull_requests').selectAll().where('state', '!=', 'opening').orderBy('number', 'desc').limit(filter.limit);
   if (filter.states?.length) query = query.where('state', 'in', filter.states);
   if (filter.kinds?.length) query = query.where('kind', 'in', filter.kinds);
   if (filter.before !== undefined) query = query.where('number', '<', filter.before);
-  return query.execute();
+  return (await query.execute()) as PullRequestRow[];
 }
 
 /** Moves a pull request between states, only from one of `from`: the row, or undefined if it was elsewhere. */
@@ -33,15 +78,7 @@ export function transitionPullRequest(
     .where('number', '=', number)
     .where('state', 'in', from)
     .returningAll()
-    .executeTakeFirst();
-}
-
-export function setExternal(
-  db: Kysely<Tables>,
-  number: number,
-  external: { external_id: string | null; external_number: number | null; external_url: string | null },
-): Promise<PullRequestRow> {
-  return db.updateTable('pull_requests').set({ ...external, updated_at: new Date() }).where('number', '=', number).returningAll().executeTakeFirstOrThrow();
+    .executeTakeFirst() as Promise<PullRequestRow | undefined>;
 }
 
 /** Points an open (or conflicted) pull request at its rebuilt branch; it applies again, so it is open. */
@@ -56,11 +93,17 @@ export function rebasePullRequest(
     .where('number', '=', number)
     .where('state', 'in', ['open', 'conflicted'])
     .returningAll()
-    .executeTakeFirst();
+    .executeTakeFirst() as Promise<PullRequestRow | undefined>;
 }
 
 export function findByExternalId(db: Kysely<Tables>, provider: string, externalId: string): Promise<PullRequestRow | undefined> {
-  return db.selectFrom('pull_requests').selectAll().where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
+  return db
+    .selectFrom('pull_requests')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('external_id', '=', externalId)
+    .where('state', '!=', 'opening')
+    .executeTakeFirst() as Promise<PullRequestRow | undefined>;
 }
 
 /** The live pull request of a branch (at most one: pull_requests_live_branch_idx). */
@@ -71,10 +114,6 @@ export function findLiveByBranch(db: Kysely<Tables>, provider: string, branch: s
     .where('provider', '=', provider)
     .where('source_branch', '=', branch)
     .where('state', 'in', ['open', 'conflicted'])
-    .executeTakeFirst();
+    .executeTakeFirst() as Promise<PullRequestRow | undefined>;
 }
 
-/** Removes the row of a proposal that failed before its pull request existed anywhere else. */
-export async function deletePullRequest(db: Kysely<Tables>, number: number): Promise<void> {
-  await db.deleteFrom('pull_requests').where('number', '=', number).execute();
-}

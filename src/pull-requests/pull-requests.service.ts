@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
-import type { PullRequestKind, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
+import type { PullRequestKind, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { AppError, errors, isAppError } from '../errors.js';
 import type { FileChange, GitWorker, Snapshot } from '../git/types.js';
 import type { PullRequestProvider } from '../providers/types.js';
@@ -166,6 +166,15 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
     return Promise.all(changes.map(async (change) => ('blob' in change ? { path: change.path, bytes: await readBlob(change.path, change.blob) } : change)));
   }
 
+  /** Open or conflicted → closed, with its audit event; undefined when it was in another state. */
+  function markClosed(row: PullRequestRow, actor: Actor): Promise<PullRequestRow | undefined> {
+    return deps.db.transaction().execute(async (trx) => {
+      const closed = await repository.transitionPullRequest(trx, row.number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
+      if (closed) await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${row.number}`, details: { branch: row.source_branch } }, trx);
+      return closed;
+    });
+  }
+
   const service: PullRequestService = {
     pullRequestUrl,
 
@@ -198,10 +207,11 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         message: commitMessage(proposal.commitMessage ?? proposal.title, proposal.body),
         author,
       });
-      await deps.git.pushBranch({ branch: proposal.branch, commit, expectedOld: null });
-      let row: PullRequestRow | undefined;
+      // Recorded first (`opening`), so that whatever happens from here on leaves a row naming the
+      // branch; the sweeper removes what a crash leaves (src/pull-requests/orphans.ts).
+      let opening: PullRequestRecord;
       try {
-        row = await repository.insertPullRequest(deps.db, {
+        opening = await repository.insertOpening(deps.db, {
           kind: proposal.kind,
           provider: provider().name,
           title: proposal.title,
@@ -214,26 +224,38 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
           author: author.name,
           author_email: author.email,
         });
-        const opened = await provider().open({ pullRequest: row });
-        if (opened.externalId !== null) {
-          row = await repository.setExternal(deps.db, row.number, {
-            external_id: opened.externalId,
-            external_number: opened.number,
-            external_url: opened.url,
-          });
-        }
       } catch (error) {
-        // Without its pull request the branch would be an orphan nobody sees, and a row without
-        // its forge pull request one the reconciler would push again: the write did not happen.
-        if (row) await repository.deletePullRequest(deps.db, row.number).catch(() => {});
-        await deps.git.deleteBranch({ branch: proposal.branch }).catch(() => {});
+        if (repository.isBranchTaken(error)) throw errors.branchExists(proposal.branch);
         throw error;
       }
-      await deps.audit.record(proposal.actor, {
-        action: proposal.action,
-        target: proposal.target,
-        details: { ...proposal.details, pull_request: row.number, branch: proposal.branch, commit },
-      });
+      let pushed = false;
+      let row: PullRequestRow | undefined;
+      try {
+        await deps.git.pushBranch({ branch: proposal.branch, commit, expectedOld: null });
+        pushed = true;
+        const opened = await provider().open({ pullRequest: { ...opening, state: 'open' } });
+        // The pull request and its audit event, together.
+        row = await deps.db.transaction().execute(async (trx) => {
+          const open = await repository.markOpened(trx, opening.number, {
+            external_id: opened.externalId,
+            external_number: opened.externalId !== null ? opened.number : null,
+            external_url: opened.externalId !== null ? opened.url : null,
+          });
+          if (!open) throw errors.internal(`pull request #${opening.number} was no longer opening`);
+          await deps.audit.record(
+            proposal.actor,
+            { action: proposal.action, target: proposal.target, details: { ...proposal.details, pull_request: open.number, branch: proposal.branch, commit } },
+            trx,
+          );
+          return open;
+        });
+      } catch (error) {
+        // The one compensated step: the pushed branch. Without its pull request it would be an
+        // orphan nobody sees; if this cleanup fails too, the sweeper finishes it.
+        if (pushed) await deps.git.deleteBranch({ branch: proposal.branch }).catch(() => {});
+        await repository.deleteOpening(deps.db, opening.number).catch(() => {});
+        throw error;
+      }
       const view = toView(row);
       return {
         commit_sha: commit,
@@ -271,11 +293,13 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         ({ mergeCommit } = await provider().merge(row, merger));
       } catch (error) {
         if (isAppError(error) && error.code === 'merge_conflict') {
-          await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], {
-            state: 'conflicted',
-            conflicts: JSON.stringify(error.details.conflicts ?? []),
+          await deps.db.transaction().execute(async (trx) => {
+            await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
+              state: 'conflicted',
+              conflicts: JSON.stringify(error.details.conflicts ?? []),
+            });
+            await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: error.details.conflicts } }, trx);
           });
-          await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: error.details.conflicts } });
         }
         throw error;
       }
@@ -296,36 +320,43 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         mergeCommit ??= fetched.head;
       }
       mergeCommit ??= await deps.git.headCommit();
-      const merged = await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], {
-        state: 'merged',
-        merge_commit: mergeCommit,
-        merged_by: actor.name,
-        merged_at: new Date(),
-        conflicts: null,
+      const merged = await deps.db.transaction().execute(async (trx) => {
+        const done = await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
+          state: 'merged',
+          merge_commit: mergeCommit,
+          merged_by: actor.name,
+          merged_at: new Date(),
+          conflicts: null,
+        });
+        if (done) await deps.audit.record(actor, { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } }, trx);
+        return done;
       });
       if (!merged) return { pull_request: toView(await load(number)), changed: false };
+      // After the commit: a crash before it leaves a branch without a live pull request, which the sweeper removes.
       await deps.git.deleteBranch({ branch: row.source_branch }).catch(() => {});
-      await deps.audit.record(actor, { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } });
       for (const listener of listeners) await listener(merged, actor);
       return { pull_request: toView(merged), changed: true };
     },
 
     async recordClosed(number, actor) {
       const row = await load(number);
-      const closed = await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
+      const closed = await markClosed(row, actor);
       if (!closed) return { pull_request: toView(row), changed: false };
       await deps.git.deleteBranch({ branch: row.source_branch }).catch(() => {});
-      await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${number}`, details: { branch: row.source_branch } });
       return { pull_request: toView(closed), changed: true };
     },
 
     async close(number, actor) {
       const row = await load(number);
       if (row.state === 'merged' || row.state === 'closed') throw notOpen(row);
-      await provider().close(row);
-      const closed = await repository.transitionPullRequest(deps.db, number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
+      // On a forge, the forge's close comes first: it is where the pull request really lives. The
+      // builtin close deletes the branch, which must come after the row says closed: a crash in
+      // between then leaves a closed row and a branch the sweeper removes, never an open pull
+      // request without its branch.
+      if (row.provider !== 'builtin') await provider().close(row);
+      const closed = await markClosed(row, actor);
       if (!closed) throw notOpen(await load(number));
-      await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${number}`, details: { branch: row.source_branch } });
+      if (row.provider === 'builtin') await provider().close(row).catch(() => {});
       return toView(closed);
     },
 

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { PullRequestRow, Tables } from '../../db/database.js';
 import { isAppError } from '../../errors.js';
 import type { GitWorker } from '../../git/types.js';
+import { listPullRequests } from '../../pull-requests/pull-requests.repository.js';
 import type { ProviderPullRequest, PullRequestProvider } from '../types.js';
 
 export interface BuiltinProviderDeps {
@@ -35,9 +36,8 @@ export function createBuiltinProvider(deps: BuiltinProviderDeps): PullRequestPro
       }
     },
     async list(filter) {
-      let query = deps.db.selectFrom('pull_requests').selectAll().where('provider', '=', 'builtin');
-      if (filter.state) query = query.where('state', '=', filter.state);
-      return (await query.execute()).map(view);
+      const rows = await listPullRequests(deps.db, { ...(filter.state ? { states: [filter.state] } : {}), limit: 100_000 });
+      return rows.filter((row) => row.provider === 'builtin').map(view);
     },
   };
 }
