@@ -123,9 +123,9 @@ export interface GitServer {
 
 /**
  * Serves every repository under `root`. With `auth`, requests without those basic credentials
- * get 401 (and REMOTE_USER is set for the CGI when they match).
+ * get 401 (and REMOTE_USER is set for the CGI when they match). With `port`, on that port.
  */
-export async function startGitServer(options: { root: string; auth?: { username: string; password: string } }): Promise<GitServer> {
+export async function startGitServer(options: { root: string; auth?: { username: string; password: string }; port?: number }): Promise<GitServer> {
   const requests: { method: string; path: string; status: number }[] = [];
   const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` : undefined;
 
@@ -198,7 +198,8 @@ export async function startGitServer(options: { root: string; auth?: { username:
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A given port: the same remote started again after an outage.
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
