@@ -56,13 +56,14 @@ export function* readPktLines(buffer: Uint8Array, start = 0): Generator<{ line: 
   let offset = start;
   while (offset + 4 <= buffer.length) {
     const length = pktLength(buffer, offset);
-    if (Number.isNaN(length)) throw new Error(`bad pkt-line length at ${offset}`);
+    // A malformed answer is the remote's fault (or a proxy's that cut it short): 503, not 500.
+    if (Number.isNaN(length)) throw errors.gitUnavailable(`the remote sent a bad pkt-line length at ${offset}`);
     if (length === 0 || length === 1 || length === 2) {
       offset += 4;
       yield { line: null, end: offset };
       continue;
     }
-    if (length < 4 || offset + length > buffer.length) throw new Error(`truncated pkt-line at ${offset}`);
+    if (length < 4 || offset + length > buffer.length) throw errors.gitUnavailable(`the remote sent a truncated pkt-line at ${offset}`);
     const line = buffer.subarray(offset + 4, offset + length);
     offset += length;
     yield { line, end: offset };
@@ -174,7 +175,12 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
         }
         return new Uint8Array(0);
       }
-      return new Uint8Array(await response.arrayBuffer());
+      try {
+        return new Uint8Array(await response.arrayBuffer());
+      } catch (error) {
+        // The connection closed mid-answer ("other side closed"): the remote went away.
+        throw errors.gitUnavailable(`reading the answer of ${redact(base)}${path.split('?')[0]} failed: ${(error as Error).message}`, error);
+      }
     }
   }
 
