@@ -14,6 +14,7 @@ import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
+import { registerInputChecks } from './http/input-checks.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -108,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   ];
   useStrictValidation(app, schemas);
   app.setSerializerCompiler(sharedSerializerCompiler(schemas));
-  acceptJsonBodiesOnly(app);
+  registerInputChecks(app);
   // Callback style, not async: it runs on every request.
   const startup = deps.startup;
   app.addHook('onRequest', (request, reply, done) => {
@@ -238,17 +239,3 @@ function useStrictValidation(app: FastifyInstance, schemas: readonly TSchema[]):
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : other).compile(schema));
 }
 
-/**
- * Bodies are JSON only (anything else is 415). Retool's `POST …/delete` routes take no body, and
- * some clients still send `Content-Type: application/json` with it; Fastify would answer 400 to
- * the empty body. Empty stays `undefined` here, and a route that needs a body still fails
- * validation with a clear message.
- */
-function acceptJsonBodiesOnly(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    return parseJson(request, body as string, done);
-  });
-}

@@ -141,7 +141,12 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async replace(name, manifest, options) {
-      const wanted = parseManifestEntries(manifest ?? {}, 'manifest');
+      // Retool's schema leaves `manifest` optional; read as "no entries", `{}` would propose
+      // removing every entry. Emptying a manifest must be said in so many words.
+      if (manifest === undefined) {
+        throw errors.validation([{ field: 'body.manifest', message: 'is required (to empty the manifest, send {"manifest": {"apps": [], "workflows": []}})' }]);
+      }
+      const wanted = parseManifestEntries(manifest, 'manifest');
       const snapshot = await deps.git.snapshot({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);

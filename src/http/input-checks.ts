@@ -1,0 +1,93 @@
+// What the route schemas cannot say about hostile input, checked once for every route before
+// validation, so that a refused request never reaches a service (nothing is written):
+// - strings PostgreSQL or git cannot store: NUL (text and jsonb refuse U+0000) and lone UTF-16
+//   surrogates (not encodable as UTF-8), in values and keys of the body, query and path;
+// - numbers in the path and query in any form but the canonical decimal: Ajv's coercion reads
+//   `0x10`, `+6`, `06`, `6e0` and ` 6` as numbers, so `…/pull_requests/0x10/merge` merged #16;
+// - a body sent to a route that takes none (an empty `{}` stays allowed, as clients send it);
+// - bodies that are not UTF-8 JSON: a charset other than UTF-8 is 415, a byte-order mark 400.
+import type { FastifyInstance } from 'fastify';
+import { AppError, errors, type FieldError } from '../errors.js';
+
+const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why `value` cannot be stored, or null. */
+function unstorable(value: string): string | null {
+  if (value.includes('\u0000')) return 'contains a NUL character, which cannot be stored';
+  if (LONE_SURROGATE.test(value)) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
+  return null;
+}
+
+function checkStrings(value: unknown, field: string, out: FieldError[], depth = 0): void {
+  if (out.length >= 20 || depth > 64) return;
+  if (typeof value === 'string') {
+    const problem = unstorable(value);
+    if (problem) out.push({ field, message: problem });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkStrings(item, `${field}[${i}]`, out, depth + 1));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = unstorable(key);
+      if (problem) out.push({ field: `${field} key ${JSON.stringify(key)}`, message: problem });
+      else checkStrings(item, `${field}.${key}`, out, depth + 1);
+    }
+  }
+}
+
+interface ObjectSchema {
+  readonly properties?: Record<string, { type?: unknown }>;
+}
+
+function checkIntegers(values: unknown, schema: unknown, part: string, out: FieldError[]): void {
+  const properties = (schema as ObjectSchema | undefined)?.properties;
+  if (!properties || values === null || typeof values !== 'object') return;
+  for (const [name, property] of Object.entries(properties)) {
+    if (property.type !== 'integer') continue;
+    const raw = (values as Record<string, unknown>)[name];
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      if (typeof value === 'string' && !CANONICAL_INTEGER.test(value)) out.push({ field: `${part}.${name}`, message: 'must be a whole number written in decimal digits' });
+    }
+  }
+}
+
+const isEmptyObject = (value: unknown) => value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
+
+export function registerInputChecks(app: FastifyInstance): void {
+  acceptUtf8JsonBodiesOnly(app);
+  app.addHook('preValidation', (request, _reply, done) => {
+    const problems: FieldError[] = [];
+    const schema = request.routeOptions.schema;
+    checkStrings(request.params, 'params', problems);
+    checkStrings(request.query, 'query', problems);
+    checkStrings(request.body, 'body', problems);
+    checkIntegers(request.params, schema?.params, 'params', problems);
+    checkIntegers(request.query, schema?.querystring, 'query', problems);
+    // A raw string body is a route's own parser's (webhooks keep the bytes they verify).
+    if (!schema?.body && request.body !== undefined && typeof request.body !== 'string' && !isEmptyObject(request.body)) {
+      problems.push({ field: 'body', message: 'must be empty: this route takes no body' });
+    }
+    done(problems.length > 0 ? errors.validation(problems) : undefined);
+  });
+}
+
+/**
+ * Bodies are UTF-8 JSON only (anything else is 415). Retool's `POST …/delete` routes take no body,
+ * and some clients still send `Content-Type: application/json` with it; Fastify would answer 400 to
+ * the empty body. Empty stays `undefined` here, and a route that needs a body still fails
+ * validation with a clear message.
+ */
+function acceptUtf8JsonBodiesOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      return done(new AppError(415, 'unsupported_media_type', `Send the body as application/json in UTF-8, not ${charset}`), undefined);
+    }
+    const text = body as string;
+    if (text.startsWith('\ufeff')) return done(errors.badRequest('invalid_json', 'The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
+    if (text.trim() === '') return done(null, undefined);
+    return parseJson(request, text, done);
+  });
+}
