@@ -9,7 +9,7 @@ import type { TSchema } from 'typebox';
 import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
 import { createAuditService, type AuditService } from './audit/audit.service.js';
 import type { Config } from './config.js';
-import { errors, isAppError } from './errors.js';
+import { errors, hasCode } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
@@ -160,7 +160,7 @@ function createForge(deps: AppDeps): ForgeProvider {
       try {
         await deps.git.deleteBranch({ branch });
       } catch (error) {
-        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+        if (!hasCode(error, 'branch_not_found')) throw error;
       }
     },
   });

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './client.js';
-import { isAppError } from '../errors.js';
+import { hasCode } from '../errors.js';
 import { Mutex } from './mutex.js';
 
 export interface NamedLock {
@@ -45,7 +45,7 @@ export function createAdvisoryLock(database: DatabaseHandle, name: string): Name
             // restart), the lock is gone already, and what `fn` did stands. Every ref update under
             // it is a compare-and-swap, so a lock lost mid-way can fail a write, never lose one.
             await sql`select pg_advisory_unlock(${key})`.execute(connection).catch((error: unknown) => {
-              if (!(isAppError(error) && error.code === 'database_unavailable')) throw error;
+              if (!hasCode(error, 'database_unavailable')) throw error;
             });
           }
         }),

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { HotfixRow, HotfixState, PullRequestRow, Tables } from '../db/database.js';
-import { errors, isAppError } from '../errors.js';
+import { errors, hasCode } from '../errors.js';
 import type { CommitInfo, FileChange, GitWorker } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Intent } from '../pull-requests/intent.js';
@@ -133,7 +133,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const released = await repository.updateOpenHotfix(deps.db, open.id, { state: 'released', released_at: new Date(), release_version: op.version, pull_request: pullRequest.number });
       if (!released) continue;
       await deps.git.deleteBranch({ branch: open.branch }).catch((error: unknown) => {
-        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+        if (!hasCode(error, 'branch_not_found')) throw error;
       });
       await deps.audit.record(actor, { action: 'hotfix.released', target: `hotfix:${open.id}`, details: { release_version: op.version, pull_request: pullRequest.number, branch: open.branch } });
     }
@@ -144,7 +144,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const snapshot = await deps.git.snapshot({ fresh: true });
       const element = deps.releases.element(snapshot, request.element_type, request.element_uuid);
       const artifacts = snapshot.releases.get(elementKey(element.type, element.uuid));
-      if (!artifacts?.has(request.release)) throw errors.releaseNotFoundForElement(element.uuid, request.release);
+      if (!artifacts?.has(request.release)) throw errors.releaseNotFound(element.type, element.uuid, request.release);
       const line = lineOf(request.release);
       const baseVersion = highestInLine([...artifacts.keys()], line)!;
       const artifact = artifacts.get(baseVersion)!;
@@ -229,10 +229,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       if (row.pull_request !== null) {
         const pending = (await deps.pullRequests.listOpen()).find((pr) => pr.number === row.pull_request);
         if (pending) {
-          throw errors.conflict('hotfix_release_pending', `Hotfix ${row.id} has an open release pull request #${pending.number}: merge or close it first`, {
-            hotfix_id: row.id,
-            pull_request: pending.number,
-          });
+          throw errors.hotfixReleasePending(row.id, pending.number);
         }
       }
       await deps.git.fetch();
@@ -270,7 +267,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       if (dryRun) return { dry_run: true, hotfix_id: row.id, branch_name: row.branch, state: 'abandoned' };
       await deps.git.deleteBranch({ branch: row.branch }).catch((error: unknown) => {
         // Already deleted with plain git: abandoning still means abandoned.
-        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+        if (!hasCode(error, 'branch_not_found')) throw error;
       });
       const abandoned = await repository.updateOpenHotfix(deps.db, row.id, { state: 'abandoned', abandoned_at: new Date(), abandoned_by: actor.name });
       if (!abandoned) throw errors.hotfixNotOpen(row.id, (await load(id)).state);

@@ -3,7 +3,7 @@
 // errors render as they are; Fastify's own errors (validation, body size, content type, JSON
 // syntax) are mapped to catalog codes; anything else is a 500 whose text stays in the log.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, errors, isAppError, statusTitle, type FieldError } from '../errors.js';
+import { AppError, errors, invalidField, isAppError, statusTitle, type FieldError } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const RETRY_AFTER_SECONDS = 5;
@@ -56,18 +56,19 @@ function toAppError(error: FastifyError, bodyLimit: number): AppError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.payloadTooLarge(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError(415, 'unsupported_media_type', 'Send the body as application/json');
+      return errors.unsupportedMediaType('Send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalidField('body', 'must not be empty when Content-Type is application/json');
+      return invalidField('body', 'must not be empty when Content-Type is application/json');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return errors.badRequest('invalid_content_length', 'Content-Length does not match the body');
+      return errors.invalidContentLength();
   }
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return errors.badRequest('invalid_json', `The body is not valid JSON: ${error.message}`);
+    return errors.invalidJson(`The body is not valid JSON: ${error.message}`);
   }
   const status = error.statusCode;
   if (status && status >= 400 && status < 500) {
-    return new AppError(status, (error.code ?? 'bad_request').toLowerCase(), error.message);
+    // Fastify's other client errors (a malformed URL, an unsupported method…): one catalog code.
+    return errors.badRequest(error.message);
   }
   return errors.internal(error.message, error);
 }

@@ -7,7 +7,7 @@
 // - a body sent to a route that takes none (an empty `{}` stays allowed, as clients send it);
 // - bodies that are not UTF-8 JSON: a charset other than UTF-8 is 415, a byte-order mark 400.
 import type { FastifyInstance } from 'fastify';
-import { AppError, errors, type FieldError } from '../errors.js';
+import { errors, type FieldError } from '../errors.js';
 
 const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -83,10 +83,10 @@ function acceptUtf8JsonBodiesOnly(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
     if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      return done(new AppError(415, 'unsupported_media_type', `Send the body as application/json in UTF-8, not ${charset}`), undefined);
+      return done(errors.unsupportedMediaType(`Send the body as application/json in UTF-8, not ${charset}`), undefined);
     }
     const text = body as string;
-    if (text.startsWith('\ufeff')) return done(errors.badRequest('invalid_json', 'The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
+    if (text.startsWith('\ufeff')) return done(errors.invalidJson('The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
     if (text.trim() === '') return done(null, undefined);
     return parseJson(request, text, done);
   });

@@ -107,11 +107,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     if (!entry) throw errors.manifestNotFound(manifest);
     if (!entry.file) {
       const error = entry.error!;
-      throw errors.invalidContent('manifest_invalid', `${error.path}${error.line ? `:${error.line}` : ''}: ${error.reason}`, {
-        path: error.path,
-        line: error.line ?? null,
-        reason: error.reason,
-      });
+      throw errors.manifestInvalid(error.path, error.line ?? null, error.reason);
     }
     const { apps, workflows } = entry.file.manifest;
     const entries = [

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, ManifestName, NotModified, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
 import { BaseSha, ifMatchSha, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
@@ -65,8 +65,8 @@ export const manifestSchemas = [Manifest];
 
 function writeOptions(request: FastifyRequest, body: { commit_message?: string; base_sha?: string } | null | undefined, dryRun: boolean): WriteOptions {
   const header = ifMatchSha(request.headers['if-match']);
-  if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw errors.invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
-  if (header && body?.base_sha && header !== body.base_sha) throw errors.invalidField('body.base_sha', 'differs from If-Match');
+  if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
+  if (header && body?.base_sha && header !== body.base_sha) throw invalidField('body.base_sha', 'differs from If-Match');
   return { actor: actorOf(request), dryRun, baseSha: body?.base_sha ?? header, commitMessage: body?.commit_message };
 }
 
@@ -136,7 +136,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
       async (request) => {
         const body = request.body;
         if (body.manifest?.name !== undefined && body.manifest.name !== request.params.manifestName) {
-          throw errors.invalidField('body.manifest.name', `must be ${request.params.manifestName} (the name in the path) or absent`);
+          throw invalidField('body.manifest.name', `must be ${request.params.manifestName} (the name in the path) or absent`);
         }
         const options = writeOptions(request, body, request.query.dry_run);
         return ok(await deps.manifests.replace(request.params.manifestName, body.manifest, options));

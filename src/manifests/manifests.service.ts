@@ -3,7 +3,7 @@
 // merging later re-applies exactly what was asked and nothing else.
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
-import { errors } from '../errors.js';
+import { errors, invalidField } from '../errors.js';
 import type { GitWorker, ManifestEntry as SnapshotManifest, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import { manifestBranch, manifestPath } from '../repo/layout.js';
@@ -60,11 +60,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     for (const op of operations) {
       if (op.op !== 'set_entry' || op.to === LATEST) continue;
       if (!snapshot.releases.get(elementKey(op.element_type, op.element_uuid))?.has(op.to)) {
-        throw errors.conflict('release_not_found', `${op.element_type === 'PAGE' ? 'App' : 'Workflow'} ${op.element_uuid} has no release ${op.to} on the default branch`, {
-          element_uuid: op.element_uuid,
-          element_type: op.element_type,
-          release: op.to,
-        });
+        throw errors.releaseNotFound(op.element_type, op.element_uuid, op.to);
       }
     }
   }
@@ -77,7 +73,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     if (!baseSha || baseSha === snapshot.commit) return;
     if (!(await deps.git.resolveRef(baseSha))) {
       await deps.git.fetch();
-      if (!(await deps.git.resolveRef(baseSha))) throw errors.invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
+      if (!(await deps.git.resolveRef(baseSha))) throw invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
     }
     const path = manifestPath(name);
     const bytes = await deps.git.readFile({ ref: baseSha, path });
@@ -198,7 +194,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       const file = readable(snapshot, name);
       const from = file.getEntry(type, uuid)?.release ?? null;
       if (from === null) {
-        throw errors.conflict('entry_not_found', `Manifest ${name} has no entry for ${type} ${uuid}`, { manifest: name, element_type: type, element_uuid: uuid });
+        throw errors.entryNotFound(name, type, uuid);
       }
       const operation: EntryOperation = { op: 'remove_entry', manifest: name, element_type: type, element_uuid: uuid, from };
       await checkBase(snapshot, name, options.baseSha, [operation]);
@@ -213,11 +209,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
 
 function manifestInvalid(entry: SnapshotManifest) {
   const error = entry.error ?? { path: entry.path, reason: 'does not parse' };
-  return errors.invalidContent('manifest_invalid', `${error.path}${error.line ? `:${error.line}` : ''}: ${error.reason}`, {
-    path: error.path,
-    line: error.line ?? null,
-    reason: error.reason,
-  });
+  return errors.manifestInvalid(error.path, error.line ?? null, error.reason);
 }
 
 function safeParse(text: string, path: string) {

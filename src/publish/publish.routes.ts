@@ -1,7 +1,7 @@
 // Batch publish: many manifest entries, one branch, one commit, one pull request.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { AUTHENTICATED_ERRORS, ElementType, envelope, ManifestName, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
 import { BaseSha, ifMatchSha, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
@@ -43,8 +43,8 @@ export function publishRoutes(deps: { publish: PublishService }): FastifyPluginA
       async (request) => {
         const { body } = request;
         const header = ifMatchSha(request.headers['if-match']);
-        if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw errors.invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
-        if (header && body.base_sha && header !== body.base_sha) throw errors.invalidField('body.base_sha', 'differs from If-Match');
+        if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
+        if (header && body.base_sha && header !== body.base_sha) throw invalidField('body.base_sha', 'differs from If-Match');
         const changes = body.changes.map((c, i) => ({ ...c, element_uuid: parseUuid(c.element_uuid, `body.changes[${i}].element_uuid`) }));
         const options = { actor: actorOf(request), dryRun: request.query.dry_run, baseSha: body.base_sha ?? header, commitMessage: body.commit_message };
         return ok(await deps.publish.publish(changes, options));

@@ -3,7 +3,7 @@
 // older version. Every change is a set_entry operation, so merging re-applies exactly these.
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
-import { errors, type FieldError } from '../errors.js';
+import { errors, invalidField, type FieldError } from '../errors.js';
 import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Operation } from '../pull-requests/intent.js';
@@ -60,17 +60,12 @@ export function createPublishService(deps: { git: GitWorker; pullRequests: PullR
       if (!entry) throw errors.manifestNotFound(change.manifest);
       if (!entry.file) {
         const e = entry.error!;
-        throw errors.invalidContent('manifest_invalid', `${e.path}${e.line ? `:${e.line}` : ''}: ${e.reason}`, { path: e.path, line: e.line ?? null, reason: e.reason });
+        throw errors.manifestInvalid(e.path, e.line ?? null, e.reason);
       }
       if (change.release === LATEST) {
         if (!findElement(snapshot.elements, change.element_type, change.element_uuid)) throw errors.elementNotFound(change.element_uuid, change.element_type);
       } else if (!snapshot.releases.get(elementKey(change.element_type, change.element_uuid))?.has(change.release)) {
-        throw errors.conflict('release_not_found', `${change.element_type} ${change.element_uuid} has no release ${change.release} on the default branch`, {
-          element_uuid: change.element_uuid,
-          element_type: change.element_type,
-          release: change.release,
-          manifest: change.manifest,
-        });
+        throw errors.releaseNotFound(change.element_type, change.element_uuid, change.release, { manifest: change.manifest });
       }
       const from = entry.file.getEntry(change.element_type, change.element_uuid)?.release ?? null;
       return { op: 'set_entry', manifest: change.manifest, element_type: change.element_type, element_uuid: change.element_uuid, from, to: change.release };
@@ -82,7 +77,7 @@ export function createPublishService(deps: { git: GitWorker; pullRequests: PullR
     if (!baseSha || baseSha === snapshot.commit) return;
     if (!(await deps.git.resolveRef(baseSha))) {
       await deps.git.fetch();
-      if (!(await deps.git.resolveRef(baseSha))) throw errors.invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
+      if (!(await deps.git.resolveRef(baseSha))) throw invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
     }
     const moved: string[] = [];
     const bases = new Map<string, ReturnType<typeof parseManifest> | null>();

@@ -13,7 +13,7 @@
 import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { Tables } from '../db/database.js';
-import { isAppError } from '../errors.js';
+import { hasCode } from '../errors.js';
 import type { GitWorker, Logger } from '../git/types.js';
 import * as repository from './pull-requests.repository.js';
 
@@ -55,7 +55,7 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
   let running: Promise<SweepReport> | undefined;
 
   const ignoreMissing = (error: unknown) => {
-    if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+    if (!hasCode(error, 'branch_not_found')) throw error;
   };
 
   /** A branch's age: its head commit's author time (ours are the time of the write). */
@@ -114,7 +114,7 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
       try {
         await deps.git.pushBranch({ branch: row.source_branch, commit: row.head_commit, expectedOld: null });
       } catch (error) {
-        if (isAppError(error) && error.code === 'branch_exists') continue;
+        if (hasCode(error, 'branch_exists')) continue;
         throw error;
       }
       await deps.audit.record(SYSTEM, { action: 'branch.restored', target: `pull_request:${row.number}`, details: { branch: row.source_branch, sha: row.head_commit } });

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestKind, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
-import { AppError, errors, isAppError } from '../errors.js';
+import { AppError, errors, hasCode } from '../errors.js';
 import type { FileChange, GitWorker, Snapshot } from '../git/types.js';
 import type { PullRequestProvider } from '../providers/types.js';
 import { applyIntent, diffIntent, type AppliedChange, type Application, type Conflict, type Intent, type ManifestDiff } from './intent.js';
@@ -180,9 +180,9 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
 
     async propose(proposal) {
       const application = applyIntent(proposal.snapshot, proposal.intent);
-      if (application.conflicts.length > 0) throw conflictError('change_conflict', 'The change does not apply to the default branch', application.conflicts);
+      if (application.conflicts.length > 0) throw conflictError(errors.changeConflict, 'The change does not apply to the default branch', application.conflicts);
       if (application.changes.length === 0) {
-        throw errors.conflict('no_change', 'The default branch already holds this change: there is nothing to propose');
+        throw errors.noChange();
       }
       if (proposal.dryRun) {
         return {
@@ -292,13 +292,14 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
       try {
         ({ mergeCommit } = await provider().merge(row, merger));
       } catch (error) {
-        if (isAppError(error) && error.code === 'merge_conflict') {
+        if (hasCode(error, 'merge_conflict')) {
+          const conflicts = error.details.conflicts ?? [];
           await deps.db.transaction().execute(async (trx) => {
             await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
               state: 'conflicted',
-              conflicts: JSON.stringify(error.details.conflicts ?? []),
+              conflicts: JSON.stringify(conflicts),
             });
-            await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: error.details.conflicts } }, trx);
+            await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts } }, trx);
           });
         }
         throw error;
@@ -369,7 +370,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
           const snapshot = await deps.git.snapshot();
           const application = applyIntent(snapshot, intent);
           if (application.conflicts.length > 0) {
-            throw conflictError('merge_conflict', `Pull request #${row.number} conflicts with the default branch`, application.conflicts);
+            throw conflictError(errors.mergeConflict, `Pull request #${row.number} conflicts with the default branch`, application.conflicts);
           }
           if (application.changes.length === 0) return { mergeCommit: snapshot.commit };
           const changes = await resolveChanges(application.changes, async (path) => {
@@ -387,7 +388,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
             await deps.git.fastForwardDefault({ from: snapshot.commit, to: commit });
             return { mergeCommit: commit };
           } catch (error) {
-            if (!(isAppError(error) && (error.code === 'not_fast_forward' || error.code === 'push_rejected')) || attempt >= MERGE_ATTEMPTS) throw error;
+            if (!hasCode(error, 'not_fast_forward', 'push_rejected') || attempt >= MERGE_ATTEMPTS) throw error;
             await deps.git.fetch();
           }
         }
@@ -398,13 +399,11 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
 }
 
 function notOpen(row: PullRequestRow): AppError {
-  return errors.conflict('pull_request_not_open', `Pull request #${row.number} is ${row.state}`, { number: row.number, state: row.state });
+  return errors.pullRequestNotOpen(row.number, row.state);
 }
 
-function conflictError(code: string, message: string, conflicts: readonly Conflict[]): AppError {
-  return errors.conflict(code, `${message}: ${conflicts.map((c) => `${c.target} (${c.reason}: expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`).join('; ')}`, {
-    conflicts,
-  });
+function conflictError(factory: typeof errors.changeConflict, message: string, conflicts: readonly Conflict[]): AppError {
+  return factory(`${message}: ${conflicts.map((c) => `${c.target} (${c.reason}: expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`).join('; ')}`, conflicts);
 }
 
 function commitMessage(subject: string, body: string): string {

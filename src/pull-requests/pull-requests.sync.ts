@@ -239,7 +239,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       try {
         payload = JSON.parse(rawBody) as unknown;
       } catch {
-        throw errors.badRequest('invalid_webhook_payload', 'The webhook body is not JSON');
+        throw errors.invalidWebhookPayload('The webhook body is not JSON');
       }
       const event = forge.parseWebhook(headers, payload);
       if (!event) return { action: 'ignored', pull_request: null };

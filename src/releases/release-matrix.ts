@@ -2,7 +2,7 @@
 // the release each manifest sets, open pull requests overlaid — what a dashboard draws as a grid.
 // The per-commit part is computed once per snapshot (snapshots are memoized per commit), so a
 // page costs a sort-free slice plus the open pull requests.
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey, type ElementKey } from '../git/types.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
@@ -177,5 +177,5 @@ function decodeCursor(cursor: string): SortKey {
   } catch {
     // reported below
   }
-  throw errors.invalidField('query.cursor', 'is not a cursor this service returned (use next_cursor as is)');
+  throw invalidField('query.cursor', 'is not a cursor this service returned (use next_cursor as is)');
 }

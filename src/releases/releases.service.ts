@@ -4,7 +4,7 @@
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import type { PullRequestKind } from '../db/database.js';
-import { errors, isAppError } from '../errors.js';
+import { errors, hasCode } from '../errors.js';
 import type { FolderFile, GitWorker, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Operation } from '../pull-requests/intent.js';
@@ -97,11 +97,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     const broken = snapshot.elementErrors.find((e) => e.path === listPath);
     // The element may be listed in the part of the file that did not parse: say so, not "not found".
     if (broken) {
-      throw errors.invalidContent('repository_file_invalid', `${broken.path}${broken.line ? `:${broken.line}` : ''}: ${broken.reason}`, {
-        path: broken.path,
-        line: broken.line ?? null,
-        reason: broken.reason,
-      });
+      throw errors.repositoryFileInvalid(broken.path, broken.line ?? null, broken.reason);
     }
     throw errors.elementNotFound(uuid, type);
   }
@@ -198,7 +194,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     async artifact(type, uuid, version) {
       const snapshot = await deps.git.snapshot();
       const artifact = snapshot.releases.get(elementKey(type, uuid))?.get(version);
-      if (!artifact) throw errors.releaseNotFoundForElement(uuid, version);
+      if (!artifact) throw errors.releaseNotFound(type, uuid, version);
       const info = (await deps.catalog.describe([{ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path }])).get(artifact.blobId);
       if (!info) throw errors.internal(`${artifact.path} vanished from ${snapshot.commit}`);
       const name = findElement(snapshot.elements, type, uuid)?.name ?? uuid;
@@ -264,7 +260,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
         return { ...result, release_version: version, sha256, size: zip.length };
       } catch (error) {
         // Another request proposed this version between our check and our push.
-        if (isAppError(error) && error.code === 'branch_exists') throw errors.versionExists(target.uuid, version, null);
+        if (hasCode(error, 'branch_exists')) throw errors.versionExists(target.uuid, version, null);
         throw error;
       }
     },

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { crc32, inflateRaw } from 'node:zlib';
 import JSZip from 'jszip';
-import { errors, type FieldError } from '../errors.js';
+import { errors, invalidField, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
 import { parseArtifactPath, relativePathProblem } from './layout.js';
 import { type ElementType, isElementType, isUuid, isVersion, quote } from './values.js';
@@ -300,7 +300,7 @@ function limitsOf(options: ReadArtifactOptions): ArtifactLimits {
     maxEntryBytes: options.maxEntryBytes ?? DEFAULT_ARTIFACT_LIMITS.maxEntryBytes,
   };
   for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 0) throw errors.invalidField(key, 'must be a non-negative integer');
+    if (!Number.isSafeInteger(value) || value < 0) throw invalidField(key, 'must be a non-negative integer');
   }
   return limits;
 }

@@ -11,15 +11,15 @@ export type ArtifactLimit = 'entries' | 'total_bytes' | 'entry_bytes' | 'metadat
 export const repoErrors = {
   /** A manifest that does not parse or breaks the format; `line` is 1-based. */
   manifestInvalid: (path: string, line: number, reason: string): AppError =>
-    errors.invalidContent('manifest_invalid', `${path}:${line}: ${reason}`, { path, line, reason }),
+    errors.manifestInvalid(path, line, reason),
 
   /** Any other repository file (the protected lists) that does not parse; `line` is 1-based. */
   fileInvalid: (path: string, line: number, reason: string): AppError =>
-    errors.invalidContent('repository_file_invalid', `${path}:${line}: ${reason}`, { path, line, reason }),
+    errors.repositoryFileInvalid(path, line, reason),
 
   /** A zip that is corrupt or unsafe to unpack, or files that cannot become one. */
   artifactInvalid: (reason: string, where: { path?: string | undefined; entry?: string | undefined } = {}): AppError =>
-    errors.invalidContent('artifact_invalid', withWhere('Invalid artifact', reason, where), {
+    errors.artifactInvalid(withWhere('Invalid artifact', reason, where), {
       reason,
       ...definedOnly(where),
     }),
@@ -34,7 +34,7 @@ export const repoErrors = {
     max: number,
     where: { path?: string | undefined; entry?: string | undefined } = {},
   ): AppError =>
-    errors.invalidContent('artifact_too_large', withWhere('Artifact too large', reason, where), {
+    errors.artifactTooLarge(withWhere('Artifact too large', reason, where), {
       reason,
       limit,
       max,

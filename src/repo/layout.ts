@@ -2,7 +2,7 @@
 // this service pushes. Every function re-validates its inputs even when the caller already did:
 // a value that fails a check can never become a path or a ref.
 
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 import {
   type ElementType,
   isCanonicalUuid,
@@ -139,7 +139,7 @@ export function sourceFolderProblem(element: SourceFolderInput): string | null {
 export function sourceFolder(element: SourceFolderInput): string {
   const type = parseElementType(element.type, 'type');
   const problem = sourceFolderProblem(element);
-  if (problem !== null) throw errors.invalidField(element.path !== undefined ? 'path' : 'name', problem);
+  if (problem !== null) throw invalidField(element.path !== undefined ? 'path' : 'name', problem);
   if (element.path !== undefined) return stripTrailingSlashes(element.path);
   return `${type === 'PAGE' ? 'apps' : 'workflows'}/${element.name}`;
 }
@@ -177,7 +177,7 @@ export function isBranchPrefix(prefix: string): boolean {
 
 export function parseBranchPrefix(value: unknown, field: string): string {
   if (typeof value !== 'string' || !isBranchPrefix(value)) {
-    throw errors.invalidField(
+    throw invalidField(
       field,
       'must be empty or segments of letters, digits, ., _ and - each followed by / (like mir/)',
     );
@@ -191,7 +191,7 @@ export function isBranchId(id: string): boolean {
 }
 
 function parseBranchId(id: string): string {
-  if (!isBranchId(id)) throw errors.invalidField('id', 'must be 6 to 16 characters of a-z and 0-9');
+  if (!isBranchId(id)) throw invalidField('id', 'must be 6 to 16 characters of a-z and 0-9');
   return id;
 }
 

@@ -27,7 +27,7 @@
 //     keep it and stay canonical); anchors and aliases elsewhere are kept.
 
 import { Document, isMap, isScalar, isSeq, type Node, type Pair, Scalar, visit, YAMLMap, YAMLSeq } from 'yaml';
-import { errors, type FieldError } from '../errors.js';
+import { errors, invalidField, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
 import { manifestPath, parseManifestPath } from './layout.js';
 import {
@@ -542,7 +542,7 @@ export function createManifest(name: string): ManifestFile {
  */
 export function parseManifestEntries(value: unknown, field = 'manifest'): ManifestEntries {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw errors.invalidField(field, `must be an object with apps and workflows, got ${describe(value)}`);
+    throw invalidField(field, `must be an object with apps and workflows, got ${describe(value)}`);
   }
   const problems: FieldError[] = [];
   const result: { apps: ManifestEntry[]; workflows: ManifestEntry[] } = { apps: [], workflows: [] };

@@ -2,7 +2,7 @@
 // values that passed one of these checks, so the patterns here are the first line of defence
 // against path traversal as much as they are input validation.
 
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 
 /** Retool's `elementType`: an app is a `PAGE`. */
 export type ElementType = 'PAGE' | 'WORKFLOW';
@@ -58,21 +58,21 @@ export function isReleaseRef(s: unknown): s is string {
 const UUID_EXAMPLE = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
 
 function requireString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw errors.invalidField(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw invalidField(field, `must be a string, got ${describe(value)}`);
   return value;
 }
 
 /** Returns the uuid lowercased. */
 export function parseUuid(value: unknown, field: string): string {
   const s = requireString(value, field);
-  if (!UUID.test(s)) throw errors.invalidField(field, `must be a UUID like ${UUID_EXAMPLE}, got ${quote(s)}`);
+  if (!UUID.test(s)) throw invalidField(field, `must be a UUID like ${UUID_EXAMPLE}, got ${quote(s)}`);
   return s.toLowerCase();
 }
 
 export function parseManifestName(value: unknown, field: string): string {
   const s = requireString(value, field);
   if (!MANIFEST_NAME.test(s)) {
-    throw errors.invalidField(
+    throw invalidField(
       field,
       `must be 1 to 63 characters of a-z, 0-9, _ and -, starting with a letter or digit, got ${quote(s)}`,
     );
@@ -83,27 +83,27 @@ export function parseManifestName(value: unknown, field: string): string {
 export function parseVersion(value: unknown, field: string): string {
   const s = requireString(value, field);
   if (!VERSION.test(s)) {
-    throw errors.invalidField(field, `must be a version X.Y.Z (digits only, no leading zeros), got ${quote(s)}`);
+    throw invalidField(field, `must be a version X.Y.Z (digits only, no leading zeros), got ${quote(s)}`);
   }
   return s;
 }
 
 export function parseLine(value: unknown, field: string): string {
   const s = requireString(value, field);
-  if (!LINE.test(s)) throw errors.invalidField(field, `must be a release line X.Y, got ${quote(s)}`);
+  if (!LINE.test(s)) throw invalidField(field, `must be a release line X.Y, got ${quote(s)}`);
   return s;
 }
 
 export function parseElementType(value: unknown, field: string): ElementType {
   const s = requireString(value, field);
-  if (!isElementType(s)) throw errors.invalidField(field, `must be PAGE or WORKFLOW, got ${quote(s)}`);
+  if (!isElementType(s)) throw invalidField(field, `must be PAGE or WORKFLOW, got ${quote(s)}`);
   return s;
 }
 
 /** A version `X.Y.Z` or the literal `latest`. */
 export function parseReleaseRef(value: unknown, field: string): string {
   const s = requireString(value, field);
-  if (!isReleaseRef(s)) throw errors.invalidField(field, `must be a version X.Y.Z or latest, got ${quote(s)}`);
+  if (!isReleaseRef(s)) throw invalidField(field, `must be a version X.Y.Z or latest, got ${quote(s)}`);
   return s;
 }
 

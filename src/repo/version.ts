@@ -3,7 +3,7 @@
 // `Number` would silently round 9007199254740993.
 // The semver package is not used: it accepts what the format forbids (`v1.2.3`, pre-releases).
 
-import { errors } from '../errors.js';
+import { invalidField } from '../errors.js';
 import { parseLine, parseVersion } from './values.js';
 
 export type BumpKind = 'major' | 'minor' | 'patch';
@@ -65,7 +65,7 @@ export function bumpVersion(highest: string | null, kind: BumpKind): string {
     case 'patch':
       return `${major}.${minor}.${increment(patch)}`;
     default:
-      throw errors.invalidField('bump', `must be major, minor or patch, got ${JSON.stringify(kind)}`);
+      throw invalidField('bump', `must be major, minor or patch, got ${JSON.stringify(kind)}`);
   }
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { ApiTokenRow, Tables } from '../db/database.js';
 import type { NamedLock } from '../db/lock.js';
-import { errors } from '../errors.js';
+import { errors, invalidField } from '../errors.js';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import { isScope, type Scope } from './scopes.js';
 import * as repository from './tokens.repository.js';
@@ -97,7 +97,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   return {
     async create(input, actor) {
       if (input.expiresAt && input.expiresAt.getTime() <= now().getTime()) {
-        throw errors.invalidField('body.expires_at', 'must be in the future');
+        throw invalidField('body.expires_at', 'must be in the future');
       }
       const created = await insert(input, actor.name);
       await deps.audit.record(actor, {
@@ -123,7 +123,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (!row) {
         const existing = await repository.findToken(deps.db, id);
         if (!existing) throw errors.tokenNotFound(id);
-        throw errors.conflict('token_revoked', `Token ${id} is already revoked`, { token_id: id });
+        throw errors.tokenRevoked(id);
       }
       cache.delete(row.token_hash);
       await deps.audit.record(actor, { action: 'token.revoke', target: `token:${id}`, details: { name: row.name } });
@@ -173,8 +173,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
 function validateScopes(scopes: readonly string[]): Scope[] {
   const unknown = scopes.filter((scope) => !isScope(scope));
-  if (unknown.length > 0) throw errors.invalidField('body.scopes', `has unknown scopes: ${unknown.join(', ')}`);
-  if (scopes.length === 0) throw errors.invalidField('body.scopes', 'must name at least one scope');
+  if (unknown.length > 0) throw invalidField('body.scopes', `has unknown scopes: ${unknown.join(', ')}`);
+  if (scopes.length === 0) throw invalidField('body.scopes', 'must name at least one scope');
   return [...new Set(scopes)] as Scope[];
 }
 

@@ -12,7 +12,7 @@ t.test('errors are RFC 9457 problems with Retool members', async (t) => {
     throw new Error('secret internal detail: password=hunter2');
   });
   app.get('/test/conflict', async () => {
-    throw new AppError(409, 'something_taken', 'It is taken', { thing: 'x' });
+    throw new AppError('branch_exists', 'It is taken', { thing: 'x' });
   });
   await app.ready();
 
@@ -121,7 +121,7 @@ t.test('errors are RFC 9457 problems with Retool members', async (t) => {
   await t.test('catalog errors keep their status, code and members', async (t) => {
     const res = await app.inject({ method: 'GET', url: '/test/conflict' });
     t.equal(res.statusCode, 409);
-    t.match(res.json(), { success: false, code: 'something_taken', status: 409, title: 'Conflict', message: 'It is taken', thing: 'x' });
+    t.match(res.json(), { success: false, code: 'branch_exists', status: 409, title: 'Conflict', message: 'It is taken', thing: 'x' });
   });
 
   await t.test('500 hides internals and logs them under the request id', async (t) => {

@@ -193,12 +193,12 @@ t.test('manifests over Retool\u2019s routes', async (t) => {
     t.equal(await refs(ctx), before, 'no branch was pushed');
   });
 
-  await t.test('a release that is not on the default branch is 409 release_not_found; latest is fine', async (t) => {
+  await t.test('a release that is not on the default branch is 404 release_not_found; latest is fine', async (t) => {
     const res = await put(`/manifests/${prod}/${app2.uuid}?elementType=PAGE`, { release: '9.9.9' });
-    t.equal(res.statusCode, 409);
+    t.equal(res.statusCode, 404);
     t.match(res.json(), { code: 'release_not_found', element_uuid: app2.uuid, release: '9.9.9' });
     const wrongType = await put(`/manifests/${prod}/${app2.uuid}?elementType=WORKFLOW`, { release: '2.0.0' });
-    t.equal(wrongType.statusCode, 409, 'an app release is not a workflow release');
+    t.equal(wrongType.statusCode, 404, 'an app release is not a workflow release');
     const latest = await put(`/manifests/${prod}/${wf1.uuid}?elementType=WORKFLOW`, { release: 'latest' });
     t.equal(latest.statusCode, 200);
   });

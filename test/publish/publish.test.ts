@@ -96,7 +96,7 @@ t.test('POST /publish: many changes, one branch, one commit, one pull request; r
   await t.test('missing releases, manifests and elements; stale base; dry run', async (t) => {
     const before = await refs(ctx);
     const noRelease = await publish({ changes: [{ manifest: dev, element_uuid: b.uuid, element_type: 'PAGE', release: '9.9.9' }] });
-    t.equal(noRelease.statusCode, 409);
+    t.equal(noRelease.statusCode, 404);
     t.match(noRelease.json(), { code: 'release_not_found', release: '9.9.9', manifest: dev });
     const noManifest = await publish({ changes: [{ manifest: 'nowhere', element_uuid: b.uuid, element_type: 'PAGE', release: '2.0.0' }] });
     t.equal(noManifest.statusCode, 404);

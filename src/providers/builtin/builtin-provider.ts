@@ -2,7 +2,7 @@
 // on the default branch (PullRequestService.applyToDefaultBranch).
 import type { Kysely } from 'kysely';
 import type { PullRequestRow, Tables } from '../../db/database.js';
-import { isAppError } from '../../errors.js';
+import { hasCode } from '../../errors.js';
 import type { GitWorker } from '../../git/types.js';
 import { listPullRequests } from '../../pull-requests/pull-requests.repository.js';
 import type { ProviderPullRequest, PullRequestProvider } from '../types.js';
@@ -32,7 +32,7 @@ export function createBuiltinProvider(deps: BuiltinProviderDeps): PullRequestPro
         await deps.git.deleteBranch({ branch: row.source_branch });
       } catch (error) {
         // Already gone (someone deleted it with plain git): closing still means closed.
-        if (!(isAppError(error) && error.code === 'branch_not_found')) throw error;
+        if (!hasCode(error, 'branch_not_found')) throw error;
       }
     },
     async list(filter) {
