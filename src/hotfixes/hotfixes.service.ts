@@ -130,12 +130,17 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       // release request's own update of the row.
       const open = await repository.findOpenHotfix(deps.db, { type: op.element_type, uuid: op.element_uuid, line: lineOf(op.version) });
       if (!open) continue;
-      const released = await repository.updateOpenHotfix(deps.db, open.id, { state: 'released', released_at: new Date(), release_version: op.version, pull_request: pullRequest.number });
+      const released = await deps.db.transaction().execute(async (trx) => {
+        const done = await repository.updateOpenHotfix(trx, open.id, { state: 'released', released_at: new Date(), release_version: op.version, pull_request: pullRequest.number });
+        if (done) {
+          await deps.audit.record(actor, { action: 'hotfix.released', target: `hotfix:${open.id}`, details: { release_version: op.version, pull_request: pullRequest.number, branch: open.branch } }, trx);
+        }
+        return done;
+      });
       if (!released) continue;
       await deps.git.deleteBranch({ branch: open.branch }).catch((error: unknown) => {
         if (!hasCode(error, 'branch_not_found')) throw error;
       });
-      await deps.audit.record(actor, { action: 'hotfix.released', target: `hotfix:${open.id}`, details: { release_version: op.version, pull_request: pullRequest.number, branch: open.branch } });
     }
   });
 
@@ -265,13 +270,18 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const row = await load(id);
       if (row.state !== 'open') throw errors.hotfixNotOpen(row.id, row.state);
       if (dryRun) return { dry_run: true, hotfix_id: row.id, branch_name: row.branch, state: 'abandoned' };
+      // The branch first: a hotfix marked abandoned with its branch left behind would block the
+      // next hotfix of the line (its push finds the branch). Abandoning again after a failure in
+      // between is fine: a missing branch counts as deleted.
       await deps.git.deleteBranch({ branch: row.branch }).catch((error: unknown) => {
-        // Already deleted with plain git: abandoning still means abandoned.
         if (!hasCode(error, 'branch_not_found')) throw error;
       });
-      const abandoned = await repository.updateOpenHotfix(deps.db, row.id, { state: 'abandoned', abandoned_at: new Date(), abandoned_by: actor.name });
-      if (!abandoned) throw errors.hotfixNotOpen(row.id, (await load(id)).state);
-      await deps.audit.record(actor, { action: 'hotfix.abandon', target: `hotfix:${row.id}`, details: { branch: row.branch, line: row.line, element_uuid: row.element_uuid } });
+      const abandoned = await deps.db.transaction().execute(async (trx) => {
+        const done = await repository.updateOpenHotfix(trx, row.id, { state: 'abandoned', abandoned_at: new Date(), abandoned_by: actor.name });
+        if (!done) throw errors.hotfixNotOpen(row.id, (await repository.findHotfix(trx, id))?.state ?? 'gone');
+        await deps.audit.record(actor, { action: 'hotfix.abandon', target: `hotfix:${row.id}`, details: { branch: row.branch, line: row.line, element_uuid: row.element_uuid } }, trx);
+        return done;
+      });
       return toView(abandoned);
     },
   };

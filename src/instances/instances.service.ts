@@ -147,9 +147,24 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     return JSON.stringify(elements);
   }
 
-  async function audited(actor: Actor, action: string, row: InstanceRow, details: Record<string, unknown> = {}) {
+  /**
+   * One change of an instance: its row and its audit event commit together (`change` runs in the
+   * transaction and returns the row, or undefined when there was none to change).
+   */
+  async function audited(
+    actor: Actor,
+    change: (trx: Kysely<Tables>) => Promise<InstanceRow | undefined>,
+    event: (row: InstanceRow) => { action: string; details: Record<string, unknown> },
+    missing: () => Error,
+  ): Promise<InstanceView> {
+    const row = await deps.db.transaction().execute(async (trx) => {
+      const changed = await change(trx);
+      if (!changed) throw missing();
+      const { action, details } = event(changed);
+      await deps.audit.record(actor, { action, target: `instance:${changed.name}`, details }, trx);
+      return changed;
+    });
     bindings.delete(row.name);
-    await deps.audit.record(actor, { action, target: `instance:${row.name}`, details });
     return toView(row);
   }
 
@@ -164,35 +179,48 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
 
     async create(input, actor) {
       if (input.manifest) await manifestMustExist(input.manifest);
-      const row = await repository.insertInstance(deps.db, {
-        name: input.name,
-        description: input.description ?? '',
-        url: input.url ?? null,
-        manifest: input.manifest ?? null,
-        created_by: actor.name,
-      });
-      if (!row) throw errors.instanceExists(input.name);
-      return audited(actor, 'instance.create', row, { manifest: row.manifest, url: row.url });
+      return audited(
+        actor,
+        (trx) =>
+          repository.insertInstance(trx, {
+            name: input.name,
+            description: input.description ?? '',
+            url: input.url ?? null,
+            manifest: input.manifest ?? null,
+            created_by: actor.name,
+          }),
+        (row) => ({ action: 'instance.create', details: { manifest: row.manifest, url: row.url } }),
+        () => errors.instanceExists(input.name),
+      );
     },
 
     async update(name, patch, actor) {
-      const row = await repository.updateInstance(deps.db, name, patch);
-      if (!row) throw errors.instanceNotFound(name);
-      return audited(actor, 'instance.update', row, { ...patch });
+      return audited(
+        actor,
+        (trx) => repository.updateInstance(trx, name, patch),
+        () => ({ action: 'instance.update', details: { ...patch } }),
+        () => errors.instanceNotFound(name),
+      );
     },
 
     async bind(name, manifest, actor) {
       const before = await instance(name);
       if (manifest) await manifestMustExist(manifest);
-      const row = await repository.updateInstance(deps.db, name, { manifest });
-      if (!row) throw errors.instanceNotFound(name);
-      return audited(actor, manifest ? 'instance.bind' : 'instance.unbind', row, { from: before.manifest, to: manifest });
+      return audited(
+        actor,
+        (trx) => repository.updateInstance(trx, name, { manifest }),
+        () => ({ action: manifest ? 'instance.bind' : 'instance.unbind', details: { from: before.manifest, to: manifest } }),
+        () => errors.instanceNotFound(name),
+      );
     },
 
     async delete(name, actor) {
-      const row = await repository.deleteInstance(deps.db, name);
-      if (!row) throw errors.instanceNotFound(name);
-      return audited(actor, 'instance.delete', row, { manifest: row.manifest });
+      return audited(
+        actor,
+        (trx) => repository.deleteInstance(trx, name),
+        (row) => ({ action: 'instance.delete', details: { manifest: row.manifest } }),
+        () => errors.instanceNotFound(name),
+      );
     },
 
     async releases(name) {

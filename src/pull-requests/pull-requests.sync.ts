@@ -114,9 +114,14 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       const intent = row.intent as Intent;
       const application = applyIntent(snapshot, intent);
       if (application.conflicts.length > 0) {
-        await repository.transitionPullRequest(db, number, ['open', 'conflicted'], { state: 'conflicted', conflicts: JSON.stringify(application.conflicts) });
+        await db.transaction().execute(async (trx) => {
+          await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], { state: 'conflicted', conflicts: JSON.stringify(application.conflicts) });
+          // Audited when it becomes conflicted, not each time it is found still so.
+          if (row.state !== 'conflicted') {
+            await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: application.conflicts } }, trx);
+          }
+        });
         if (row.state === 'conflicted') return { action: 'conflicted' as const };
-        await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: application.conflicts } });
         return { action: 'conflicted' as const, conflicts: application.conflicts, row };
       }
       // The default branch already holds everything it does: nothing to rebuild (merging records it).
@@ -140,11 +145,17 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
         author: { name: row.author, email: row.author_email },
       });
       await git.pushBranch({ branch: row.source_branch, commit, expectedOld: branchHead, force: true });
-      await repository.rebasePullRequest(db, number, { base_commit: snapshot.commit, head_commit: commit });
-      await deps.audit.record(actor, {
-        action: 'pull_request.rebuild',
-        target: `pull_request:${number}`,
-        details: { branch: row.source_branch, base_commit: snapshot.commit, head_commit: commit, previous_head: row.head_commit },
+      await db.transaction().execute(async (trx) => {
+        await repository.rebasePullRequest(trx, number, { base_commit: snapshot.commit, head_commit: commit });
+        await deps.audit.record(
+          actor,
+          {
+            action: 'pull_request.rebuild',
+            target: `pull_request:${number}`,
+            details: { branch: row.source_branch, base_commit: snapshot.commit, head_commit: commit, previous_head: row.head_commit },
+          },
+          trx,
+        );
       });
       return { action: 'rebuilt' as const };
     });

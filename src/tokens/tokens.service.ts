@@ -79,10 +79,10 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   const cache = new Map<string, { principal: Principal | null; until: number }>();
   const touched = new Map<string, number>();
 
-  async function insert(input: NewToken, createdBy: string | null) {
+  async function insert(db: Kysely<Tables>, input: NewToken, createdBy: string | null) {
     const scopes = validateScopes(input.scopes);
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const row = await repository.insertToken(deps.db, {
+    const row = await repository.insertToken(db, {
       name: input.name,
       email: input.email ?? null,
       token_hash: hashToken(token),
@@ -99,13 +99,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (input.expiresAt && input.expiresAt.getTime() <= now().getTime()) {
         throw invalidField('body.expires_at', 'must be in the future');
       }
-      const created = await insert(input, actor.name);
-      await deps.audit.record(actor, {
-        action: 'token.create',
-        target: `token:${created.view.id}`,
-        details: { name: created.view.name, scopes: created.view.scopes },
+      return deps.db.transaction().execute(async (trx) => {
+        const created = await insert(trx, input, actor.name);
+        await deps.audit.record(
+          actor,
+          { action: 'token.create', target: `token:${created.view.id}`, details: { name: created.view.name, scopes: created.view.scopes } },
+          trx,
+        );
+        return created;
       });
-      return created;
     },
 
     async list(options) {
@@ -119,14 +121,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     },
 
     async revoke(id, actor) {
-      const row = await repository.revokeToken(deps.db, id, now());
-      if (!row) {
-        const existing = await repository.findToken(deps.db, id);
-        if (!existing) throw errors.tokenNotFound(id);
-        throw errors.tokenRevoked(id);
-      }
+      const row = await deps.db.transaction().execute(async (trx) => {
+        const revoked = await repository.revokeToken(trx, id, now());
+        if (!revoked) throw (await repository.findToken(trx, id)) ? errors.tokenRevoked(id) : errors.tokenNotFound(id);
+        await deps.audit.record(actor, { action: 'token.revoke', target: `token:${id}`, details: { name: revoked.name } }, trx);
+        return revoked;
+      });
       cache.delete(row.token_hash);
-      await deps.audit.record(actor, { action: 'token.revoke', target: `token:${id}`, details: { name: row.name } });
       return toView(row);
     },
 
@@ -155,17 +156,22 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     bootstrapAdmin(dataDir) {
       return deps.bootstrapLock.withLock(async () => {
         if ((await repository.countActiveTokens(deps.db, now())) > 0) return null;
-        const { token, view } = await insert({ name: 'admin', scopes: ['admin'] }, null);
         const file = path.join(dataDir, ADMIN_TOKEN_FILE);
-        await mkdir(dataDir, { recursive: true });
-        await writeFile(file, `${token}\n`, { mode: 0o600 });
-        // `mode` applies only when the file is created; an older file keeps its mode otherwise.
-        await chmod(file, 0o600);
-        await deps.audit.record(
-          { name: 'system', email: 'system@mir.invalid', tokenId: null, requestId: null },
-          { action: 'token.bootstrap', target: `token:${view.id}`, details: { file } },
-        );
-        return file;
+        // The file is written inside the transaction: if writing it fails, no token exists that
+        // nobody can read, and the next start tries again.
+        return deps.db.transaction().execute(async (trx) => {
+          const { token, view } = await insert(trx, { name: 'admin', scopes: ['admin'] }, null);
+          await mkdir(dataDir, { recursive: true });
+          await writeFile(file, `${token}\n`, { mode: 0o600 });
+          // `mode` applies only when the file is created; an older file keeps its mode otherwise.
+          await chmod(file, 0o600);
+          await deps.audit.record(
+            { name: 'system', email: 'system@mir.invalid', tokenId: null, requestId: null },
+            { action: 'token.bootstrap', target: `token:${view.id}`, details: { file } },
+            trx,
+          );
+          return file;
+        });
       });
     },
   };
