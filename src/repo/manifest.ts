@@ -42,23 +42,25 @@ import {
   parseUuid,
   quote,
 } from './values.js';
+import {
+  byUuid,
+  canonicalIndex,
+  canonicalText,
+  LIST_KEYS,
+  readCanonical,
+  removeCanonicalEntry,
+  replaceCanonicalEntries,
+  setCanonicalEntry,
+  type CanonicalRead,
+  type ListKey,
+  type Manifest,
+  type ManifestEntry,
+} from './manifest-canonical.js';
 import { decodeUtf8, parseWithLines } from './yaml-lines.js';
 
+export type { Manifest, ManifestEntry } from './manifest-canonical.js';
+
 export const MANIFEST_FORMAT_VERSION = '1.0.0';
-
-export interface ManifestEntry {
-  uuid: string;
-  /** `X.Y.Z`, or `latest`. */
-  release: string;
-}
-
-export interface Manifest {
-  /** The file-format version, not a release. */
-  version: string;
-  name: string;
-  apps: ManifestEntry[];
-  workflows: ManifestEntry[];
-}
 
 export interface ManifestEntries {
   apps: readonly ManifestEntry[];
@@ -73,10 +75,6 @@ export interface ManifestChange {
   after: string | null;
 }
 
-type ListKey = 'apps' | 'workflows';
-
-const LIST_KEYS: readonly ListKey[] = ['apps', 'workflows'];
-
 function listKey(type: ElementType): ListKey {
   return parseElementType(type, 'type') === 'PAGE' ? 'apps' : 'workflows';
 }
@@ -85,7 +83,6 @@ function typeOfList(key: ListKey): ElementType {
   return key === 'apps' ? 'PAGE' : 'WORKFLOW';
 }
 
-const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 // --- the file -----------------------------------------------------------------------------------
 
@@ -153,7 +150,7 @@ export class ManifestFile {
 
   private document(): ParsedDocument {
     if (!this.parsed) {
-      this.parsed = parseDocumentOf(this.canonical!.source, this.path);
+      this.parsed = parseDocumentOf(canonicalText(this.canonical!), this.path);
       this.canonical = undefined;
     }
     return this.parsed;
@@ -164,6 +161,12 @@ export class ManifestFile {
     const id = parseUuid(uuid, 'uuid');
     const ref = parseReleaseRef(release, 'release');
     const key = listKey(type);
+    if (this.canonical) {
+      // Canonical stays canonical: a new read with the one entry changed, no Document.
+      const { read, previous } = setCanonicalEntry(this.canonical, key, id, ref);
+      this.canonical = read;
+      return previous;
+    }
     const item = this.index(key).get(id);
     if (item !== undefined) {
       const scalar = item.get('release', true) as Scalar;
@@ -182,6 +185,11 @@ export class ManifestFile {
   removeEntry(type: ElementType, uuid: string): string | null {
     const id = parseUuid(uuid, 'uuid');
     const key = listKey(type);
+    if (this.canonical) {
+      const { read, previous } = removeCanonicalEntry(this.canonical, key, id);
+      this.canonical = read;
+      return previous;
+    }
     const item = this.index(key).get(id);
     if (item === undefined) return null;
     const seq = this.list(key);
@@ -199,6 +207,10 @@ export class ManifestFile {
   replace(entries: unknown, field = 'manifest'): ManifestChange[] {
     const next = parseManifestEntries(entries, field);
     const changes = diffManifests(this.manifest, next);
+    if (this.canonical) {
+      this.canonical = replaceCanonicalEntries(this.canonical, next);
+      return changes;
+    }
     for (const key of LIST_KEYS) {
       const seq = this.list(key);
       const kept = new Map(seq.items.map((m) => [entryOf(m).uuid, m] as const));
@@ -216,7 +228,7 @@ export class ManifestFile {
 
   /** A deep copy, so a caller can show a before/after without re-parsing. */
   clone(): ManifestFile {
-    // A fast-path read is never changed in place (a change builds the Document first): share it.
+    // A canonical read is never changed in place (an edit makes a new one): share it.
     if (this.canonical) return new ManifestFile(this.path, this.canonical, VALIDATED);
     const doc = this.doc.clone();
     return new ManifestFile(this.path, { doc, root: doc.contents as YAMLMap }, VALIDATED);
@@ -230,6 +242,13 @@ export class ManifestFile {
    * rewrite never produces a file this module would refuse or read differently (500 if so).
    */
   toString(): string {
+    if (this.canonical) {
+      const text = canonicalText(this.canonical);
+      // Printed from values the line grammar read or an edit checked; read back all the same, so
+      // that no rewrite can produce a file this module would read differently.
+      if (readCanonical(text, this.path) === undefined) throw errors.internal(`Rewriting ${this.path} left its canonical form`);
+      return text;
+    }
     const expected = JSON.stringify(this.manifest);
     let text = print(this.doc);
     for (let round = 0; round < 3; round++) {
@@ -322,69 +341,6 @@ export function parseManifest(text: string | Uint8Array, path: string): Manifest
 interface ParsedDocument {
   readonly doc: Document;
   readonly root: YAMLMap;
-}
-
-interface CanonicalRead {
-  readonly source: string;
-  readonly manifest: Manifest;
-  /** Releases by uuid, per list; built on first lookup. */
-  indexes?: Map<ListKey, Map<string, string>>;
-}
-
-function canonicalIndex(read: CanonicalRead, key: ListKey): Map<string, string> {
-  read.indexes ??= new Map();
-  let index = read.indexes.get(key);
-  if (index === undefined) {
-    index = new Map(read.manifest[key].map((e) => [e.uuid, e.release] as const));
-    read.indexes.set(key, index);
-  }
-  return index;
-}
-
-// The canonical form as print() writes it, line by line (sticky: each matches where the last ended).
-const CANONICAL_HEAD = /version: (\d+\.\d+\.\d+)\nname: ([a-z0-9][a-z0-9_-]*)\n/y;
-const CANONICAL_LIST = /(apps|workflows):( \[\])?\n/y;
-const CANONICAL_ENTRY = / {2}- uuid: ([0-9a-f-]{36})\n {4}release: ([0-9a-z.]+)\n/y;
-
-/**
- * The manifest, when `source` is exactly in the canonical form with nothing else in it and valid;
- * undefined otherwise (then the Document path reads it, and reports what is wrong). Every value
- * it accepts reads the same through yaml: a semver or `latest`, a lowercase uuid and a manifest
- * name are plain strings there (a name like `0` or `null`, read as a number or null, is taken as
- * written by the Document path too), and `version` has two dots, so it is not a number.
- */
-function readCanonical(source: string, path: string): CanonicalRead | undefined {
-  CANONICAL_HEAD.lastIndex = 0;
-  const head = CANONICAL_HEAD.exec(source);
-  if (!head) return undefined;
-  const [, version, name] = head as unknown as [string, string, string];
-  if (!version.startsWith('1.') || !isManifestName(name)) return undefined;
-  const fileName = parseManifestPath(path);
-  if (fileName !== null && name !== fileName) return undefined;
-  let pos = CANONICAL_HEAD.lastIndex;
-  const lists: Record<ListKey, ManifestEntry[]> = { apps: [], workflows: [] };
-  for (const key of LIST_KEYS) {
-    CANONICAL_LIST.lastIndex = pos;
-    const list = CANONICAL_LIST.exec(source);
-    if (!list || list[1] !== key) return undefined;
-    pos = CANONICAL_LIST.lastIndex;
-    if (list[2]) continue;
-    const entries = lists[key];
-    for (;;) {
-      CANONICAL_ENTRY.lastIndex = pos;
-      const entry = CANONICAL_ENTRY.exec(source);
-      if (!entry) break;
-      const [, uuid, release] = entry as unknown as [string, string, string];
-      // Sorted and unique, as the canonical form is; anything else is for the Document path.
-      if (!isCanonicalUuid(uuid) || !isReleaseRef(release) || (entries.length > 0 && entries[entries.length - 1]!.uuid >= uuid)) return undefined;
-      entries.push({ uuid, release });
-      pos = CANONICAL_ENTRY.lastIndex;
-    }
-    // `apps:` with no entries is an empty list written by hand, not the canonical `apps: []`.
-    if (entries.length === 0) return undefined;
-  }
-  if (pos !== source.length) return undefined;
-  return { source, manifest: { version, name, ...lists } };
 }
 
 /** The fast path alone: the manifest when `source` is canonical, else undefined (for tests). */

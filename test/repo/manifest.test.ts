@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import t from 'tap';
+import { printCanonical } from '../../src/repo/manifest-canonical.js';
 import { AppError } from '../../src/errors.js';
 import {
   createManifest,
@@ -447,4 +448,34 @@ t.test('the fast path reads canonical text, and only that, exactly as the Docume
     { numRuns: 1000 },
   );
   t.ok(accepted > 0, `some edits stay canonical (${accepted} of 1000)`);
+});
+
+t.test('property: one-entry edits of a canonical file splice lines exactly as the Document path rewrites', async (t) => {
+  const name = 'prod';
+  const path = `manifests/${name}.yaml`;
+  const lists = fc.record({ apps: entries, workflows: entries });
+  const edit = fc.oneof(
+    op,
+    lists.map((l) => ({ kind: 'replace' as const, ...l })),
+  );
+  fc.assert(
+    fc.property(lists, fc.array(edit, { maxLength: 8 }), (start, edits) => {
+      const canonicalText = printCanonical({ version: '1.0.0', name, apps: sorted(start.apps), workflows: sorted(start.workflows) });
+      if (readCanonicalManifest(canonicalText, path) === undefined) return false;
+      // A comment line sends the same manifest down the Document path.
+      const fast = parseManifest(canonicalText, path);
+      const slow = parseManifest(`# a comment\n${canonicalText}`, path);
+      for (const e of edits) {
+        if (e.kind === 'replace') {
+          if (JSON.stringify(fast.replace({ apps: e.apps, workflows: e.workflows })) !== JSON.stringify(slow.replace({ apps: e.apps, workflows: e.workflows }))) return false;
+        } else if (e.kind === 'set') {
+          if (fast.setEntry(e.type, e.uuid, e.release) !== slow.setEntry(e.type, e.uuid, e.release)) return false;
+        } else if (fast.removeEntry(e.type, e.uuid) !== slow.removeEntry(e.type, e.uuid)) return false;
+      }
+      const text = fast.toString();
+      return `# a comment\n${text}` === slow.toString() && readCanonicalManifest(text, path) !== undefined;
+    }),
+    { numRuns: 200 },
+  );
+  t.pass('the canonical edit and the Document rewrite agree, byte for byte');
 });

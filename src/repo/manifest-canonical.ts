@@ -1,0 +1,167 @@
+// The canonical layout of a manifest file as a line grammar: read, and written, without a yaml
+// Document. Every file this service writes is in it (version, name, then `apps` and `workflows`
+// as block lists of `uuid`/`release` pairs sorted by uuid, `[]` when empty, nothing else), so
+// reading a manifest, and changing one entry of it, cost a scan of its lines instead of the yaml
+// library's ~60 µs an entry: the cost of a one-entry write no longer grows with the Document.
+// Text in any other layout (comments, unknown keys, flow style…) goes through the Document path
+// in src/repo/manifest.ts, which keeps what people wrote; both read the same values
+// (test/repo/manifest.test.ts checks it).
+import { parseManifestPath } from './layout.js';
+import { isCanonicalUuid, isManifestName, isReleaseRef } from './values.js';
+
+export interface ManifestEntry {
+  uuid: string;
+  /** `X.Y.Z`, or `latest`. */
+  release: string;
+}
+
+export interface Manifest {
+  /** The file-format version, not a release. */
+  version: string;
+  name: string;
+  apps: ManifestEntry[];
+  workflows: ManifestEntry[];
+}
+
+export type ListKey = 'apps' | 'workflows';
+
+export const LIST_KEYS: readonly ListKey[] = ['apps', 'workflows'];
+
+export const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+
+/**
+ * A manifest in the canonical layout. Never changed in place (snapshots share it): an edit makes a
+ * new one. `source` is the text when it was read, or printed on first use after an edit.
+ */
+export interface CanonicalRead {
+  source?: string;
+  readonly manifest: Manifest;
+  /** Releases by uuid, per list; built on first lookup. */
+  indexes?: Map<ListKey, Map<string, string>>;
+}
+
+export function canonicalIndex(read: CanonicalRead, key: ListKey): Map<string, string> {
+  read.indexes ??= new Map();
+  let index = read.indexes.get(key);
+  if (index === undefined) {
+    index = new Map(read.manifest[key].map((e) => [e.uuid, e.release] as const));
+    read.indexes.set(key, index);
+  }
+  return index;
+}
+
+// The canonical form, line by line (sticky: each matches where the last ended).
+const CANONICAL_HEAD = /version: (\d+\.\d+\.\d+)\nname: ([a-z0-9][a-z0-9_-]*)\n/y;
+const CANONICAL_LIST = /(apps|workflows):( \[\])?\n/y;
+const CANONICAL_ENTRY = / {2}- uuid: ([0-9a-f-]{36})\n {4}release: ([0-9a-z.]+)\n/y;
+
+/**
+ * The manifest, when `source` is exactly in the canonical form with nothing else in it and valid;
+ * undefined otherwise (then the Document path reads it, and reports what is wrong). Every value
+ * it accepts reads the same through yaml: a semver or `latest`, a lowercase uuid and a manifest
+ * name are plain strings there (a name like `0` or `null`, read as a number or null, is taken as
+ * written by the Document path too), and `version` has two dots, so it is not a number.
+ */
+export function readCanonical(source: string, path: string): CanonicalRead | undefined {
+  CANONICAL_HEAD.lastIndex = 0;
+  const head = CANONICAL_HEAD.exec(source);
+  if (!head) return undefined;
+  const [, version, name] = head as unknown as [string, string, string];
+  if (!version.startsWith('1.') || !isManifestName(name)) return undefined;
+  const fileName = parseManifestPath(path);
+  if (fileName !== null && name !== fileName) return undefined;
+  let pos = CANONICAL_HEAD.lastIndex;
+  const lists: Record<ListKey, ManifestEntry[]> = { apps: [], workflows: [] };
+  for (const key of LIST_KEYS) {
+    CANONICAL_LIST.lastIndex = pos;
+    const list = CANONICAL_LIST.exec(source);
+    if (!list || list[1] !== key) return undefined;
+    pos = CANONICAL_LIST.lastIndex;
+    if (list[2]) continue;
+    const entries = lists[key];
+    for (;;) {
+      CANONICAL_ENTRY.lastIndex = pos;
+      const entry = CANONICAL_ENTRY.exec(source);
+      if (!entry) break;
+      const [, uuid, release] = entry as unknown as [string, string, string];
+      // Sorted and unique, as the canonical form is; anything else is for the Document path.
+      if (!isCanonicalUuid(uuid) || !isReleaseRef(release) || (entries.length > 0 && entries[entries.length - 1]!.uuid >= uuid)) return undefined;
+      entries.push({ uuid, release });
+      pos = CANONICAL_ENTRY.lastIndex;
+    }
+    // `apps:` with no entries is an empty list written by hand, not the canonical `apps: []`.
+    if (entries.length === 0) return undefined;
+  }
+  if (pos !== source.length) return undefined;
+  return { source, manifest: { version, name, ...lists } };
+}
+
+/** The canonical text of a manifest whose values the line grammar reads (the inverse of readCanonical). */
+export function printCanonical(manifest: Manifest): string {
+  const parts = [`version: ${manifest.version}\nname: ${manifest.name}\n`];
+  for (const key of LIST_KEYS) {
+    const list = manifest[key];
+    if (list.length === 0) {
+      parts.push(`${key}: []\n`);
+      continue;
+    }
+    parts.push(`${key}:\n`);
+    for (const entry of list) parts.push(`  - uuid: ${entry.uuid}\n    release: ${entry.release}\n`);
+  }
+  return parts.join('');
+}
+
+/** The text of `read`: as it was read, or printed once after an edit. */
+export function canonicalText(read: CanonicalRead): string {
+  read.source ??= printCanonical(read.manifest);
+  return read.source;
+}
+
+/** Where `uuid` is, or belongs, in a list sorted by uuid (binary search). */
+function position(list: readonly ManifestEntry[], uuid: string): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (list[middle]!.uuid < uuid) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** `read` with one list replaced: a new read, `read` itself untouched. */
+function withList(read: CanonicalRead, key: ListKey, list: ManifestEntry[]): CanonicalRead {
+  return { manifest: { ...read.manifest, [key]: list } };
+}
+
+/** Sets (or adds) one entry: the new read and the previous release. */
+export function setCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string, release: string): { read: CanonicalRead; previous: string | null } {
+  const list = read.manifest[key];
+  const at = position(list, uuid);
+  const next = list.slice();
+  const found = list[at]?.uuid === uuid ? list[at]! : undefined;
+  if (found) next[at] = { uuid, release };
+  else next.splice(at, 0, { uuid, release });
+  return { read: withList(read, key, next), previous: found?.release ?? null };
+}
+
+/** Removes one entry: the new read and its release, or null (and `read`) when there was none. */
+export function removeCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string): { read: CanonicalRead; previous: string | null } {
+  const list = read.manifest[key];
+  const at = position(list, uuid);
+  if (list[at]?.uuid !== uuid) return { read, previous: null };
+  const next = list.slice();
+  const [removed] = next.splice(at, 1);
+  return { read: withList(read, key, next), previous: removed!.release };
+}
+
+/** Replaces both lists (sorted by uuid here). */
+export function replaceCanonicalEntries(read: CanonicalRead, entries: { apps: readonly ManifestEntry[]; workflows: readonly ManifestEntry[] }): CanonicalRead {
+  return {
+    manifest: {
+      ...read.manifest,
+      apps: entries.apps.map((e) => ({ ...e })).sort(byUuid),
+      workflows: entries.workflows.map((e) => ({ ...e })).sort(byUuid),
+    },
+  };
+}
