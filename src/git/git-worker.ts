@@ -519,9 +519,10 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       return;
     }
     if (Date.now() - remoteCheckedAt < CHECK_TRUST_MS) return;
-    // Concurrent probes share one request.
-    checking ??= client
-      .listRefs('git-upload-pack')
+    // Concurrent probes share one request. One connection reset is not an outage: ask twice.
+    const ask = () => client!.listRefs('git-upload-pack');
+    checking ??= ask()
+      .catch(() => new Promise((resolve) => setTimeout(resolve, 200)).then(ask))
       .then(() => void (remoteCheckedAt = Date.now()))
       .finally(() => (checking = undefined));
     await checking;
