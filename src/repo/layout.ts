@@ -128,8 +128,13 @@ export interface SourceFolderInput {
  */
 export function sourceFolderProblem(element: SourceFolderInput): string | null {
   if (element.path !== undefined) {
-    const problem = relativePathProblem(stripTrailingSlashes(element.path));
-    return problem === null ? null : `path ${quote(element.path)} ${problem}`;
+    const folder = stripTrailingSlashes(element.path);
+    const problem = relativePathProblem(folder);
+    if (problem !== null) return `path ${quote(element.path)} ${problem}`;
+    // The protected lists live there: a release would ship them, and an editor's source could
+    // overwrite them. Any case, since a case-insensitive checkout makes `.Retool` the same folder.
+    if (folder.split('/')[0]!.toLowerCase() === '.retool') return `path ${quote(element.path)} is inside .retool, which holds the protected lists, not source`;
+    return null;
   }
   const problem = segmentProblem(element.name);
   return problem === null ? null : `name ${quote(element.name)} cannot be a folder name: it ${problem}; set path`;

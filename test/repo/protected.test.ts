@@ -56,6 +56,9 @@ t.test('every reason a protected list is refused, with its line', async (t) => {
     ['path escapes', `apps:\n  - uuid: ${A}\n    name: x\n    path: ../../etc\n`, 4, /^apps\[0\]: path "\.\.\/\.\.\/etc" has a \.\. segment$/],
     ['path absolute', `apps:\n  - uuid: ${A}\n    name: x\n    path: /srv/x\n`, 4, /^apps\[0\]: path "\/srv\/x" is absolute$/],
     ['path a number', `apps:\n  - uuid: ${A}\n    name: x\n    path: 12\n`, 4, /^apps\[0\]\.path must be a string, got 12$/],
+    ['path under .retool', `apps:\n  - uuid: ${A}\n    name: x\n    path: .retool/x\n`, 4, /^apps\[0\]: path "\.retool\/x" is inside \.retool, which holds the protected lists, not source$/],
+    ['path .retool itself', `apps:\n  - uuid: ${A}\n    name: x\n    path: .retool/\n`, 4, /^apps\[0\]: path "\.retool\/" is inside \.retool/],
+    ['path .Retool in another case', `apps:\n  - uuid: ${A}\n    name: x\n    path: .Retool/x\n`, 4, /^apps\[0\]: path "\.Retool\/x" is inside \.retool/],
     ['duplicate uuid', `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${A.toUpperCase()}\n    name: y\n`, 4, /^apps\[1\]\.uuid .* duplicates the element at line 2$/],
     ['shared folder', `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${B}\n    name: y\n    path: apps/x/\n`, 4, /^apps\[1\]: source folder apps\/x is also the folder of the element at line 2$/],
   ];
