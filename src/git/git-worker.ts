@@ -10,6 +10,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import type { Config } from '../config.js';
 import { errors, isAppError } from '../errors.js';
+import { repoErrors } from '../repo/errors.js';
 import { createObjectStore, EMPTY_TREE, isNotFound, type ObjectStore } from './object-store.js';
 import { PackStreamIndexer } from './pack-index.js';
 import { createProcessLock } from './process-lock.js';
@@ -643,13 +644,14 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     return entry;
   }
 
-  async function collect(tree: string, prefix: string, out: FolderFile[]): Promise<void> {
+  /** The files under a tree, by blob id: trees are read, blobs are not. */
+  async function collect(tree: string, prefix: string, out: { path: string; oid: string; executable: boolean }[]): Promise<void> {
     const entries = await store.readTree(tree);
     await Promise.all(
       entries.map(async (e) => {
         if (e.type === 'tree') await collect(e.oid, `${prefix}${e.path}/`, out);
         else if (e.type === 'blob' && (e.mode === '100644' || e.mode === '100755')) {
-          out.push({ path: `${prefix}${e.path}`, bytes: await store.readBlob(e.oid), executable: e.mode === '100755' });
+          out.push({ path: `${prefix}${e.path}`, oid: e.oid, executable: e.mode === '100755' });
         }
       }),
     );
@@ -707,12 +709,20 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
       }
     },
 
-    async readFolder({ ref, path: folder }) {
+    async readFolder({ ref, path: folder, maxBytes }) {
       try {
         const entry = await entryAt(ref, folder.replace(/\/+$/, ''));
         if (entry?.type !== 'tree') return null;
-        const out: FolderFile[] = [];
-        await collect(entry.oid, '', out);
+        const files: { path: string; oid: string; executable: boolean }[] = [];
+        await collect(entry.oid, '', files);
+        if (maxBytes !== undefined) {
+          // From object headers alone, so a folder over the limit costs no blob in memory.
+          const total = (await store.objectSizes(files.map((f) => f.oid))).reduce((sum, size) => sum + size, 0);
+          if (total > maxBytes) {
+            throw repoErrors.artifactTooLarge(`source folder holds ${total} bytes in ${files.length} files`, 'total_bytes', maxBytes, { path: folder });
+          }
+        }
+        const out = await Promise.all(files.map(async (f): Promise<FolderFile> => ({ path: f.path, bytes: await store.readBlob(f.oid), executable: f.executable })));
         return out.sort(byteOrder);
       } catch (error) {
         return internal('readFolder', error);

@@ -150,9 +150,11 @@ export interface GitWorker {
   readBlob(options: { oid: string }): Promise<Uint8Array | null>;
   /**
    * Every file under a folder at a ref, recursively, sorted by path (byte order). Symlinks and
-   * submodules are skipped. null when the ref or the folder is missing.
+   * submodules are skipped. null when the ref or the folder is missing. With `maxBytes`, 422
+   * `artifact_too_large` when the files sum to more, decided from object headers before any
+   * blob is read.
    */
-  readFolder(options: { ref: string; path: string }): Promise<FolderFile[] | null>;
+  readFolder(options: { ref: string; path: string; maxBytes?: number }): Promise<FolderFile[] | null>;
   /** A branch name (`main`, `mir/x/y`, `refs/heads/…`) or a full sha to a commit sha; null if absent. */
   resolveRef(ref: string): Promise<string | null>;
   /** Branches whose name starts with `prefix`, sorted by name. */

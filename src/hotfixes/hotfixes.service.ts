@@ -12,7 +12,7 @@ import type { CommitInfo, FileChange, GitWorker } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Intent } from '../pull-requests/intent.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
-import { readArtifact } from '../repo/artifact.js';
+import { DEFAULT_ARTIFACT_LIMITS, readArtifact } from '../repo/artifact.js';
 import { hotfixBranch } from '../repo/layout.js';
 import type { ElementType } from '../repo/values.js';
 import { highestInLine, lineOf, nextPatchInLine } from '../repo/version.js';
@@ -246,7 +246,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const element = deps.releases.element(snapshot, row.element_type, row.element_uuid);
       const known = await deps.releases.knownVersions(snapshot, element.type, element.uuid);
       const version = nextPatchInLine([...known.available, ...known.pending.map((p) => p.version)], row.line);
-      const files = await deps.git.readFolder({ ref: tip, path: element.sourceFolder });
+      const files = await deps.git.readFolder({ ref: tip, path: element.sourceFolder, maxBytes: DEFAULT_ARTIFACT_LIMITS.maxTotalBytes });
       if (!files?.length) throw errors.sourceFolderEmpty(element.uuid, `${element.sourceFolder} (on ${row.branch})`);
       const result = await deps.releases.proposeRelease({
         kind: 'hotfix_release',

@@ -9,7 +9,7 @@ import type { FolderFile, GitWorker, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Operation } from '../pull-requests/intent.js';
 import type { DryRunResult, PullRequestService, PushedBranch } from '../pull-requests/pull-requests.service.js';
-import { buildArtifact, sha256Hex } from '../repo/artifact.js';
+import { buildArtifact, DEFAULT_ARTIFACT_LIMITS, sha256Hex } from '../repo/artifact.js';
 import { blobId, treeId } from '../repo/git-object-id.js';
 import { artifactPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, releaseBranch } from '../repo/layout.js';
 import type { ProtectedElement } from '../repo/protected.js';
@@ -175,7 +175,8 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
       const snapshot = await deps.git.snapshot({ fresh: true });
       const target = element(snapshot, type, uuid);
       const version = chooseVersion(uuid, request, await knownVersions(snapshot, type, uuid));
-      const files = await deps.git.readFolder({ ref: snapshot.commit, path: target.sourceFolder });
+      // The artifact's limit, checked before any file is read: a folder over it never costs its size in memory.
+      const files = await deps.git.readFolder({ ref: snapshot.commit, path: target.sourceFolder, maxBytes: DEFAULT_ARTIFACT_LIMITS.maxTotalBytes });
       if (!files?.length) throw errors.sourceFolderEmpty(uuid, target.sourceFolder);
       return service.proposeRelease({
         kind: 'release',
