@@ -9,18 +9,30 @@ export interface ArtifactRow {
   metadata_error: string | null;
 }
 
+// PostgreSQL takes at most 65,535 bind parameters a statement: 1,000 rows of a few columns, or
+// 1,000 ids in an `in` list, stay far below it whatever the number of artifacts.
+const BATCH = 1_000;
+
 export async function findArtifacts(db: Kysely<Tables>, blobIds: readonly string[]): Promise<ArtifactRow[]> {
-  if (blobIds.length === 0) return [];
-  const rows = await db.selectFrom('artifacts').select(['blob_id', 'sha256', 'size', 'metadata', 'metadata_error']).where('blob_id', 'in', blobIds).execute();
-  return rows.map((row) => ({ ...row, size: Number(row.size) }));
+  const rows: ArtifactRow[] = [];
+  for (let i = 0; i < blobIds.length; i += BATCH) {
+    const batch = await db
+      .selectFrom('artifacts')
+      .select(['blob_id', 'sha256', 'size', 'metadata', 'metadata_error'])
+      .where('blob_id', 'in', blobIds.slice(i, i + BATCH))
+      .execute();
+    for (const row of batch) rows.push({ ...row, size: Number(row.size) });
+  }
+  return rows;
 }
 
 /** Content-addressed: a concurrent insert of the same blob wrote the same row. */
 export async function insertArtifacts(db: Kysely<Tables>, rows: readonly ArtifactRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db
-    .insertInto('artifacts')
-    .values(rows.map((row) => ({ ...row, metadata: row.metadata === null ? null : JSON.stringify(row.metadata) })))
-    .onConflict((oc) => oc.column('blob_id').doNothing())
-    .execute();
+  for (let i = 0; i < rows.length; i += BATCH) {
+    await db
+      .insertInto('artifacts')
+      .values(rows.slice(i, i + BATCH).map((row) => ({ ...row, metadata: row.metadata === null ? null : JSON.stringify(row.metadata) })))
+      .onConflict((oc) => oc.column('blob_id').doNothing())
+      .execute();
+  }
 }
