@@ -188,11 +188,11 @@ function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | nul
       createProvider: (service) =>
         forge ?? createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
     });
-  const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, config: deps.config });
   const artifacts = deps.services?.artifacts ?? createArtifactCatalog({ db, git: deps.git });
+  const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, artifacts, config: deps.config });
   const releases = deps.services?.releases ?? createReleaseService({ git: deps.git, pullRequests, catalog: artifacts, config: deps.config });
   const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
-  const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, config: deps.config });
+  const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, artifacts, config: deps.config });
   const hotfixes = deps.services?.hotfixes ?? createHotfixService({ db, git: deps.git, audit, pullRequests, releases });
   const instances = deps.services?.instances ?? createInstanceService({ db, git: deps.git, audit, artifacts, baseUrl });
   const provider = deps.config.provider;

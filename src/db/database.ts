@@ -104,6 +104,10 @@ export interface ArtifactsTable {
   size: ColumnType<string, number, number>;
   metadata: ColumnType<unknown, string | null, string | null>;
   metadata_error: string | null;
+  /** Why the zip may not be published or served; null when it passed its checks. */
+  problem: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Which version of the checks gave `problem`; null: never checked. */
+  checks: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
 }
 

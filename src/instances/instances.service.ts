@@ -119,7 +119,14 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       ...e,
       artifact: e.release === LATEST ? undefined : snapshot.releases.get(elementKey(e.type, e.uuid))?.get(e.release),
     }));
-    const infos = await deps.artifacts.describe(
+    // A manifest naming a zip that failed its checks (pushed with plain git: writes through this
+    // service refuse it) fails the whole answer with 422 artifact_invalid naming it, rather than
+    // marking that one entry. An instance applies a 200 as the set it must run: a client that
+    // skips entries with `error` would run a partial set without anyone noticing, and one that
+    // does not would download and unpack an unsafe zip. 422 leaves every instance on what it runs
+    // now, and says what to fix. A missing artifact stays a per-entry error: there is nothing to
+    // download, so no client can unpack it by mistake.
+    const infos = await deps.artifacts.requireValid(
       located.flatMap((e) => (e.artifact ? [{ blobId: e.artifact.blobId, commit: snapshot.commit, path: e.artifact.path }] : [])),
     );
     const elements: EffectiveElement[] = located.map((e) => {

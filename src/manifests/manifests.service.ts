@@ -11,6 +11,7 @@ import { diffManifests, manifestToJson, parseManifest, parseManifestEntries, typ
 import { LATEST, type ElementType } from '../repo/values.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PullRequestService, type PushedBranch } from '../pull-requests/pull-requests.service.js';
+import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 
 export interface ManifestListItem extends Partial<RetoolManifest> {
   name: string;
@@ -39,6 +40,7 @@ export interface ManifestService {
 export interface ManifestServiceDeps {
   readonly git: GitWorker;
   readonly pullRequests: PullRequestService;
+  readonly artifacts: ArtifactCatalog;
   readonly config: Pick<Config, 'git'>;
 }
 
@@ -55,14 +57,19 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     return entry.file;
   }
 
-  /** Releases a write may name: an artifact on the default branch, or `latest`. */
-  function checkReleases(snapshot: Snapshot, operations: readonly Operation[]) {
+  /**
+   * Releases a write may name: `latest`, or an artifact on the default branch whose zip passed its
+   * checks (422 `artifact_invalid` otherwise: once a manifest names it, instances unpack it).
+   */
+  async function checkReleases(snapshot: Snapshot, operations: readonly Operation[]) {
+    const artifacts: { blobId: string; commit: string; path: string }[] = [];
     for (const op of operations) {
       if (op.op !== 'set_entry' || op.to === LATEST) continue;
-      if (!snapshot.releases.get(elementKey(op.element_type, op.element_uuid))?.has(op.to)) {
-        throw errors.releaseNotFound(op.element_type, op.element_uuid, op.to);
-      }
+      const artifact = snapshot.releases.get(elementKey(op.element_type, op.element_uuid))?.get(op.to);
+      if (!artifact) throw errors.releaseNotFound(op.element_type, op.element_uuid, op.to);
+      artifacts.push({ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path });
     }
+    await deps.artifacts.requireValid(artifacts);
   }
 
   /**
@@ -98,7 +105,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     options: WriteOptions,
     describe: { title: string; action: string; details: Record<string, unknown> },
   ): Promise<WriteResult> {
-    checkReleases(snapshot, operations);
+    await checkReleases(snapshot, operations);
     const body = [
       `Proposed by ${options.actor.name} through mir.`,
       '',

@@ -8,6 +8,7 @@ import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PullRequestService, type PushedBranch } from '../pull-requests/pull-requests.service.js';
+import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { manifestPath, publishBranch } from '../repo/layout.js';
 import { parseManifest } from '../repo/manifest.js';
 import { findElement } from '../repo/protected.js';
@@ -33,7 +34,12 @@ export interface PublishService {
 
 type SetEntry = Extract<Operation, { op: 'set_entry' }>;
 
-export function createPublishService(deps: { git: GitWorker; pullRequests: PullRequestService; config: Pick<Config, 'git'> }): PublishService {
+export function createPublishService(deps: {
+  git: GitWorker;
+  pullRequests: PullRequestService;
+  artifacts: ArtifactCatalog;
+  config: Pick<Config, 'git'>;
+}): PublishService {
   /** Duplicates and contradictions in one batch: 400 naming each repeated change. */
   function checkBatch(changes: readonly PublishChange[]): void {
     const seen = new Map<string, number>();
@@ -104,6 +110,13 @@ export function createPublishService(deps: { git: GitWorker; pullRequests: PullR
       const snapshot = await deps.git.snapshot({ fresh: true });
       const operations = operationsOf(snapshot, changes);
       await checkBase(snapshot, options.baseSha, operations);
+      // 422 for a zip an instance could not unpack safely: once a manifest names it, it ships.
+      await deps.artifacts.requireValid(
+        operations.flatMap((op) => {
+          const artifact = op.to === LATEST ? undefined : snapshot.releases.get(elementKey(op.element_type, op.element_uuid))?.get(op.to);
+          return artifact ? [{ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path }] : [];
+        }),
+      );
       const manifests = [...new Set(changes.map((c) => c.manifest))].sort();
       const label = (op: SetEntry) => findElement(snapshot.elements, op.element_type, op.element_uuid)?.name ?? op.element_uuid;
       const title =

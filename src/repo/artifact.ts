@@ -14,9 +14,9 @@
 
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { crc32, inflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRaw } from 'node:zlib';
 import JSZip from 'jszip';
-import { errors, invalidField, type FieldError } from '../errors.js';
+import { errors, invalidField, isAppError, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
 import { parseArtifactPath, relativePathProblem } from './layout.js';
 import { type ElementType, isElementType, isUuid, isVersion, quote } from './values.js';
@@ -284,6 +284,74 @@ export async function readArtifact(bytes: Uint8Array, options: ReadArtifactOptio
   }
   entries.sort((a, b) => compareBytewise(a.path, b.path));
   return { metadata, entries };
+}
+
+/**
+ * Whether an instance can unpack the zip safely and gets what it declares, keeping none of it:
+ * the central directory checks of readArtifact (structure, safe unique names, counts, declared
+ * sizes), then every entry inflated to exactly its declared size with its CRC-32, one at a time,
+ * large ones as a stream so at most one chunk of each is held. `.release.json` is only bounded
+ * here, not interpreted (readArtifactMetadata does that). Throws what readArtifact throws.
+ *
+ * Event-loop cost: the central directory is walked synchronously, O(entries), so a zip at the
+ * 10,000-entry limit holds the loop for tens of milliseconds once; inflating runs on libuv's
+ * thread pool, and CRC-32s of large entries are taken a megabyte at a time.
+ */
+export async function checkArtifact(bytes: Uint8Array, options: ReadArtifactOptions = {}): Promise<void> {
+  const where = { path: options.path };
+  for (const entry of readCentralDirectory(bytes, limitsOf(options), where)) {
+    if (entry.isDir) continue;
+    if (entry.name === RELEASE_METADATA_PATH && entry.uncompressedSize > MAX_METADATA_BYTES) {
+      throw repoErrors.artifactTooLarge(`${RELEASE_METADATA_PATH} declares ${entry.uncompressedSize} bytes`, 'metadata_bytes', MAX_METADATA_BYTES, {
+        ...where,
+        entry: entry.name,
+      });
+    }
+    if (entry.uncompressedSize <= CHECK_CHUNK_BYTES) await contentOf(bytes, entry, where);
+    else await checkLargeContent(bytes, entry, where);
+  }
+}
+
+const CHECK_CHUNK_BYTES = 1024 * 1024;
+
+/** contentOf's checks for an entry too big to hold twice: streamed, nothing kept. */
+async function checkLargeContent(bytes: Uint8Array, entry: ZipEntry, where: { path?: string | undefined }): Promise<void> {
+  const at = { ...where, entry: entry.name };
+  const data = bytes.subarray(entry.dataStart, entry.dataEnd);
+  let length = 0;
+  let crc = 0;
+  if (entry.method === 0) {
+    for (let i = 0; i < data.length; i += CHECK_CHUNK_BYTES) {
+      crc = crc32(data.subarray(i, i + CHECK_CHUNK_BYTES), crc);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    length = data.length;
+  } else {
+    const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
+    inflater.end(data);
+    try {
+      for await (const chunk of inflater as AsyncIterable<Buffer>) {
+        length += chunk.length;
+        if (length > entry.uncompressedSize) {
+          inflater.destroy();
+          throw repoErrors.artifactTooLarge(
+            `entry inflates to more than the ${entry.uncompressedSize} bytes it declares`,
+            'entry_bytes',
+            entry.uncompressedSize,
+            at,
+          );
+        }
+        crc = crc32(chunk, crc);
+      }
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      throw repoErrors.artifactInvalid(`entry does not inflate: ${(error as Error).message}`, at);
+    }
+  }
+  if (length !== entry.uncompressedSize) {
+    throw repoErrors.artifactInvalid(`entry holds ${length} bytes but declares ${entry.uncompressedSize}`, at);
+  }
+  if (crc !== entry.crc) throw repoErrors.artifactInvalid('entry fails its CRC-32 check', at);
 }
 
 /** Only `.release.json`, without inflating any other entry; null when the zip has none. */

@@ -94,6 +94,17 @@ export async function seed(
   };
 }
 
+/** Commits files as they are (any bytes, at any path) straight to the default branch, as a push with plain git would. */
+export async function commitFiles(git: GitWorker, files: Record<string, string | Uint8Array>, message = 'Commit files as they are\n'): Promise<string> {
+  const changes = Object.entries(files).map(([path, content]) => ({ path, bytes: typeof content === 'string' ? enc(content) : content }));
+  return git.withWriteLock(async () => {
+    const head = await git.headCommit();
+    const next = await git.commit({ parent: head, changes, message, author: PEOPLE });
+    await git.fastForwardDefault({ from: head, to: next });
+    return next;
+  });
+}
+
 export function manifestYaml(name: string, entries: { apps?: [string, string][]; workflows?: [string, string][] } = {}): string {
   const list = (items: [string, string][] = []) =>
     items.length === 0 ? ' []\n' : `\n${[...items].sort(([a], [b]) => (a < b ? -1 : 1)).map(([uuid, release]) => `  - uuid: ${uuid}\n    release: ${release}\n`).join('')}`;
