@@ -447,7 +447,14 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
     } else {
       // The first (possibly whole-repository) fetch runs outside the write lock: other processes
       // keep writing meanwhile.
-      await fetchQueue.withLock(() => fetchRemote(client!)).catch(async (error: unknown) => {
+      // The fetch, then a read of the default branch's commit and tree: a fetch that finds the
+      // remote unchanged reads no object, and would not notice a mirror whose packs are unusable.
+      const fetchAndRead = async () => {
+        await fetchRemote(client!);
+        const head = await readLocalRef(defaultRef);
+        if (head) await store.readTree((await store.readCommit(head)).tree);
+      };
+      await fetchQueue.withLock(fetchAndRead).catch(async (error: unknown) => {
         if (isAppError(error) && error.status === 503) throw error;
         // Not the remote's fault: the mirror itself is unusable. It holds nothing the remote lacks
         // (our commits count only once pushed), so start it again from the remote.
