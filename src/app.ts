@@ -13,7 +13,7 @@ import { errors, hasCode } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { registerErrorHandling, sendProblem } from './http/error-handler.js';
 import { registerInputChecks } from './http/input-checks.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
 import { registerMetrics } from './http/metrics.js';
@@ -93,6 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (a malformed percent-encoding, a path parameter over its length
+    // limit) come before any hook: they too are problem documents from the catalog.
+    frameworkErrors: (error, request, reply) => void sendProblem(request, reply, errors.badRequest(error.message)),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const forge = deps.config.provider.name === 'builtin' ? null : createForge(deps);
