@@ -47,6 +47,11 @@ export type PullRequestRowState = PullRequestState | 'opening';
 export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
 
 export type HotfixState = 'open' | 'released' | 'abandoned';
+/**
+ * A row's state: a hotfix's, or `opening` while its branch is being pushed (migration 0008).
+ * Opening rows never leave the repository functions that read hotfixes for the API.
+ */
+export type HotfixRowState = HotfixState | 'opening';
 
 export interface HotfixesTable {
   id: Generated<string>;
@@ -57,7 +62,7 @@ export interface HotfixesTable {
   base_version: string;
   branch: string;
   base_commit: string;
-  state: ColumnType<HotfixState, HotfixState | undefined, HotfixState>;
+  state: ColumnType<HotfixRowState, HotfixRowState | undefined, HotfixRowState>;
   release_version: string | null;
   pull_request: number | null;
   release_commit: string | null;
@@ -138,7 +143,10 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type PullRequestRecord = Selectable<PullRequestsTable>;
 /** A pull request: a row past `opening`, the only kind the repository's readers return. */
 export type PullRequestRow = Omit<PullRequestRecord, 'state'> & { state: PullRequestState };
-export type HotfixRow = Selectable<HotfixesTable>;
+/** Any hotfix row, an opening one included. */
+export type HotfixRecord = Selectable<HotfixesTable>;
+/** A hotfix: a row past `opening`, the only kind the repository's readers return. */
+export type HotfixRow = Omit<HotfixRecord, 'state'> & { state: HotfixState };
 export type NewHotfix = Insertable<HotfixesTable>;
 export type InstanceRow = Selectable<InstancesTable>;
 export type NewPullRequest = Insertable<PullRequestsTable>;

@@ -1,9 +1,11 @@
 // Hotfix lines (DESIGN §3): patch a `major.minor` line without the default branch's newer source.
-// Creating one claims the line in Postgres (a partial unique index: one open hotfix per element
-// and line, whatever the number of processes), then pushes `hotfix/<uuid>/<X.Y>`: the default
-// branch with the element's folder replaced by the newest artifact of the line. People commit the
-// fix there with any git client; its patch release is built from that folder and proposes only
-// the artifact to the default branch. Merging that pull request closes the hotfix.
+// Creating one claims the line in Postgres with an `opening` row (a partial unique index: one
+// opening or open hotfix per element and line, whatever the number of processes), pushes
+// `hotfix/<uuid>/<X.Y>`, then turns the row open in one transaction with its audit event. The
+// branch is the default branch with the element's folder replaced by the newest artifact of the
+// line. People commit the fix there with any git client; its patch release is built from that
+// folder and proposes only the artifact to the default branch. Merging that pull request closes
+// the hotfix.
 import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { HotfixRow, HotfixState, PullRequestRow, Tables } from '../db/database.js';
@@ -113,6 +115,23 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
     return row;
   }
 
+  /**
+   * Undoes a create that failed after its claim: the one compensated step is the pushed branch.
+   * When deleting it fails, the opening row stays for the sweeper, which removes both: a branch no
+   * row names would block the line for good (the next create's push finds it).
+   */
+  async function giveBack(id: string, pushedBranch: string | undefined): Promise<void> {
+    if (pushedBranch !== undefined) {
+      const deleted = await deps.git.deleteBranch({ branch: pushedBranch }).then(
+        () => true,
+        (error: unknown) => hasCode(error, 'branch_not_found'),
+      );
+      if (!deleted) return;
+    }
+    // A row this fails to delete is the sweeper's too; the caller's error is the one to report.
+    await repository.deleteOpening(deps.db, id).catch(() => {});
+  }
+
   const toCommit = (c: CommitInfo): HotfixCommit => ({
     sha: c.sha,
     message: c.message,
@@ -185,7 +204,10 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
         message: options.commitMessage ?? `Start hotfix ${line} of ${element.name} from ${baseVersion}\n\n${element.sourceFolder} holds release ${baseVersion}; commit the fix here.`,
         author: { name: options.actor.name, email: options.actor.email },
       });
-      const row = await repository.insertOpenHotfix(deps.db, {
+      // Recorded first (`opening`): the row is the claim on the line, and whatever happens from here
+      // on leaves a row naming the branch; the sweeper removes what a crash leaves
+      // (src/pull-requests/orphans.ts).
+      const opening = await repository.insertOpening(deps.db, {
         element_type: element.type,
         element_uuid: element.uuid,
         line,
@@ -195,23 +217,30 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
         author: options.actor.name,
         author_email: options.actor.email,
       });
-      if (!row) {
-        const open = await repository.findOpenHotfix(deps.db, { type: element.type, uuid: element.uuid, line });
-        throw errors.hotfixExists(element.uuid, line, open?.id ?? 'unknown');
+      if (!opening) {
+        const holder = await repository.findLineHolder(deps.db, { type: element.type, uuid: element.uuid, line });
+        throw errors.hotfixExists(element.uuid, line, holder?.id ?? 'unknown');
       }
+      let pushed = false;
       try {
         await deps.git.pushBranch({ branch, commit, expectedOld: null });
+        pushed = true;
+        // The hotfix and its audit event, together.
+        const row = await deps.db.transaction().execute(async (trx) => {
+          const open = await repository.markOpened(trx, opening.id);
+          if (!open) throw errors.internal(`hotfix ${opening.id} was no longer opening`);
+          await deps.audit.record(
+            options.actor,
+            { action: 'hotfix.create', target: `hotfix:${open.id}`, details: { element_type: element.type, element_uuid: element.uuid, line, base_version: baseVersion, branch, commit } },
+            trx,
+          );
+          return open;
+        });
+        return { hotfix: toView(row), commit_sha: commit };
       } catch (error) {
-        // Without its branch the hotfix is nothing: give the line back.
-        await repository.deleteHotfix(deps.db, row.id);
+        await giveBack(opening.id, pushed ? branch : undefined);
         throw error;
       }
-      await deps.audit.record(options.actor, {
-        action: 'hotfix.create',
-        target: `hotfix:${row.id}`,
-        details: { element_type: element.type, element_uuid: element.uuid, line, base_version: baseVersion, branch, commit },
-      });
-      return { hotfix: toView(row), commit_sha: commit };
     },
 
     async list(filter) {

@@ -6,7 +6,9 @@
 // - a branch under the prefix that no opening or live pull request names (merged or closed, or
 //   pushed by a process that died before recording it): removed;
 // - an open pull request whose branch is gone: pushed again from its head commit when the object
-//   is still here.
+//   is still here;
+// - an `opening` hotfix (recorded the same way before its branch is pushed): removed with the
+//   branch when the branch is still at the commit it pushed.
 // Each removal is audited. Only things older than the grace period are touched, so a write in
 // flight on another replica is never mistaken for debris. Several replicas may sweep at once: every
 // step is idempotent (a branch deletion compares its value; a row deletion counts its rows).
@@ -15,6 +17,7 @@ import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { Tables } from '../db/database.js';
 import { hasCode } from '../errors.js';
 import type { GitWorker, Logger } from '../git/types.js';
+import * as hotfixes from '../hotfixes/hotfixes.repository.js';
 import * as repository from './pull-requests.repository.js';
 
 export interface SweepReport {
@@ -24,6 +27,8 @@ export interface SweepReport {
   readonly orphanBranches: readonly string[];
   /** Branches of open pull requests pushed again. */
   readonly restoredBranches: readonly string[];
+  /** Ids of opening hotfix rows removed (with their branch when it was pushed). */
+  readonly abandonedHotfixes: readonly string[];
 }
 
 export interface OrphanSweeper {
@@ -63,6 +68,26 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
     const [head] = await deps.git.log({ ref: sha, limit: 1 }).catch(() => []);
     if (!head) return false;
     return now() - head.author.timestamp * 1000 >= deps.graceMs;
+  }
+
+  /** Opening hotfixes past the grace period: their process died between the claim and the audit event. */
+  async function abandonOpeningHotfixes(): Promise<string[]> {
+    const abandoned: string[] = [];
+    for (const row of await hotfixes.listStaleOpening(deps.db, new Date(now() - deps.graceMs), BATCH)) {
+      // Only the branch this hotfix pushed: someone may have pushed their own under the name.
+      if ((await deps.git.resolveRef(row.branch)) === row.base_commit) await deps.git.deleteBranch({ branch: row.branch }).catch(ignoreMissing);
+      const removed = await deps.db.transaction().execute(async (trx) => {
+        if (!(await hotfixes.deleteOpening(trx, row.id))) return false;
+        await deps.audit.record(
+          SYSTEM,
+          { action: 'hotfix.abandoned', target: `hotfix:${row.id}`, details: { branch: row.branch, base_commit: row.base_commit, reason: 'its process stopped while opening it' } },
+          trx,
+        );
+        return true;
+      });
+      if (removed) abandoned.push(row.id);
+    }
+    return abandoned;
   }
 
   async function sweepOnce(): Promise<SweepReport> {
@@ -121,8 +146,10 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
       restoredBranches.push(row.source_branch);
     }
 
-    const report = { abandoned, orphanBranches, restoredBranches };
-    if (abandoned.length + orphanBranches.length + restoredBranches.length > 0) deps.logger.warn(report, 'swept what an interrupted process left behind');
+    const abandonedHotfixes = await abandonOpeningHotfixes();
+
+    const report = { abandoned, orphanBranches, restoredBranches, abandonedHotfixes };
+    if (abandoned.length + orphanBranches.length + restoredBranches.length + abandonedHotfixes.length > 0) deps.logger.warn(report, 'swept what an interrupted process left behind');
     return report;
   }
 

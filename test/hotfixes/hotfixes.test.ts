@@ -4,8 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Kysely } from 'kysely';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
+import { createAuditService, type AuditService } from '../../src/audit/audit.service.js';
+import type { Tables } from '../../src/db/database.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
 import { createLogger } from '../../src/logger.js';
@@ -331,4 +334,57 @@ t.test('a branch already named like the hotfix, and a hotfix branch deleted behi
   t.match(release.json(), { code: 'branch_not_found', branch: hotfix.branch });
   const abandoned = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/abandon`, headers: ctx.auth() });
   t.equal(abandoned.statusCode, 200, 'abandoning still works without the branch');
+});
+
+t.test('a failure between the steps of creating a hotfix leaves no row, no branch and no audit event', async (t) => {
+  // The real audit service, except that recording the hotfix itself fails: after the push, inside
+  // the transaction that turns the opening row into the hotfix. The app's database exists only once
+  // the app is built; until then every record comes with the caller's transaction.
+  let appDb: Kysely<Tables> | undefined;
+  const failing: AuditService = {
+    async record(actor, event, db) {
+      if (event.action === 'hotfix.create') throw new Error('the audit trail is down');
+      return createAuditService({ db: (db ?? appDb)! }).record(actor, event);
+    },
+    list: (filter) => createAuditService({ db: appDb! }).list(filter),
+  };
+  const ctx = await buildTestApp(t, { services: { audit: failing } });
+  appDb = ctx.database.handle.db;
+  const e = element('PAGE', ['1.0.0']);
+  const seeded = await seed(ctx.git, { elements: [e] });
+
+  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  t.equal(created.statusCode, 500);
+  t.match(created.headers['content-type'], PROBLEM);
+  t.match(created.json(), { status: 500, code: 'internal_error' });
+  t.notMatch(created.body, /audit trail is down/, 'the cause stays in the log');
+
+  t.same(await ctx.database.handle.db.selectFrom('hotfixes').selectAll().execute(), [], 'no hotfix row, opening or open');
+  t.same(await ctx.git.listBranches({ prefix: 'hotfix/' }), [], 'the pushed branch was taken back');
+  t.same(await ctx.database.handle.db.selectFrom('audit_events').selectAll().where('action', 'like', 'hotfix.%').execute(), [], 'no audit event for it');
+  t.equal(await ctx.git.headCommit(), seeded.commit, 'main did not move');
+});
+
+t.test('an opening hotfix holds its line but is nobody\u2019s hotfix yet: the API never shows it', async (t) => {
+  const ctx = await buildTestApp(t);
+  const e = element('PAGE', ['1.0.0']);
+  const seeded = await seed(ctx.git, { elements: [e] });
+  const opening = await ctx.database.handle.db
+    .insertInto('hotfixes')
+    .values({ element_type: 'PAGE', element_uuid: e.uuid, line: '1.0', base_version: '1.0.0', branch: `hotfix/${e.uuid}/1.0`, base_commit: seeded.commit, state: 'opening', author: PEOPLE.name, author_email: PEOPLE.email })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+  const listed = await ctx.app.inject({ method: 'GET', url: `${API}/hotfixes`, headers: ctx.auth() });
+  t.equal(listed.statusCode, 200);
+  t.same(listed.json().data.hotfixes, [], 'not listed');
+  const got = await ctx.app.inject({ method: 'GET', url: `${API}/hotfixes/${opening.id}`, headers: ctx.auth() });
+  t.equal(got.statusCode, 404);
+  t.match(got.json(), { code: 'hotfix_not_found' });
+  const abandoned = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${opening.id}/abandon`, headers: ctx.auth() });
+  t.equal(abandoned.statusCode, 404, 'nor abandoned');
+
+  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  t.equal(created.statusCode, 409, 'its line is taken all the same');
+  t.match(created.json(), { code: 'hotfix_exists', hotfix_id: opening.id, line: '1.0' });
 });

@@ -1,6 +1,7 @@
 // The sweeper puts right what a crash leaves between the database and the repository: an opening
 // row (and its pushed branch), a branch no pull request names, an open pull request whose branch is
-// gone. And opening a pull request that fails half-way leaves none of that in the first place.
+// gone, an opening hotfix (and its pushed branch). And opening a pull request that fails half-way
+// leaves none of that in the first place.
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import t, { type Test } from 'tap';
@@ -57,7 +58,7 @@ t.test('an opening row left by a crash: kept within the grace period, then remov
   const row = () => ctx.database.handle.db.selectFrom('pull_requests').select('state').where('number', '=', opening.number).executeTakeFirst();
 
   const early = await ctx.app.services.sweeper.sweep();
-  t.same(early, { abandoned: [], orphanBranches: [], restoredBranches: [] }, 'a proposal this young may still be on its way');
+  t.same(early, { abandoned: [], orphanBranches: [], restoredBranches: [], abandonedHotfixes: [] }, 'a proposal this young may still be on its way');
   t.match(await row(), { state: 'opening' });
   t.equal(await ctx.git.resolveRef(branch), commit);
 
@@ -70,7 +71,7 @@ t.test('an opening row left by a crash: kept within the grace period, then remov
   t.match(await auditEvents(ctx, { action: 'pull_request.abandoned' }), [
     { actor: 'mir', target: `pull_request:${opening.number}`, details: { branch, head_commit: commit } },
   ]);
-  t.same(await ctx.app.services.sweeper.sweep(), { abandoned: [], orphanBranches: [], restoredBranches: [] }, 'a second sweep finds nothing');
+  t.same(await ctx.app.services.sweeper.sweep(), { abandoned: [], orphanBranches: [], restoredBranches: [], abandonedHotfixes: [] }, 'a second sweep finds nothing');
 });
 
 t.test('a branch under the prefix with no row is removed after the grace period; others are never touched', async (t) => {
@@ -107,7 +108,7 @@ t.test('an open pull request whose branch was deleted gets it back at its head, 
   t.equal(await ctx.git.resolveRef(branch), null);
 
   const report = await ctx.app.services.sweeper.sweep();
-  t.same(report, { abandoned: [], orphanBranches: [], restoredBranches: [branch] });
+  t.same(report, { abandoned: [], orphanBranches: [], restoredBranches: [branch], abandonedHotfixes: [] });
   t.equal(await ctx.git.resolveRef(branch), head, 'pushed again at its head commit');
   t.match(await auditEvents(ctx, { action: 'branch.restored' }), [{ target: `pull_request:${pr.number}`, details: { branch, sha: head } }]);
 
@@ -116,6 +117,53 @@ t.test('an open pull request whose branch was deleted gets it back at its head, 
   t.match(merged.json().data, { pull_request: { state: 'merged' } });
   const manifest = new TextDecoder().decode((await ctx.git.readFile({ ref: await ctx.git.headCommit(), path: `manifests/${name}.yaml` }))!);
   t.match(manifest, `- uuid: ${e.uuid}\n    release: 1.0.0\n`, 'the entry is on main');
+});
+
+t.test('an opening hotfix left by a crash: removed with the branch it pushed once past the grace period', async (t) => {
+  const ctx = await app(t);
+  const db = ctx.database.handle.db;
+  /** An opening row as a process that died after its push leaves it, created `ageMs` ago. */
+  const openingHotfix = async (ageMs: number, branchAt: 'its commit' | 'another commit') => {
+    const uuid = randomUUID();
+    const branch = `hotfix/${uuid}/1.0`;
+    const { base, commit } = await pushed(ctx, branch);
+    const row = await db
+      .insertInto('hotfixes')
+      .values({
+        element_type: 'PAGE',
+        element_uuid: uuid,
+        line: '1.0',
+        base_version: '1.0.0',
+        branch,
+        base_commit: branchAt === 'its commit' ? commit : base,
+        state: 'opening',
+        author: PEOPLE.name,
+        author_email: PEOPLE.email,
+        created_at: new Date(Date.now() - ageMs),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { id: row.id, branch, tip: commit, baseCommit: row.base_commit };
+  };
+  const stale = await openingHotfix(60_000, 'its commit');
+  const moved = await openingHotfix(60_000, 'another commit');
+  const fresh = await openingHotfix(0, 'its commit');
+  const state = (id: string) => db.selectFrom('hotfixes').select('state').where('id', '=', id).executeTakeFirst();
+
+  const report = await ctx.app.services.sweeper.sweep();
+  t.same([...report.abandonedHotfixes].sort(), [stale.id, moved.id].sort(), 'both stale rows are reported');
+  t.same(report.abandoned, [], 'no pull request was opening');
+  t.equal(await state(stale.id), undefined, 'the stale row is gone');
+  t.equal(await ctx.git.resolveRef(stale.branch), null, 'and the branch it pushed');
+  t.equal(await state(moved.id), undefined, 'a stale row whose branch moved is gone too');
+  t.equal(await ctx.git.resolveRef(moved.branch), moved.tip, 'but a branch not at its commit is someone else\'s: kept');
+  t.match(await state(fresh.id), { state: 'opening' }, 'a create this young may still be on its way');
+  t.equal(await ctx.git.resolveRef(fresh.branch), fresh.tip);
+  t.match(await auditEvents(ctx, { target: `hotfix:${stale.id}` }), [
+    { actor: 'mir', action: 'hotfix.abandoned', details: { branch: stale.branch, base_commit: stale.baseCommit, reason: 'its process stopped while opening it' } },
+  ]);
+  t.equal((await auditEvents(ctx, { action: 'hotfix.abandoned' })).length, 2, 'one event per removed row');
+  t.same((await ctx.app.services.sweeper.sweep()).abandonedHotfixes, [], 'a second sweep finds nothing');
 });
 
 t.test('a failure between the steps of opening a pull request leaves no row, no branch and no audit event', async (t) => {
