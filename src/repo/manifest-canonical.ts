@@ -30,8 +30,9 @@ export const LIST_KEYS: readonly ListKey[] = ['apps', 'workflows'];
 export const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 /**
- * A manifest in the canonical layout. Never changed in place (snapshots share it): an edit makes a
- * new one. `source` is the text when it was read, or printed on first use after an edit.
+ * A manifest in the canonical layout. A read a snapshot holds is shared and never changed; a file
+ * edits its own copy (ownCanonical). `source` is the text when it was read, or printed on first
+ * use after an edit.
  */
 export interface CanonicalRead {
   source?: string;
@@ -129,33 +130,43 @@ function position(list: readonly ManifestEntry[], uuid: string): number {
   return low;
 }
 
-/** `read` with one list replaced: a new read, `read` itself untouched. */
-function withList(read: CanonicalRead, key: ListKey, list: ManifestEntry[]): CanonicalRead {
-  return { manifest: { ...read.manifest, [key]: list } };
+/**
+ * A copy of `read` that edits may change in place: its own lists (the entries themselves are
+ * never changed, only replaced), no text. A snapshot's read is shared, so a file copies it once,
+ * on its first edit, and every edit after that costs a lookup and at most one array move: a
+ * request changing every entry of a large manifest stays linear.
+ */
+export function ownCanonical(read: CanonicalRead): CanonicalRead {
+  return { manifest: { ...read.manifest, apps: read.manifest.apps.slice(), workflows: read.manifest.workflows.slice() } };
 }
 
-/** Sets (or adds) one entry: the new read and the previous release. */
-export function setCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string, release: string): { read: CanonicalRead; previous: string | null } {
+/** Sets (or adds) one entry of an owned read (see ownCanonical) in place; the previous release. */
+export function setCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string, release: string): string | null {
+  const index = canonicalIndex(read, key);
+  const previous = index.get(uuid) ?? null;
+  if (previous === release) return previous;
   const list = read.manifest[key];
   const at = position(list, uuid);
-  const next = list.slice();
-  const found = list[at]?.uuid === uuid ? list[at]! : undefined;
-  if (found) next[at] = { uuid, release };
-  else next.splice(at, 0, { uuid, release });
-  return { read: withList(read, key, next), previous: found?.release ?? null };
+  if (previous === null) list.splice(at, 0, { uuid, release });
+  else list[at] = { uuid, release };
+  index.set(uuid, release);
+  delete read.source;
+  return previous;
 }
 
-/** Removes one entry: the new read and its release, or null (and `read`) when there was none. */
-export function removeCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string): { read: CanonicalRead; previous: string | null } {
+/** Removes one entry of an owned read in place: its release, or null when there was none. */
+export function removeCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: string): string | null {
+  const index = canonicalIndex(read, key);
+  const previous = index.get(uuid) ?? null;
+  if (previous === null) return null;
   const list = read.manifest[key];
-  const at = position(list, uuid);
-  if (list[at]?.uuid !== uuid) return { read, previous: null };
-  const next = list.slice();
-  const [removed] = next.splice(at, 1);
-  return { read: withList(read, key, next), previous: removed!.release };
+  list.splice(position(list, uuid), 1);
+  index.delete(uuid);
+  delete read.source;
+  return previous;
 }
 
-/** Replaces both lists (sorted by uuid here). */
+/** Replaces both lists (sorted by uuid here): a new read, owned by the caller. */
 export function replaceCanonicalEntries(read: CanonicalRead, entries: { apps: readonly ManifestEntry[]; workflows: readonly ManifestEntry[] }): CanonicalRead {
   return {
     manifest: {

@@ -46,6 +46,7 @@ import {
   byUuid,
   canonicalIndex,
   canonicalText,
+  ownCanonical,
   LIST_KEYS,
   readCanonical,
   removeCanonicalEntry,
@@ -94,6 +95,8 @@ export class ManifestFile {
   private readonly indexes = new Map<ListKey, Map<string, YAMLMap>>();
   /** A file read on the fast path, until something needs its Document. */
   private canonical?: CanonicalRead;
+  /** Whether `canonical` is this file's own copy, which edits change in place, or still shared. */
+  private ownsCanonical = false;
   private parsed?: ParsedDocument;
 
   /** Use parseManifest or createManifest. */
@@ -139,6 +142,14 @@ export class ManifestFile {
     return node === undefined ? null : entryOf(node);
   }
 
+  private editableCanonical(): CanonicalRead {
+    if (!this.ownsCanonical) {
+      this.canonical = ownCanonical(this.canonical!);
+      this.ownsCanonical = true;
+    }
+    return this.canonical!;
+  }
+
   /** The yaml Document, built from the text on first use when the file was read on the fast path. */
   private get doc(): Document {
     return this.document().doc;
@@ -161,12 +172,8 @@ export class ManifestFile {
     const id = parseUuid(uuid, 'uuid');
     const ref = parseReleaseRef(release, 'release');
     const key = listKey(type);
-    if (this.canonical) {
-      // Canonical stays canonical: a new read with the one entry changed, no Document.
-      const { read, previous } = setCanonicalEntry(this.canonical, key, id, ref);
-      this.canonical = read;
-      return previous;
-    }
+    // Canonical stays canonical: the one entry changed, no Document.
+    if (this.canonical) return setCanonicalEntry(this.editableCanonical(), key, id, ref);
     const item = this.index(key).get(id);
     if (item !== undefined) {
       const scalar = item.get('release', true) as Scalar;
@@ -185,11 +192,7 @@ export class ManifestFile {
   removeEntry(type: ElementType, uuid: string): string | null {
     const id = parseUuid(uuid, 'uuid');
     const key = listKey(type);
-    if (this.canonical) {
-      const { read, previous } = removeCanonicalEntry(this.canonical, key, id);
-      this.canonical = read;
-      return previous;
-    }
+    if (this.canonical) return removeCanonicalEntry(this.editableCanonical(), key, id);
     const item = this.index(key).get(id);
     if (item === undefined) return null;
     const seq = this.list(key);
@@ -209,6 +212,7 @@ export class ManifestFile {
     const changes = diffManifests(this.manifest, next);
     if (this.canonical) {
       this.canonical = replaceCanonicalEntries(this.canonical, next);
+      this.ownsCanonical = true;
       return changes;
     }
     for (const key of LIST_KEYS) {
@@ -228,8 +232,11 @@ export class ManifestFile {
 
   /** A deep copy, so a caller can show a before/after without re-parsing. */
   clone(): ManifestFile {
-    // A canonical read is never changed in place (an edit makes a new one): share it.
-    if (this.canonical) return new ManifestFile(this.path, this.canonical, VALIDATED);
+    // Shared by both until one edits: that one copies it first (editableCanonical).
+    if (this.canonical) {
+      this.ownsCanonical = false;
+      return new ManifestFile(this.path, this.canonical, VALIDATED);
+    }
     const doc = this.doc.clone();
     return new ManifestFile(this.path, { doc, root: doc.contents as YAMLMap }, VALIDATED);
   }

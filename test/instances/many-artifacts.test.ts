@@ -2,39 +2,17 @@
 // PostgreSQL takes 65,535 bind parameters a statement, 13,107 rows of the artifacts table's first
 // five columns, and 14,000 ids overflow an `in` list of one statement too. The table is written
 // and read in batches.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import t from 'tap';
 import { artifactPath } from '../../src/repo/layout.js';
 import { buildTestApp } from '../helpers/app.js';
+import { fastImport } from '../helpers/fast-import.js';
 import { manifestName, manifestYaml } from '../helpers/repo-fixture.js';
 import { craftZip, stored } from '../repo/zip-craft.js';
 
 const API = '/api/v2/source_control';
 const COUNT = 14_000;
-
-/**
- * Commits files on the default branch with native `git fast-import`, as a push would land them:
- * one pack, in about a second (the worker's own commit writes loose objects, one fsync each).
- */
-async function fastImport(repo: string, files: Record<string, Uint8Array | string>): Promise<void> {
-  const chunks: Buffer[] = [];
-  const data = (bytes: Buffer) => chunks.push(Buffer.from(`data ${bytes.length}\n`), bytes, Buffer.from('\n'));
-  chunks.push(Buffer.from('commit refs/heads/main\ncommitter Grace Hopper <grace@example.com> 1767225600 +0000\n'));
-  data(Buffer.from('Push many artifacts with plain git\n'));
-  chunks.push(Buffer.from('from refs/heads/main^0\n'));
-  for (const [file, content] of Object.entries(files)) {
-    chunks.push(Buffer.from(`M 100644 inline ${file}\n`));
-    data(Buffer.from(content));
-  }
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', repo, 'fast-import', '--quiet'], { stdio: ['pipe', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`git fast-import exited with ${code}`))));
-    child.stdin.end(Buffer.concat(chunks));
-  });
-}
 
 t.test(`GET /instances/{name}/releases on a manifest of ${COUNT} artifacts answers 200`, async (t) => {
   const ctx = await buildTestApp(t);
