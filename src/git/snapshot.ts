@@ -10,6 +10,7 @@ import { isAppError } from '../errors.js';
 import { parseManifest, type ManifestFile } from '../repo/manifest.js';
 import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';
 import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../repo/layout.js';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 import type { ObjectStore, TreeEntry } from './object-store.js';
 import { elementKey, type ElementKey, type ManifestEntry, type ReleaseArtifact, type RepoFileError, type Snapshot } from './types.js';
 
@@ -54,6 +55,8 @@ export interface SnapshotBuilder {
 type Parsed<T> = { value: T; error?: undefined } | { value?: undefined; error: RepoFileError };
 
 const decoder = new TextDecoder();
+/** Element folders of dist/ read at once when they are not at hand. */
+const SLOW_BATCH = 256;
 const NO_ELEMENTS: Parsed<ProtectedElement[]> = { value: [] };
 
 function toRepoFileError(path: string, error: unknown): RepoFileError {
@@ -237,13 +240,19 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
           };
           for (const kind of (await readTree(treeOid)).filter((e) => e.type === 'tree')) {
             const elements = (await readTree(kind.oid)).filter((e) => e.type === 'tree');
-            const slow: Promise<Map<string, ReleaseArtifact>>[] = [];
+            let slow: Promise<Map<string, ReleaseArtifact>>[] = [];
             for (const e of elements) {
               const path = `${DIST_DIR}/${kind.path}/${e.path}`;
               // Right after a clone every folder is at hand: no promise per element.
               const known = releasesAtHand(path, e.oid);
               if (known) add(known);
               else slow.push(releasesOf(path, e.oid));
+              // In slices: tens of thousands of folders read from memory would hold the loop.
+              if (slow.length === SLOW_BATCH) {
+                for (const releases of await Promise.all(slow)) add(releases);
+                slow = [];
+              }
+              await yieldToEventLoop();
             }
             for (const releases of await Promise.all(slow)) add(releases);
           }

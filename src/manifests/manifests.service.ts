@@ -44,6 +44,9 @@ export interface ManifestServiceDeps {
   readonly config: Pick<Config, 'git'>;
 }
 
+/** Operations a pull request's body spells out, one line each. */
+const BODY_OPERATIONS = 200;
+
 type EntryOperation = Extract<Operation, { op: 'set_entry' | 'remove_entry' }>;
 
 export function createManifestService(deps: ManifestServiceDeps): ManifestService {
@@ -106,11 +109,11 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     describe: { title: string; action: string; details: Record<string, unknown> },
   ): Promise<WriteResult> {
     await checkReleases(snapshot, operations);
-    const body = [
-      `Proposed by ${options.actor.name} through mir.`,
-      '',
-      ...operations.map(describeOperation),
-    ].join('\n');
+    // A whole-manifest write may be tens of thousands of operations: the body names the first ones
+    // (forges cap a description at 32–64 KiB), the pull request's `manifests` diff lists them all.
+    const listed = operations.slice(0, BODY_OPERATIONS).map(describeOperation);
+    if (operations.length > BODY_OPERATIONS) listed.push(`…and ${operations.length - BODY_OPERATIONS} more changes.`);
+    const body = [`Proposed by ${options.actor.name} through mir.`, '', ...listed].join('\n');
     return deps.pullRequests.propose({
       kind: 'manifest',
       title: describe.title,

@@ -9,6 +9,7 @@ import { elementKey } from '../git/types.js';
 import { artifactPath, manifestPath } from '../repo/layout.js';
 import { createManifest, type ManifestFile } from '../repo/manifest.js';
 import type { ElementType } from '../repo/values.js';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 
 export type Operation =
   | {
@@ -91,11 +92,12 @@ export interface Application {
 export type AppliedChange = FileChange | { readonly path: string; readonly blob: string };
 
 /**
- * Applies `intent` to `snapshot`. Pure: reads only the snapshot; returns the file changes, or the
- * conflicts when any operation's target moved. A manifest that does not parse is a conflict too:
- * nothing overwrites a file it could not read (DESIGN §2).
+ * Applies `intent` to `snapshot`. Pure: reads only the snapshot (async only to let the event loop
+ * run between operations); returns the file changes, or the conflicts when any operation's target
+ * moved. A manifest that does not parse is a conflict too: nothing overwrites a file it could not
+ * read (DESIGN §2).
  */
-export function applyIntent(snapshot: Snapshot, intent: Intent): Application {
+export async function applyIntent(snapshot: Snapshot, intent: Intent): Promise<Application> {
   const conflicts: Conflict[] = [];
   const manifests = new Map<string, { original: ManifestFile | null; file: ManifestFile | null; touched: boolean }>();
   const artifacts: AppliedChange[] = [];
@@ -122,6 +124,8 @@ export function applyIntent(snapshot: Snapshot, intent: Intent): Application {
   };
 
   for (const operation of intent.operations) {
+    // A whole-manifest write is one operation per entry: tens of thousands (issue 14).
+    await yieldToEventLoop();
     switch (operation.op) {
       case 'create_manifest': {
         const state = manifestState(operation.manifest);

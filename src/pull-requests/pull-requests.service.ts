@@ -179,7 +179,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
     pullRequestUrl,
 
     async propose(proposal) {
-      const application = applyIntent(proposal.snapshot, proposal.intent);
+      const application = await applyIntent(proposal.snapshot, proposal.intent);
       if (application.conflicts.length > 0) throw conflictError(errors.changeConflict, 'The change does not apply to the default branch', application.conflicts);
       if (application.changes.length === 0) {
         throw errors.noChange();
@@ -368,7 +368,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         // the fast-forward is refused: fetch, re-apply, retry.
         for (let attempt = 1; ; attempt++) {
           const snapshot = await deps.git.snapshot();
-          const application = applyIntent(snapshot, intent);
+          const application = await applyIntent(snapshot, intent);
           if (application.conflicts.length > 0) {
             throw conflictError(errors.mergeConflict, `Pull request #${row.number} conflicts with the default branch`, application.conflicts);
           }

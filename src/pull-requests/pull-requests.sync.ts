@@ -112,7 +112,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       if (!live(row)) return { action: 'unchanged' as const };
       const snapshot = await git.snapshot();
       const intent = row.intent as Intent;
-      const application = applyIntent(snapshot, intent);
+      const application = await applyIntent(snapshot, intent);
       if (application.conflicts.length > 0) {
         await db.transaction().execute(async (trx) => {
           await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], { state: 'conflicted', conflicts: JSON.stringify(application.conflicts) });

@@ -9,6 +9,7 @@ import type { GitWorker } from '../git/types.js';
 import { checkArtifact, readArtifactMetadata, sha256Hex, type ReleaseMetadata } from '../repo/artifact.js';
 import { repoErrors } from '../repo/errors.js';
 import { quote } from '../repo/values.js';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 import { findArtifacts, insertArtifacts, type ArtifactRow } from './artifacts.repository.js';
 
 export interface ArtifactInfo {
@@ -104,6 +105,7 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
       const found = new Set(fromDb.map((row) => row.blob_id));
       const pending = [...wanted.values()].filter((a) => !found.has(a.blobId));
       for (let i = 0; i < pending.length; i += READ_BATCH) {
+        await yieldToEventLoop();
         const rows = await Promise.all(pending.slice(i, i + READ_BATCH).map(read));
         for (const row of rows) if (row) fresh.push(row);
       }

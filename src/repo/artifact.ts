@@ -14,7 +14,7 @@
 
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { crc32, createInflateRaw, inflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 import JSZip from 'jszip';
 import { errors, invalidField, isAppError, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
@@ -22,6 +22,11 @@ import { parseArtifactPath, relativePathProblem } from './layout.js';
 import { type ElementType, isElementType, isUuid, isVersion, quote } from './values.js';
 
 const inflateRawAsync = promisify(inflateRaw);
+/**
+ * Entries this small inflate on the event loop (tens of microseconds): zlib's thread pool costs more
+ * than that per call, and a check of thousands of small artifacts is mostly such calls.
+ */
+const INFLATE_SYNC_BYTES = 64 * 1024;
 
 export const RELEASE_METADATA_PATH = '.release.json';
 
@@ -405,7 +410,8 @@ async function contentOf(bytes: Uint8Array, entry: ZipEntry, where: { path?: str
   } else {
     try {
       // maxOutputLength must be at least 1; an empty entry that inflates to 1 byte fails below.
-      const out = await inflateRawAsync(data, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+      const options = { maxOutputLength: Math.max(1, entry.uncompressedSize) };
+      const out = entry.uncompressedSize <= INFLATE_SYNC_BYTES ? inflateRawSync(data, options) : await inflateRawAsync(data, options);
       content = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
