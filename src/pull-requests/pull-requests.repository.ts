@@ -8,28 +8,40 @@ export function isBranchTaken(error: unknown): boolean {
 }
 
 /**
+ * Every column but the intent, for writes that return their row: the caller holds the intent
+ * already, and one of a whole-manifest write is megabytes that PGlite would read back on the event
+ * loop (~170 ms for 2 MB), once for the insert and once for the update that opens it.
+ */
+const ALL_BUT_INTENT = [
+  'number', 'provider', 'external_id', 'external_number', 'external_url', 'kind', 'title', 'body', 'source_branch', 'target_branch',
+  'base_commit', 'head_commit', 'state', 'conflicts', 'author', 'author_email', 'merge_commit', 'merged_by', 'created_at', 'updated_at',
+  'merged_at', 'closed_at',
+] as const satisfies readonly Exclude<keyof PullRequestRecord, 'intent'>[];
+
+/**
  * Records a proposal before its branch is pushed (state `opening`): a crash after the push then
  * leaves a row naming the branch, which the sweeper removes (src/pull-requests/orphans.ts).
  * Throws a unique violation (isBranchTaken) when a live pull request holds the branch name.
  */
-export function insertOpening(db: Kysely<Tables>, row: Omit<NewPullRequest, 'state'>): Promise<PullRequestRecord> {
-  return db.insertInto('pull_requests').values({ ...row, state: 'opening' }).returningAll().executeTakeFirstOrThrow();
+export async function insertOpening(db: Kysely<Tables>, row: Omit<NewPullRequest, 'state'> & { intent: string }): Promise<PullRequestRecord> {
+  const inserted = await db.insertInto('pull_requests').values({ ...row, state: 'opening' }).returning(ALL_BUT_INTENT).executeTakeFirstOrThrow();
+  return { ...inserted, intent: JSON.parse(row.intent) as unknown };
 }
 
-/** An opening row becomes the open pull request (its branch is pushed, the provider has it). */
+/** An opening row becomes the open pull request (its branch is pushed, the provider has it); `intent` is the row's. */
 export async function markOpened(
   db: Kysely<Tables>,
-  number: number,
+  opening: Pick<PullRequestRecord, 'number' | 'intent'>,
   external: { external_id: string | null; external_number: number | null; external_url: string | null },
 ): Promise<PullRequestRow | undefined> {
   const row = await db
     .updateTable('pull_requests')
     .set({ ...external, state: 'open', updated_at: new Date() })
-    .where('number', '=', number)
+    .where('number', '=', opening.number)
     .where('state', '=', 'opening')
-    .returningAll()
+    .returning(ALL_BUT_INTENT)
     .executeTakeFirst();
-  return row as PullRequestRow | undefined;
+  return row && ({ ...row, intent: opening.intent } as PullRequestRow);
 }
 
 /** Opening rows created before `before`: proposals whose process died mid-way. */

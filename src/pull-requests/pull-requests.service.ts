@@ -236,7 +236,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         const opened = await provider().open({ pullRequest: { ...opening, state: 'open' } });
         // The pull request and its audit event, together.
         row = await deps.db.transaction().execute(async (trx) => {
-          const open = await repository.markOpened(trx, opening.number, {
+          const open = await repository.markOpened(trx, opening, {
             external_id: opened.externalId,
             external_number: opened.externalId !== null ? opened.number : null,
             external_url: opened.externalId !== null ? opened.url : null,
