@@ -125,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app, config.bodyLimitBytes);
   registerAuth(app, services.tokens);
   await registerOpenApi(app);
-  registerMetrics(app);
+  registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
 
   const checks: ReadinessCheck[] = [
     ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),

@@ -1,12 +1,48 @@
 // Prometheus metrics: request counts and latencies by route template (never by raw URL, which
-// would explode the label set), plus the process's default metrics. One registry per app.
+// would explode the label set), the caches on request paths (src/runtime/bounded-cache.ts), and the
+// process's default metrics. One registry per app.
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import Type from 'typebox';
+import type { CacheStats } from '../runtime/bounded-cache.js';
 
-export function registerMetrics(app: FastifyInstance): Registry {
+export function registerMetrics(app: FastifyInstance, caches: () => readonly CacheStats[]): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Read when scraped: each cache counts for itself, these only report (the counters by the
+  // difference since the last scrape, which keeps them counters for rate()).
+  const cacheGauge = (name: string, help: string, value: (stats: CacheStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cache'] as const,
+      registers: [registry],
+      collect() {
+        for (const stats of caches()) this.set({ cache: stats.name }, value(stats));
+      },
+    });
+  const cacheCounter = (name: string, help: string, value: (stats: CacheStats) => number) => {
+    const reported = new Map<string, number>();
+    return new Counter({
+      name,
+      help,
+      labelNames: ['cache'] as const,
+      registers: [registry],
+      collect() {
+        for (const stats of caches()) {
+          const now = value(stats);
+          this.inc({ cache: stats.name }, Math.max(0, now - (reported.get(stats.name) ?? 0)));
+          reported.set(stats.name, now);
+        }
+      },
+    });
+  };
+  cacheGauge('mir_cache_entries', 'Entries held, by cache', (s) => s.size);
+  cacheGauge('mir_cache_limit_entries', 'Entries a cache holds at most before it drops its oldest', (s) => s.limit);
+  cacheCounter('mir_cache_hits_total', 'Lookups answered from the cache', (s) => s.hits);
+  cacheCounter('mir_cache_misses_total', 'Lookups the cache could not answer', (s) => s.misses);
+  cacheCounter('mir_cache_evictions_total', 'Entries dropped to stay within the limit', (s) => s.evictions);
+
   const requests = new Counter({
     name: 'http_requests_total',
     help: 'HTTP requests by method, route template and status',

@@ -11,6 +11,7 @@ import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import { LATEST, type ElementType } from '../repo/values.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
+import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import * as repository from './instances.repository.js';
 
 export interface InstanceView {
@@ -50,6 +51,8 @@ export interface InstanceService {
   bind(name: string, manifest: string | null, actor: Actor): Promise<InstanceView>;
   delete(name: string, actor: Actor): Promise<InstanceView>;
   releases(name: string): Promise<EffectiveReleases>;
+  /** Its caches of bindings and answers, for /metrics. */
+  cacheStats(): CacheStats[];
 }
 
 export interface InstanceServiceDeps {
@@ -71,11 +74,11 @@ const MAX_ANSWERS = 10_000;
 
 export function createInstanceService(deps: InstanceServiceDeps): InstanceService {
   const ttl = deps.bindingTtlMs ?? DEFAULT_BINDING_TTL_MS;
-  const bindings = new Map<string, { row: InstanceRow | undefined; until: number }>();
+  const bindings = new BoundedCache<string, { row: InstanceRow | undefined; until: number }>('instance_bindings', MAX_ANSWERS);
   // Both caches hold the newest commit only: a new default-branch commit invalidates every answer.
   let cachedCommit = '';
   const resolved = new Map<string, Promise<string>>();
-  const answers = new Map<string, EffectiveReleases>();
+  const answers = new BoundedCache<string, EffectiveReleases>('instance_answers', MAX_ANSWERS);
 
   async function instance(name: string): Promise<InstanceRow> {
     const row = await repository.findInstance(deps.db, name);
@@ -89,7 +92,6 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     let row = cached && cached.until > now ? cached.row : undefined;
     if (!cached || cached.until <= now) {
       row = await repository.findInstance(deps.db, name);
-      if (bindings.size > MAX_ANSWERS) bindings.clear();
       bindings.set(name, { row, until: now + ttl });
     }
     if (!row) throw errors.instanceNotFound(name);
@@ -230,6 +232,8 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       );
     },
 
+    cacheStats: () => [bindings.stats(), answers.stats()],
+
     async releases(name) {
       const row = await binding(name);
       if (!row.manifest) throw errors.instanceUnbound(name);
@@ -254,7 +258,6 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       );
       const answer = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
       if (snapshot.commit === cachedCommit) {
-        if (answers.size >= MAX_ANSWERS) answers.clear();
         answers.set(key, answer);
       }
       return answer;

@@ -9,6 +9,7 @@ import type { GitWorker } from '../git/types.js';
 import { checkArtifact, readArtifactMetadata, sha256Hex, type ReleaseMetadata } from '../repo/artifact.js';
 import { repoErrors } from '../repo/errors.js';
 import { quote } from '../repo/values.js';
+import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 import { findArtifacts, insertArtifacts, type ArtifactRow } from './artifacts.repository.js';
 
@@ -36,6 +37,8 @@ export interface ArtifactCatalog {
    * the order given) whose zip failed its checks: what publishing and serving an artifact need.
    */
   requireValid(artifacts: readonly Located[]): Promise<Map<string, ArtifactInfo>>;
+  /** Its in-memory cache, for /metrics. */
+  cacheStats(): CacheStats[];
 }
 
 /**
@@ -50,11 +53,8 @@ const MEMORY_ENTRIES = 100_000;
 const READ_BATCH = 16;
 
 export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker }): ArtifactCatalog {
-  const memory = new Map<string, ArtifactInfo>();
-  const remember = (info: ArtifactInfo) => {
-    if (memory.size >= MEMORY_ENTRIES) memory.delete(memory.keys().next().value!);
-    memory.set(info.blobId, info);
-  };
+  const memory = new BoundedCache<string, ArtifactInfo>('artifacts', MEMORY_ENTRIES);
+  const remember = (info: ArtifactInfo) => memory.set(info.blobId, info);
 
   async function read(artifact: Located): Promise<ArtifactRow | null> {
     const bytes = await deps.git.readBlob({ oid: artifact.blobId });
@@ -82,6 +82,8 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
   }
 
   const catalog: ArtifactCatalog = {
+    cacheStats: () => [memory.stats()],
+
     async requireValid(artifacts) {
       const infos = await catalog.describe(artifacts);
       for (const artifact of artifacts) {

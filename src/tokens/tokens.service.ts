@@ -9,6 +9,7 @@ import type { ApiTokenRow, Tables } from '../db/database.js';
 import type { NamedLock } from '../db/lock.js';
 import { errors, invalidField } from '../errors.js';
 import type { Actor, AuditService } from '../audit/audit.service.js';
+import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import { isScope, type Scope } from './scopes.js';
 import * as repository from './tokens.repository.js';
 
@@ -59,6 +60,8 @@ export interface TokenService {
    * `<dataDir>/admin-token` with mode 0600. Returns the file's path when it did.
    */
   bootstrapAdmin(dataDir: string): Promise<string | null>;
+  /** Its cache of verified tokens, for /metrics. */
+  cacheStats(): CacheStats[];
 }
 
 export interface TokenServiceDeps {
@@ -76,7 +79,8 @@ export function hashToken(token: string): string {
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const now = deps.now ?? (() => new Date());
-  const cache = new Map<string, { principal: Principal | null; until: number }>();
+  // Unknown tokens are remembered too (a scanner's guesses): the limit keeps them from piling up.
+  const cache = new BoundedCache<string, { principal: Principal | null; until: number }>('tokens', 10_000);
   const touched = new Map<string, number>();
 
   async function insert(db: Kysely<Tables>, input: NewToken, createdBy: string | null) {
@@ -131,6 +135,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       return toView(row);
     },
 
+    cacheStats: () => [cache.stats()],
+
     async authenticate(bearer) {
       if (!bearer.startsWith(TOKEN_PREFIX) || bearer.length > 200) return null;
       const hash = hashToken(bearer);
@@ -145,7 +151,6 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       // An expiring token is cached no longer than it lives.
       const until = Math.min(at.getTime() + CACHE_MS, row?.expires_at?.getTime() ?? Infinity);
       cache.set(hash, { principal, until });
-      if (cache.size > 10_000) cache.delete(cache.keys().next().value!);
       if (principal && (touched.get(principal.tokenId) ?? 0) + TOUCH_MS <= at.getTime()) {
         touched.set(principal.tokenId, at.getTime());
         repository.touchToken(deps.db, principal.tokenId, at).catch((error) => deps.onTouchError?.(error));

@@ -25,6 +25,17 @@ t.test('health, readiness and metrics', async (t) => {
   t.match(metrics.body, /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v2\/tokens"\}/);
   t.notMatch(metrics.body, /no\/such\/route/, 'raw URLs never become labels');
 
+  // The token was verified once (a miss, then cached); a second request finds it.
+  t.match(metrics.body, /mir_cache_misses_total\{cache="tokens"\} 1\n/);
+  t.match(metrics.body, /mir_cache_hits_total\{cache="tokens"\} 0\n/);
+  t.match(metrics.body, /mir_cache_entries\{cache="tokens"\} 1\n/);
+  t.match(metrics.body, /mir_cache_limit_entries\{cache="tokens"\} 10000\n/);
+  for (const cache of ['artifacts', 'instance_bindings', 'instance_answers']) t.match(metrics.body, new RegExp(`mir_cache_entries\\{cache="${cache}"\\} 0\n`));
+  await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth() });
+  const again = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(again, /mir_cache_hits_total\{cache="tokens"\} 1\n/, 'a scrape reports what happened since the last one, once');
+  t.match(again, /mir_cache_misses_total\{cache="tokens"\} 1\n/);
+
   await t.test('readiness fails with a reason when the database is gone', async (t) => {
     await ctx.database.handle.close();
     const res = await app.inject({ method: 'GET', url: '/readyz' });
