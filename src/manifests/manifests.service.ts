@@ -152,7 +152,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       if (manifest === undefined) {
         throw errors.validation([{ field: 'body.manifest', message: 'is required (to empty the manifest, send {"manifest": {"apps": [], "workflows": []}})' }]);
       }
-      const wanted = parseManifestEntries(manifest, 'manifest');
+      const wanted = parseManifestEntries(manifest, 'body.manifest');
       const snapshot = await deps.git.snapshot({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);

@@ -181,7 +181,7 @@ t.test('manifests over Retool\u2019s routes', async (t) => {
       [`/manifests/${prod}/not-a-uuid?elementType=PAGE`, { release: '2.0.0' }, 'params.elementUuid'],
       [`/manifests/${prod}/${app2.uuid}?elementType=PAGE`, { release: '2.0.0', extra: true }, 'body.extra'],
       [`/manifests/${prod}/${app2.uuid}?elementType=PAGE`, { release: '2.0.0', base_sha: 'abc' }, 'body.base_sha'],
-      [`/manifests/${prod}`, { manifest: { apps: [{ uuid: app1.uuid, release: '1.0.0' }, { uuid: app1.uuid, release: '1.1.0' }] } }, 'manifest.apps[1].uuid'],
+      [`/manifests/${prod}`, { manifest: { apps: [{ uuid: app1.uuid, release: '1.0.0' }, { uuid: app1.uuid, release: '1.1.0' }] } }, 'body.manifest.apps[1].uuid'],
       [`/manifests/${prod}`, { manifest: { apps: [{ uuid: 'x', release: '1.0.0' }] } }, 'body.manifest.apps[0].uuid'],
     ];
     for (const [url, payload, field] of cases) {
