@@ -4,7 +4,7 @@
 // (fuzz-runner.ts says why checking state around windows of requests is then sound).
 //
 // CI runs a fixed seed. To run longer, with another seed:
-//   MIR_FUZZ_RUNS=20000 MIR_FUZZ_SEED=$RANDOM npx tap --disable-coverage --timeout=0 test/fuzz
+//   MIR_FUZZ_RUNS=20000 MIR_FUZZ_SEED=$RANDOM npx tap --disable-coverage --timeout=0 test/fuzz/*.test.ts
 // (MIR_FUZZ_RUNS is requests per operation; a failure prints the seed and the shrunk request.)
 import fc from 'fast-check';
 import t from 'tap';
