@@ -34,6 +34,35 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     // Name components after their `$id` rather than def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (document) => ('openapiObject' in document ? (optionalWhereDefaulted(document.openapiObject as Document) as typeof document.openapiObject) : document.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+}
+
+interface Operation {
+  parameters?: { in: string; required?: boolean; schema?: { default?: unknown } }[];
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: { anyOf?: { type?: unknown }[] } }> };
+}
+interface Document {
+  paths?: Record<string, Record<string, Operation>>;
+}
+
+/**
+ * What a client may leave out, said so: TypeBox lists a property with a default as required (Ajv
+ * fills the default in, so handlers always see it), and a body that may be null as a required
+ * body. Generated clients read `required` literally and refused calls the server takes
+ * (`listTokens()` without `include_revoked`, a publish without `dry_run`).
+ */
+function optionalWhereDefaulted(document: Document): Document {
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(operations)) {
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in !== 'path' && parameter.schema?.default !== undefined) delete parameter.required;
+      }
+      const body = operation.requestBody;
+      const schema = body?.content?.['application/json']?.schema;
+      if (body && schema?.anyOf?.some((branch) => branch.type === 'null')) body.required = false;
+    }
+  }
+  return document;
 }
