@@ -11,17 +11,8 @@ import zlib from 'node:zlib';
 import git from 'isomorphic-git';
 import { atomicFs } from './atomic-fs.js';
 import { PackFile } from './pack-file.js';
-import {
-  applyDelta,
-  inflateEntry,
-  PackIdx,
-  readEntryHeader,
-  sizeAt,
-  typeOfKind,
-  type ObjectType,
-  type PackBytes,
-  type PackEntryHeader,
-} from './pack-index.js';
+import { applyDelta, inflateEntry, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
+import { PackIdx } from './pack-idx.js';
 
 export interface TreeEntry {
   readonly mode: string;

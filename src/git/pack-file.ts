@@ -2,7 +2,7 @@
 // read cannot hold one at all). Each read opens the file, reads one window and closes it: packs
 // this large are read rarely, and no descriptor outlives a `git gc` that removes the file.
 import fs from 'node:fs';
-import { deflateBound, inflateEntry, MAX_HEADER, type PackBytes, type PackEntryHeader, readEntryHeader, sizeAt, typeOfKind } from './pack-index.js';
+import { deflateBound, inflateEntry, MAX_HEADER, type PackBytes, type PackEntryHeader, readEntryHeader, sizeAt, typeOfKind } from './pack-entry.js';
 
 /** Bytes [start, start + bytes.length) of a pack of `length` bytes, as PackBytes. */
 class PackWindow implements PackBytes {

@@ -1,30 +1,15 @@
-// Pack files, read and indexed with node:zlib. isomorphic-git's indexPack resolves every delta in
+// Pack files indexed with node:zlib. isomorphic-git's indexPack resolves every delta in
 // JavaScript through its generic object reader and is what makes its clone 14× slower than native
 // git (FACTS.md); this indexer walks the pack once, inflating each entry with zlib (which tells
 // where the entry's compressed data ends; src/git/inflater.ts) and applying deltas from memory.
-// Formats: https://git-scm.com/docs/gitformat-pack (pack and .idx version 2).
+// Entries are decoded by src/git/pack-entry.ts; the .idx is written by src/git/pack-idx.ts.
 import { createHash, hash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { objectId } from '../repo/git-object-id.js';
-import { createInflater, inflateOne } from './inflater.js';
-
-export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const KINDS: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-/** Inflation is synchronous, so one zlib context serves every caller in this thread. */
-const inflater = createInflater();
-
-/**
- * A pack's bytes, read by range. A Buffer is one; so is a PackStreamIndexer, whose ranges are
- * views of the pieces it was given except where a range spans two of them.
- */
-export interface PackBytes {
-  readonly length: number;
-  subarray(start: number, end: number): Buffer;
-}
+import { inflateOne } from './inflater.js';
+import { applyDelta, deflateBound, inflater, KINDS, type ObjectType, readEntryHeader, typeOfKind, TYPES } from './pack-entry.js';
+import { writeIdx } from './pack-idx.js';
+import { PackPieces } from './pack-pieces.js';
 
 export interface IndexedObject {
   readonly oid: string;
@@ -44,51 +29,6 @@ export interface IndexedPack {
   readonly objects: readonly IndexedObject[];
   /** Hex of the pack's trailing checksum, which names the pack. */
   readonly checksum: string;
-}
-
-function readVarint(data: Buffer, at: { pos: number }): number {
-  let result = 0;
-  let shift = 0;
-  let byte: number;
-  do {
-    byte = data[at.pos++]!;
-    result += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (byte & 0x80);
-  return result;
-}
-
-/** Applies a git delta (https://git-scm.com/docs/gitformat-pack#_deltified_representation). */
-export function applyDelta(delta: Buffer, base: Buffer): Buffer {
-  const at = { pos: 0 };
-  const baseSize = readVarint(delta, at);
-  if (baseSize !== base.length) throw new Error(`delta base size ${baseSize} != ${base.length}`);
-  const size = readVarint(delta, at);
-  const out = Buffer.allocUnsafe(size);
-  let written = 0;
-  while (at.pos < delta.length) {
-    const op = delta[at.pos++]!;
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset |= delta[at.pos++]! << (8 * i);
-      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length |= delta[at.pos++]! << (8 * i);
-      offset >>>= 0;
-      if (length === 0) length = 0x10000;
-      if (offset + length > base.length || written + length > size) throw new Error('delta copy out of range');
-      base.copy(out, written, offset, offset + length);
-      written += length;
-    } else if (op > 0) {
-      if (written + op > size || at.pos + op > delta.length) throw new Error('delta insert out of range');
-      delta.copy(out, written, at.pos, at.pos + op);
-      at.pos += op;
-      written += op;
-    } else {
-      throw new Error('delta opcode 0 is reserved');
-    }
-  }
-  if (written !== size) throw new Error(`delta produced ${written} bytes, expected ${size}`);
-  return out;
 }
 
 /**
@@ -116,64 +56,8 @@ function hashFramed(type: ObjectType, out: Buffer, size: number): string {
   return hash('sha1', out.subarray(at, HEADER_ROOM + size), 'hex');
 }
 
-/**
- * zlib's compressBound (deflateBound at default settings, header and trailer included): zlib, which
- * git uses, never writes a longer stream for `size` bytes. Another encoder's may be longer; the
- * callers then wait for, or read, more.
- */
-export function deflateBound(size: number): number {
-  return size + (size >> 12) + (size >> 14) + (size >> 25) + 13 + 6;
-}
-
 /** Bytes of content kept for resolving later deltas (bases used, results of deltas). */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
-
-/** A pack kept as the pieces it arrived in, read by range without joining them. */
-export class PackPieces implements PackBytes {
-  private readonly list: Buffer[] = [];
-  private readonly starts: number[] = [];
-  private total = 0;
-
-  get length(): number {
-    return this.total;
-  }
-
-  /** The pieces, in order: to write without making one buffer of them. */
-  get pieces(): readonly Buffer[] {
-    return this.list;
-  }
-
-  add(piece: Buffer): void {
-    this.list.push(piece);
-    this.starts.push(this.total);
-    this.total += piece.length;
-  }
-
-  /** Calls `fn` with views that together are the bytes [start, end). */
-  forEachRange(start: number, end: number, fn: (bytes: Buffer) => void): void {
-    if (start < 0 || end > this.total) throw new RangeError(`bytes ${start}..${end} of a pack of ${this.total}`);
-    let lo = 0;
-    let hi = this.list.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.starts[mid]! <= start) lo = mid;
-      else hi = mid - 1;
-    }
-    for (let c = lo, at = start; at < end; c++) {
-      const from = at - this.starts[c]!;
-      const until = Math.min(this.list[c]!.length, end - this.starts[c]!);
-      fn(this.list[c]!.subarray(from, until));
-      at = this.starts[c]! + until;
-    }
-  }
-
-  /** The bytes [start, end): a view when they lie in one piece. */
-  subarray(start: number, end: number): Buffer {
-    const views: Buffer[] = [];
-    this.forEachRange(start, end, (bytes) => views.push(bytes));
-    return views.length === 1 ? views[0]! : Buffer.concat(views, end - start);
-  }
-}
 
 /**
  * Indexes a pack while it arrives, as native git's index-pack does during a clone: entries are
@@ -487,7 +371,7 @@ export class PackStreamIndexer {
       objects[i] = content ? { ...object, content } : object;
     }
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (oids[a]! < oids[b]! ? -1 : 1));
-    const idx = this.writeIdx(order, trailer);
+    const idx = writeIdx({ oids, crcs: this.crcs, offsets: this.offsets }, order, trailer);
     // What only indexing needed goes; the pieces stay, as the pack.
     this.finished = true;
     this.cache.clear();
@@ -497,199 +381,5 @@ export class PackStreamIndexer {
     this.scratch = this.win;
     this.winStart = this.received.length;
     return { idx, pack: this.received, objects, checksum: trailer.toString('hex') };
-  }
-
-  /** The .idx (version 2) of the entries, in oid order. */
-  private writeIdx(order: readonly number[], packChecksum: Buffer): Buffer {
-    const n = order.length;
-    const offsets = this.offsets;
-    let large = 0;
-    for (let i = 0; i < n; i++) if (offsets[i]! >= 0x80000000) large++;
-    const out = Buffer.alloc(8 + 256 * 4 + n * 20 + n * 4 + n * 4 + large * 8 + 40);
-    out.writeUInt32BE(0xff744f63, 0);
-    out.writeUInt32BE(2, 4);
-    const fanout = new Uint32Array(256);
-    for (let i = 0; i < n; i++) fanout[parseInt(this.oids[i]!.slice(0, 2), 16)]!++;
-    let total = 0;
-    for (let b = 0; b < 256; b++) {
-      total += fanout[b]!;
-      out.writeUInt32BE(total, 8 + b * 4);
-    }
-    let at = 8 + 1024;
-    for (const i of order) {
-      out.write(this.oids[i]!, at, 'hex');
-      at += 20;
-    }
-    for (const i of order) {
-      out.writeUInt32BE(this.crcs[i]!, at);
-      at += 4;
-    }
-    let largeIndex = 0;
-    const largeAt = at + n * 4;
-    for (const i of order) {
-      const offset = offsets[i]!;
-      if (offset >= 0x80000000) {
-        out.writeUInt32BE((0x80000000 | largeIndex) >>> 0, at);
-        out.writeBigUInt64BE(BigInt(offset), largeAt + largeIndex * 8);
-        largeIndex++;
-      } else out.writeUInt32BE(offset, at);
-      at += 4;
-    }
-    at = largeAt + large * 8;
-    packChecksum.copy(out, at);
-    at += 20;
-    createHash('sha1').update(out.subarray(0, at)).digest().copy(out, at);
-    return out;
-  }
-}
-
-/** The offsets of a version-2 .idx file, by oid. */
-export function readIdxOffsets(idx: Buffer): Map<string, number> {
-  if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error('unsupported pack index version');
-  const n = idx.readUInt32BE(8 + 255 * 4);
-  const names = 8 + 1024;
-  const offsets = names + n * 24;
-  const largeStart = offsets + n * 4;
-  const map = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    let offset = idx.readUInt32BE(offsets + i * 4);
-    if (offset & 0x80000000) offset = Number(idx.readBigUInt64BE(largeStart + (offset & 0x7fffffff) * 8));
-    map.set(idx.toString('hex', names + i * 20, names + i * 20 + 20), offset);
-  }
-  return map;
-}
-
-/**
- * The inflated size of the object at `offset` of a pack, reading only its header — and for a
- * delta the first bytes of the delta, which start with the result's size.
- */
-export function sizeAt(pack: PackBytes, offset: number): number {
-  const header = readEntryHeader(pack, offset);
-  if (typeOfKind(header.kind)) return header.size;
-  const pos = header.dataAt;
-  // The delta starts with two varints (base size, result size): inflate just enough of it. A
-  // dynamic-Huffman block header can be long, so widen the window until both varints are out.
-  for (const window of [128, 2048, deflateBound(header.size)]) {
-    const head = zlib.inflateSync(pack.subarray(pos, Math.min(pack.length, pos + window)), {
-      finishFlush: zlib.constants.Z_SYNC_FLUSH,
-    });
-    if (hasTwoVarints(head)) {
-      const at = { pos: 0 };
-      readVarint(head, at);
-      return readVarint(head, at);
-    }
-  }
-  throw new Error(`cannot read the delta header at offset ${offset}`);
-}
-
-function hasTwoVarints(data: Buffer): boolean {
-  let complete = 0;
-  for (let i = 0; i < data.length && complete < 2; i++) if (!(data[i]! & 0x80)) complete++;
-  return complete === 2;
-}
-
-export interface PackEntryHeader {
-  /** 1..4 for whole objects, 6 ofs-delta, 7 ref-delta. */
-  readonly kind: number;
-  /** Inflated size of the entry's data (for a delta: of the delta). */
-  readonly size: number;
-  /** Where the zlib stream starts. */
-  readonly dataAt: number;
-  readonly baseOffset?: number;
-  readonly baseOid?: string;
-}
-
-/** Bytes an entry's header takes at most (type and size, then a base offset or oid). */
-export const MAX_HEADER = 64;
-
-/** The header of the entry at `offset`; its positions are in the pack. */
-export function readEntryHeader(pack: PackBytes, offset: number): PackEntryHeader {
-  // A Buffer is read in place; other pack bytes give a view of the header's bytes.
-  const inPlace = Buffer.isBuffer(pack);
-  const head = inPlace ? pack : pack.subarray(offset, Math.min(pack.length, offset + MAX_HEADER));
-  const from = inPlace ? offset : 0;
-  let pos = from;
-  let byte = head[pos++]!;
-  const kind = (byte >> 4) & 7;
-  let size = byte & 0x0f;
-  let shift = 4;
-  while (byte & 0x80) {
-    byte = head[pos++]!;
-    size += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  }
-  if (kind === OFS_DELTA) {
-    byte = head[pos++]!;
-    let back = byte & 0x7f;
-    while (byte & 0x80) {
-      byte = head[pos++]!;
-      back = (back + 1) * 128 + (byte & 0x7f);
-    }
-    return { kind, size, dataAt: offset + pos - from, baseOffset: offset - back };
-  }
-  if (kind === REF_DELTA) return { kind, size, dataAt: offset + pos - from + 20, baseOid: head.toString('hex', pos, pos + 20) };
-  if (!TYPES[kind]) throw new Error(`bad object type ${kind} at offset ${offset}`);
-  return { kind, size, dataAt: offset + pos - from };
-}
-
-/** Inflates an entry's data (a whole object, or a delta) of a complete pack. */
-export function inflateEntry(pack: PackBytes, header: PackEntryHeader): Buffer {
-  // Within zlib's bound first: for a pack kept in pieces that is a view, not a copy of the rest.
-  const end = pack.length - 20;
-  const bounded = Math.min(end, header.dataAt + deflateBound(header.size));
-  try {
-    return inflateOne(inflater, pack.subarray(header.dataAt, bounded), 0, bounded - header.dataAt, header.size).data;
-  } catch (error) {
-    // Only an encoder less tight than zlib's writes streams longer than the bound.
-    if ((error as { code?: string }).code !== 'Z_BUF_ERROR' || bounded === end) throw error;
-    return inflateOne(inflater, pack.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
-  }
-}
-
-export function typeOfKind(kind: number): ObjectType | undefined {
-  return TYPES[kind];
-}
-
-/**
- * Lookups in a version-2 .idx file as it is, by binary search within its fan-out bucket:
- * nothing is parsed up front (building a Map of 50,000 hex oids took ~0.6 s).
- */
-export class PackIdx {
-  private readonly count: number;
-  private readonly names = 8 + 1024;
-
-  constructor(private readonly idx: Buffer) {
-    if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
-      throw new Error('unsupported pack index version');
-    }
-    this.count = idx.readUInt32BE(8 + 255 * 4);
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  /** The pack offset of `oid`, or undefined when this pack does not hold it. */
-  offsetOf(oid: string): number | undefined {
-    if (oid.length !== 40) return undefined;
-    const key = Buffer.from(oid, 'hex');
-    const first = key[0]!;
-    let lo = first === 0 ? 0 : this.idx.readUInt32BE(8 + (first - 1) * 4);
-    let hi = this.idx.readUInt32BE(8 + first * 4);
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = this.names + mid * 20;
-      const cmp = this.idx.compare(key, 0, 20, at, at + 20);
-      if (cmp === 0) {
-        const offsets = this.names + this.count * 24;
-        const offset = this.idx.readUInt32BE(offsets + mid * 4);
-        if (!(offset & 0x80000000)) return offset;
-        return Number(this.idx.readBigUInt64BE(offsets + this.count * 4 + (offset & 0x7fffffff) * 8));
-      }
-      // Buffer#compare(target…) compares target to this buffer's range: > 0 means key is smaller.
-      if (cmp > 0) hi = mid;
-      else lo = mid + 1;
-    }
-    return undefined;
   }
 }

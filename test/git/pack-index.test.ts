@@ -6,7 +6,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { createObjectStore } from '../../src/git/object-store.js';
-import { applyDelta, indexPack, PackIdx, PackStreamIndexer, readIdxOffsets, sizeAt } from '../../src/git/pack-index.js';
+import { applyDelta, sizeAt } from '../../src/git/pack-entry.js';
+import { PackIdx, readIdxOffsets } from '../../src/git/pack-idx.js';
+import { indexPack, PackStreamIndexer } from '../../src/git/pack-index.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
 /** Repacks `repo` into one pack (with `argv`), and reads it and the .idx git wrote for it. */
