@@ -60,7 +60,7 @@ export async function repairRepository(gitdir: string, options: { minLockAgeMs: 
     }
   }
 
-  // A pack is usable only with its index (the index goes in last, src/git/git-worker.ts).
+  // A pack is usable only with its index (the index goes in last, src/git/pack-receiver.ts).
   const packDir = path.join(objects, 'pack');
   const packNames = await fs.promises.readdir(packDir).catch(() => [] as string[]);
   const indexed = new Set(packNames.filter((n) => n.endsWith('.idx')).map((n) => n.slice(0, -4)));
