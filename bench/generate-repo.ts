@@ -73,7 +73,6 @@ export async function generateRepo(options: GenerateOptions): Promise<GeneratedR
   const uuids = Array.from({ length: apps }, () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`);
   const names = uuids.map((_, i) => `app-${String(i).padStart(5, '0')}`);
   const manifestNames = Array.from({ length: manifestCount }, (_, i) => (i === 0 ? 'prod' : i === 1 ? 'uat' : `inst-${String(i).padStart(2, '0')}`));
-  let objects = 0;
 
   async function* stream(): AsyncGenerator<Buffer> {
     let mark = 0;
@@ -81,7 +80,6 @@ export async function generateRepo(options: GenerateOptions): Promise<GeneratedR
     const blob = (content: Buffer | string, file: string): Buffer => {
       const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
       mark++;
-      objects++;
       files.push(`M 100644 :${mark} ${file}\n`);
       return Buffer.concat([Buffer.from(`blob\nmark :${mark}\ndata ${data.length}\n`), data, Buffer.from('\n')]);
     };

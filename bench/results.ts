@@ -24,7 +24,7 @@ export function machine(): string {
 export async function appendResults(section: string, text: string): Promise<void> {
   const start = `<!-- ${section} -->`;
   const end = `<!-- /${section} -->`;
-  let current = '';
+  let current: string;
   try {
     current = await readFile(RESULTS, 'utf8');
   } catch {

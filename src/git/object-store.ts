@@ -386,7 +386,7 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
       packsLoaded ??= loadPacks();
       await packsLoaded;
       return Promise.all(
-        oids.map((oid, i) => {
+        oids.map(async (oid, i) => {
           const size = sizes[i];
           if (size !== undefined) return size;
           for (const entry of packs.values()) {

@@ -228,7 +228,7 @@ export class PackStreamIndexer {
           this.waitFor = 2 * (limit - start);
           return;
         }
-        throw new Error(`object at offset ${offset}: ${(error as Error).message}`);
+        throw new Error(`object at offset ${offset}: ${(error as Error).message}`, { cause: error });
       }
       this.waitFor = 0;
       const end = start + consumed;

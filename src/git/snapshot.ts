@@ -7,7 +7,7 @@
 // `file`/`error` (and the protected lists on first access of `elements`/`elementErrors`), once
 // per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
 import { isAppError } from '../errors.js';
-import { parseManifest, type ManifestFile } from '../repo/manifest.js';
+import { parseManifest } from '../repo/manifest.js';
 import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';
 import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../repo/layout.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
@@ -176,7 +176,7 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
     if (missing.length > 0) {
       counters.blobSizeReads += missing.length;
       const read = store.objectSizes(missing);
-      missing.forEach((oid, i) => sizes.set(oid, read.then((all) => all[i]!)));
+      for (const [i, oid] of missing.entries()) void sizes.set(oid, read.then((all) => all[i]!));
     }
     return Promise.all(oids.map((oid) => sizes.get(oid)!));
   }
@@ -199,7 +199,8 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
       result.set(parsed.version, { path: filePath, blobId: e.oid, size });
     }
     counters.treeReads++;
-    releaseDirs.set(key, Promise.resolve(result));
+    // Settled already: releasesOf finds it without waiting.
+    void releaseDirs.set(key, Promise.resolve(result));
     return releaseDirsAtHand.set(key, result);
   }
 

@@ -33,7 +33,6 @@ import { manifestPath, parseManifestPath } from './layout.js';
 import {
   type ElementType,
   describe,
-  isCanonicalUuid,
   isManifestName,
   isReleaseRef,
   isUuid,

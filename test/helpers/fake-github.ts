@@ -46,7 +46,8 @@ export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Pr
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
+    req.on('end', () => void answer().catch((error: unknown) => res.writeHead(500).end(String(error))));
+    const answer = async () => {
       const url = new URL(req.url ?? '/', 'http://x');
       fake.requests.push(`${req.method} ${url.pathname}`);
       const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
@@ -81,7 +82,7 @@ export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Pr
         return json(200, { sha, merged: true, message: 'Pull Request successfully merged' });
       }
       return json(404, { message: 'Not Found' });
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(

@@ -41,7 +41,7 @@ export async function runGit(args: readonly string[], options: { cwd?: string; i
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`git ${args.join(' ')}: ${e.stderr ?? e.message}`);
+    throw new Error(`git ${args.join(' ')}: ${e.stderr ?? e.message}`, { cause: error });
   }
 }
 

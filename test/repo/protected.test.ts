@@ -49,7 +49,7 @@ t.test('every reason a protected list is refused, with its line', async (t) => {
     ['missing uuid', 'apps:\n  - name: x\n', 2, /^apps\[0\] is missing uuid$/],
     ['bad uuid', 'apps:\n  - uuid: 12\n    name: x\n', 2, /^apps\[0\]\.uuid must be a UUID, got 12$/],
     ['missing name', `apps:\n  - uuid: ${A}\n`, 2, /^apps\[0\] is missing name$/],
-    ['empty name', `apps:\n  - uuid: ${A}\n    name: "  "\n`, 3, /^apps\[0\]\.name must be a non-empty string, got "  "$/],
+    ['empty name', `apps:\n  - uuid: ${A}\n    name: "  "\n`, 3, /^apps\[0\]\.name must be a non-empty string, got " {2}"$/],
     ['name a list', `apps:\n  - uuid: ${A}\n    name: [a]\n`, 3, /^apps\[0\]\.name must be a non-empty string, got a collection$/],
     ['name a folder path', `apps:\n  - uuid: ${A}\n    name: a/b\n`, 3, /^apps\[0\]: name "a\/b" cannot be a folder name: it contains a slash; set path$/],
     ['name ..', `apps:\n  - uuid: ${A}\n    name: ..\n`, 3, /^apps\[0\]: name "\.\." cannot be a folder name: it has a \.\. segment; set path$/],
