@@ -41,6 +41,18 @@ export interface PullRequestProvider {
   check?(): Promise<void>;
 }
 
+/**
+ * What the builtin provider needs from the pull-request service, which satisfies it: the provider
+ * depends on this, never on the service, and the service hands itself over as this when it builds
+ * its provider.
+ */
+export interface PullRequestHost {
+  /** Our own link to pull request `number`. */
+  pullRequestUrl(number: number): string;
+  /** Merges by re-applying the intent on the default branch: the builtin provider's merge. */
+  applyToDefaultBranch(pullRequest: PullRequestRow, merger: { name: string; email: string }): Promise<{ mergeCommit: string }>;
+}
+
 /** What a forge's webhook says happened to one pull request. */
 export interface ForgeEvent {
   /** The forge's number of the pull request (our `external_id`, as text). */

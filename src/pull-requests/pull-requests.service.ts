@@ -7,7 +7,7 @@ import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestKind, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { AppError, errors, hasCode } from '../errors.js';
 import type { FileChange, GitWorker, Snapshot } from '../git/types.js';
-import type { PullRequestProvider } from '../providers/types.js';
+import type { PullRequestHost, PullRequestProvider } from '../providers/types.js';
 import { applyIntent, diffIntent, type AppliedChange, type Application, type Conflict, type Intent, type ManifestDiff } from './intent.js';
 import * as repository from './pull-requests.repository.js';
 
@@ -77,7 +77,7 @@ export interface PullRequestView {
 /** Called after a pull request merged (releases become available, hotfixes close…). */
 export type MergeListener = (pullRequest: PullRequestRow, actor: Actor) => Promise<void>;
 
-export interface PullRequestService {
+export interface PullRequestService extends PullRequestHost {
   propose(proposal: Proposal): Promise<PushedBranch | DryRunResult>;
   list(filter: { state?: PullRequestState; limit?: number; before?: number }): Promise<PullRequestView[]>;
   get(number: number): Promise<PullRequestView>;
@@ -94,17 +94,14 @@ export interface PullRequestService {
   /** Open (and conflicted) pull requests, for services computing pending state. */
   listOpen(): Promise<PullRequestRow[]>;
   onMerged(listener: MergeListener): void;
-  /** Merges by re-applying the intent on the default branch: the builtin provider's merge. */
-  applyToDefaultBranch(pullRequest: PullRequestRow, merger: { name: string; email: string }): Promise<{ mergeCommit: string }>;
-  pullRequestUrl(number: number): string;
 }
 
 export interface PullRequestServiceDeps {
   readonly db: Kysely<Tables>;
   readonly git: GitWorker;
   readonly audit: AuditService;
-  /** Builds the provider; it receives this service, since the builtin provider merges through it. */
-  readonly createProvider: (service: PullRequestService) => PullRequestProvider;
+  /** Builds the provider; it receives this service as a host, since the builtin provider merges through it. */
+  readonly createProvider: (host: PullRequestHost) => PullRequestProvider;
   /** Base URL of this service, for links. */
   readonly baseUrl: string;
 }

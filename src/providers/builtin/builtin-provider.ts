@@ -1,17 +1,17 @@
 // The builtin provider: pull requests live only in our table, and merging re-applies the intent
-// on the default branch (PullRequestService.applyToDefaultBranch).
+// on the default branch through a PullRequestHost (the pull-request service satisfies it).
 import type { Kysely } from 'kysely';
 import type { PullRequestRow, Tables } from '../../db/database.js';
 import { hasCode } from '../../errors.js';
 import type { GitWorker } from '../../git/types.js';
 import { listPullRequests } from '../../pull-requests/pull-requests.repository.js';
-import type { ProviderPullRequest, PullRequestProvider } from '../types.js';
+import type { ProviderPullRequest, PullRequestHost, PullRequestProvider } from '../types.js';
 
 export interface BuiltinProviderDeps {
   readonly db: Kysely<Tables>;
   readonly git: GitWorker;
-  readonly url: (number: number) => string;
-  readonly applyToDefaultBranch: (row: PullRequestRow, merger: { name: string; email: string }) => Promise<{ mergeCommit: string }>;
+  readonly url: PullRequestHost['pullRequestUrl'];
+  readonly applyToDefaultBranch: PullRequestHost['applyToDefaultBranch'];
 }
 
 export function createBuiltinProvider(deps: BuiltinProviderDeps): PullRequestProvider {

@@ -6,8 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PullRequestRow } from '../../db/database.js';
 import { errors } from '../../errors.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
-import type { ForgeDeps } from './forge.js';
-import { fitDescription, forgeEvent } from './forge.js';
+import { type ForgeDeps, fitDescription, forgeEvent } from './adapter.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, verifyBasicPassword } from './signatures.js';
 

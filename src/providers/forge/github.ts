@@ -5,8 +5,7 @@ import type { PullRequestRow } from '../../db/database.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, verifyHmacHeader, headerValue } from './signatures.js';
-import type { ForgeDeps } from './forge.js';
-import { forgeEvent } from './forge.js';
+import { type ForgeDeps, forgeEvent } from './adapter.js';
 
 /** The fields we read of GitHub's `pull-request` / `pull-request-simple`. */
 interface GitHubPull {

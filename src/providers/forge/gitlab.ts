@@ -3,8 +3,7 @@
 // https://docs.gitlab.com/api/merge_requests/
 import type { PullRequestRow } from '../../db/database.js';
 import type { ForgeEvent, ForgeProvider, ProviderPullRequest } from '../types.js';
-import type { ForgeDeps } from './forge.js';
-import { fitDescription, forgeEvent } from './forge.js';
+import { type ForgeDeps, fitDescription, forgeEvent } from './adapter.js';
 import { createForgeHttp } from './http.js';
 import { fullSha, headerValue, verifyTokenHeader } from './signatures.js';
 
