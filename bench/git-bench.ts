@@ -92,7 +92,10 @@ async function nativeCommitPush(clone: string, url: string, branch: string, cont
 
 async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'mir-git-bench-'));
-  const loadAtStart = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const loadAtStart = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   const results: { name: string; ours: number; native?: number; note?: string }[] = [];
   let server: ChildProcess | undefined;
   try {
@@ -116,9 +119,23 @@ async function main(): Promise<void> {
       await rm(dir, { recursive: true, force: true });
       const data = path.join(scratch, `cold-${i}`);
       const candidate = worker(url, data);
-      cold.push((await time(async () => { await candidate.start(); await candidate.snapshot(); }))[0]);
+      cold.push(
+        (
+          await time(async () => {
+            await candidate.start();
+            await candidate.snapshot();
+          })
+        )[0],
+      );
       const snap = await candidate.snapshot();
-      coldParse.push((await time(async () => { for (const m of snap.manifests.values()) void m.file; void snap.elements; }))[0]);
+      coldParse.push(
+        (
+          await time(async () => {
+            for (const m of snap.manifests.values()) void m.file;
+            void snap.elements;
+          })
+        )[0],
+      );
       if (w) await w.close();
       w = candidate;
     }
@@ -137,7 +154,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < Math.min(RUNS, 3); i++) {
       transfer.push((await time(() => client.fetchPack({ wants, haves: [], onData: () => undefined })))[0]);
     }
-    results.push({ name: '(of which the server + transfer of the whole pack alone)', ours: median(transfer), note: 'the rest is indexing in JS (single thread), writing, snapshot' });
+    results.push({
+      name: '(of which the server + transfer of the whole pack alone)',
+      ours: median(transfer),
+      note: 'the rest is indexing in JS (single thread), writing, snapshot',
+    });
     results.push({ name: 'then parse all 10 manifests + protected list (src/repo)', ours: median(coldParse), note: 'not in native; lazy, on first use' });
     const ours = w!;
 
@@ -153,13 +174,23 @@ async function main(): Promise<void> {
         (
           await time(async () => {
             const head = await ours.headCommit();
-            const commit = await ours.commit({ parent: head, changes: [{ path: 'manifests/uat.yaml', bytes: Buffer.from(content) }], message: 'bench', author: { name: 'bench', email: 'bench@example.com' } });
+            const commit = await ours.commit({
+              parent: head,
+              changes: [{ path: 'manifests/uat.yaml', bytes: Buffer.from(content) }],
+              message: 'bench',
+              author: { name: 'bench', email: 'bench@example.com' },
+            });
             await ours.pushBranch({ branch: `mir/bench-${i}-${Date.now()}`, commit, expectedOld: null });
           })
         )[0],
       );
     }
-    results.push({ name: 'one-file commit + push of a new branch', ours: median(pushOurs), native: median(pushNative), note: 'pushBranch: locks + one receive-pack POST' });
+    results.push({
+      name: 'one-file commit + push of a new branch',
+      ours: median(pushOurs),
+      native: median(pushNative),
+      note: 'pushBranch: locks + one receive-pack POST',
+    });
 
     // 3. Fetch of one new commit: on main, then on a branch not present locally.
     const fetchMainOurs: number[] = [];
@@ -190,7 +221,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       await ours.withWriteLock(async () => {
         const from = await ours.headCommit();
-        const to = await ours.commit({ parent: from, changes: [{ path: 'manifests/inst-02.yaml', bytes: Buffer.from(`version: 1.0.0\nname: inst-02\napps: []\nworkflows: []\n# ${i}\n`) }], message: 'rebuild', author: { name: 'bench', email: 'bench@example.com' } });
+        const to = await ours.commit({
+          parent: from,
+          changes: [{ path: 'manifests/inst-02.yaml', bytes: Buffer.from(`version: 1.0.0\nname: inst-02\napps: []\nworkflows: []\n# ${i}\n`) }],
+          message: 'rebuild',
+          author: { name: 'bench', email: 'bench@example.com' },
+        });
         await ours.fastForwardDefault({ from, to });
       });
       // The snapshot of the previous commit was built in the previous round (or by cold start).
@@ -208,11 +244,19 @@ async function main(): Promise<void> {
     const lines = [
       `## git worker vs native git — ${new Date().toISOString()}`,
       '',
-      `Machine: ${machine}; Node ${process.version}; ${gitVersion}; load average ${loadAtStart} at the start, ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end (other work on the machine slows both sides). Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
+      `Machine: ${machine}; Node ${process.version}; ${gitVersion}; load average ${loadAtStart} at the start, ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(
+          ' ',
+        )} at the end (other work on the machine slows both sides). Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
       '',
       '| operation | worker (ms) | native git (ms) | ratio | note |',
       '|---|---:|---:|---:|---|',
-      ...results.map((r) => `| ${r.name} | ${r.ours.toFixed(1)} | ${r.native === undefined ? '' : r.native.toFixed(1)} | ${r.native === undefined ? '' : `${(r.ours / r.native).toFixed(2)}×`} | ${r.note ?? ''} |`),
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.ours.toFixed(1)} | ${r.native === undefined ? '' : r.native.toFixed(1)} | ${r.native === undefined ? '' : `${(r.ours / r.native).toFixed(2)}×`} | ${r.note ?? ''} |`,
+      ),
       '',
       `Resident memory of the benchmark process at the end: ${rss.toFixed(0)} MiB.`,
       '',

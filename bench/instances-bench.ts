@@ -51,7 +51,12 @@ async function main(): Promise<void> {
     await mkdir(dataDir, { recursive: true });
     await cp(repo.path, path.join(dataDir, 'repo.git'), { recursive: true });
 
-    const config = loadConfig({ MIR_DATA_DIR: dataDir, LOG_LEVEL: 'info', MIR_GIT_POLL_SECONDS: '0', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+    const config = loadConfig({
+      MIR_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      MIR_GIT_POLL_SECONDS: '0',
+      ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    });
     const logger = createLogger({ level: 'info', destination: { write: () => {} } as never });
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
     await migrate(database);

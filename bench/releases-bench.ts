@@ -32,7 +32,12 @@ interface Service {
 }
 
 async function start(dataDir: string): Promise<Service> {
-  const config = loadConfig({ MIR_DATA_DIR: dataDir, LOG_LEVEL: 'silent', MIR_GIT_POLL_SECONDS: '0', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+  const config = loadConfig({
+    MIR_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    MIR_GIT_POLL_SECONDS: '0',
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+  });
   const logger = createLogger({ level: 'silent' });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
   await migrate(database);
@@ -77,7 +82,9 @@ async function releaseCreation(work: string): Promise<string[]> {
     const uuid = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
     const files = Array.from({ length: 200 }, (_, i) => ({
       path: `apps/big-app/${['components', 'queries', 'lib/util'][i % 3]}/f${i}.json`,
-      bytes: new TextEncoder().encode(JSON.stringify({ id: i, body: `${'component '.repeat(40)}${i}`, props: Array.from({ length: 20 }, (_, j) => `p${i}-${j}`) }, null, 2)),
+      bytes: new TextEncoder().encode(
+        JSON.stringify({ id: i, body: `${'component '.repeat(40)}${i}`, props: Array.from({ length: 20 }, (_, j) => `p${i}-${j}`) }, null, 2),
+      ),
     }));
     await service.git.withWriteLock(async () => {
       const head = await service.git.headCommit();
@@ -90,14 +97,25 @@ async function releaseCreation(work: string): Promise<string[]> {
       await service.git.fastForwardDefault({ from: head, to: next });
     });
     const sourceBytes = files.reduce((n, f) => n + f.bytes.length, 0);
-    const post = (query = '') => () =>
-      service.app.inject({ method: 'POST', url: `${API}/releases/${uuid}?elementType=PAGE${query}`, headers: { authorization: `Bearer ${service.token}` }, payload: { bump: 'patch', release_description: 'bench' } });
+    const post =
+      (query = '') =>
+      () =>
+        service.app.inject({
+          method: 'POST',
+          url: `${API}/releases/${uuid}?elementType=PAGE${query}`,
+          headers: { authorization: `Bearer ${service.token}` },
+          payload: { bump: 'patch', release_description: 'bench' },
+        });
     await timed(post('&dry_run=true'));
     const dry: number[] = [];
     for (let i = 0; i < RELEASES; i++) dry.push(await timed(post('&dry_run=true')));
     const real: number[] = [];
     for (let i = 0; i < RELEASES; i++) real.push(await timed(post()));
-    const listing = await service.app.inject({ method: 'GET', url: `${API}/releases/${uuid}?elementType=PAGE`, headers: { authorization: `Bearer ${service.token}` } });
+    const listing = await service.app.inject({
+      method: 'GET',
+      url: `${API}/releases/${uuid}?elementType=PAGE`,
+      headers: { authorization: `Bearer ${service.token}` },
+    });
     const size = (listing.json().data[0] as { size: number }).size;
     const d = stats(dry);
     const r = stats(real);
@@ -124,7 +142,8 @@ async function matrix(work: string): Promise<string[]> {
   await cp(repo.path, path.join(dataDir, 'repo.git'), { recursive: true });
   const service = await start(dataDir);
   try {
-    const get = (query: string) => () => service.app.inject({ method: 'GET', url: `${API}/elements${query}`, headers: { authorization: `Bearer ${service.token}` } });
+    const get = (query: string) => () =>
+      service.app.inject({ method: 'GET', url: `${API}/elements${query}`, headers: { authorization: `Bearer ${service.token}` } });
     const snapshotStarted = performance.now();
     const snapshot = await service.git.snapshot();
     void snapshot.elements;
@@ -184,7 +203,12 @@ async function matrix(work: string): Promise<string[]> {
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'mir-bench-releases-'));
   try {
-    const lines = [`## Releases and the release matrix (${machine()})`, '', `Database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}; requests through \`app.inject\` (no network).`, ''];
+    const lines = [
+      `## Releases and the release matrix (${machine()})`,
+      '',
+      `Database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}; requests through \`app.inject\` (no network).`,
+      '',
+    ];
     process.stdout.write('release creation…\n');
     lines.push(...(await releaseCreation(work)));
     process.stdout.write('generating the large repository and measuring GET /elements…\n');

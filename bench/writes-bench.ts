@@ -84,7 +84,11 @@ const ms = (n: number) => n.toFixed(0);
 const s = (n: number) => (n / 1000).toFixed(1);
 const count = (n: number) => n.toLocaleString('en-US');
 const runsText = (values: number[]) => values.map(ms).join(', ');
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 // ---- release zips that pass mir's artifact checks ------------------------------------------------
 
@@ -143,7 +147,9 @@ async function gitWithInput(args: string[], cwd: string, input: Iterable<Buffer 
   const child = spawn('git', args, { cwd, env: GIT_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
   const out: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  const exited = new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args[0]} exited ${code}`)))));
+  const exited = new Promise<void>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`git ${args[0]} exited ${code}`)))),
+  );
   await pipeline(Readable.from(input), child.stdin);
   await exited;
   return Buffer.concat(out).toString();
@@ -151,7 +157,15 @@ async function gitWithInput(args: string[], cwd: string, input: Iterable<Buffer 
 
 /** `git mktree --batch`: one tree per list of ls-tree lines, their ids in order. */
 async function mktrees(repo: string, trees: readonly (readonly string[])[]): Promise<string[]> {
-  return (await gitWithInput(['mktree', '--batch'], repo, trees.map((lines) => `${lines.join('\n')}\n\n`))).trim().split('\n');
+  return (
+    await gitWithInput(
+      ['mktree', '--batch'],
+      repo,
+      trees.map((lines) => `${lines.join('\n')}\n\n`),
+    )
+  )
+    .trim()
+    .split('\n');
 }
 
 /**
@@ -189,7 +203,12 @@ async function withValidArtifacts(repo: GeneratedRepo): Promise<GeneratedRepo> {
   }
   const marks = path.join(repo.path, 'bench-marks');
   await gitWithInput(['fast-import', '--quiet', `--export-marks=${marks}`], repo.path, blobs());
-  const blobIds = new Map((await readFile(marks, 'utf8')).trim().split('\n').map((line) => [Number(line.slice(1, line.indexOf(' '))), line.slice(line.indexOf(' ') + 1)]));
+  const blobIds = new Map(
+    (await readFile(marks, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => [Number(line.slice(1, line.indexOf(' '))), line.slice(line.indexOf(' ') + 1)]),
+  );
   await rm(marks);
 
   const folders = new Map<string, string[]>();
@@ -202,7 +221,10 @@ async function withValidArtifacts(repo: GeneratedRepo): Promise<GeneratedRepo> {
   const folderIds = await mktrees(repo.path, [...folders.values()]);
   const [appsTree] = await mktrees(repo.path, [names.map((folder, i) => `040000 tree ${folderIds[i]}\t${folder.slice('dist/apps/'.length)}`)]);
   const [distTree] = await mktrees(repo.path, [[`040000 tree ${appsTree}\tapps`]]);
-  const kept = (await git(['ls-tree', 'main'], repo.path)).trim().split('\n').filter((line) => !line.endsWith('\tdist'));
+  const kept = (await git(['ls-tree', 'main'], repo.path))
+    .trim()
+    .split('\n')
+    .filter((line) => !line.endsWith('\tdist'));
   const [root] = await mktrees(repo.path, [[...kept, `040000 tree ${distTree}\tdist`]]);
   const dated = { ...GIT_ENV, GIT_AUTHOR_DATE: '1700000000 +0000', GIT_COMMITTER_DATE: '1700000000 +0000' };
   const commit = (await execFileAsync('git', ['commit-tree', root!, '-m', 'Benchmark repository'], { cwd: repo.path, env: dated })).stdout.trim();
@@ -406,12 +428,15 @@ async function wholeManifestWrites(mir: Mir, repo: GeneratedRepo, tree: string):
     row.put.push(put.ms);
     row.merge.push(merge.ms);
     const wanted = new Map(body.manifest.apps.map((a) => [a.uuid, a.release]));
-    const edit = (text: string) => text.replace(/^( {2}- uuid: (\S+)\n {4}release: )\S+$/gm, (all, head: string, uuid: string) => {
-      const release = wanted.get(uuid);
-      return release === undefined ? all : `${head}${release}`;
-    });
+    const edit = (text: string) =>
+      text.replace(/^( {2}- uuid: (\S+)\n {4}release: )\S+$/gm, (all, head: string, uuid: string) => {
+        const release = wanted.get(uuid);
+        return release === undefined ? all : `${head}${release}`;
+      });
     row.native.push(await nativeWrite(tree, `native/whole-${run}`, edit));
-    progress(`  whole manifest of ${count(order.length)}, run ${run + 1}/${RUNS}: PUT ${ms(put.ms)} ms, merge ${ms(merge.ms)} ms, native ${ms(row.native.at(-1)!)} ms`);
+    progress(
+      `  whole manifest of ${count(order.length)}, run ${run + 1}/${RUNS}: PUT ${ms(put.ms)} ms, merge ${ms(merge.ms)} ms, native ${ms(row.native.at(-1)!)} ms`,
+    );
   }
   return row;
 }
@@ -483,7 +508,14 @@ interface Preparation {
   zipsMs: number;
 }
 
-function report(rows: WriteRow[], whole: (WriteRow & { bodyBytes: number }) | undefined, scale: ScaleColumn[], loadAtStart: string, preparation: Preparation, unfinished: string | null): string[] {
+function report(
+  rows: WriteRow[],
+  whole: (WriteRow & { bodyBytes: number }) | undefined,
+  scale: ScaleColumn[],
+  loadAtStart: string,
+  preparation: Preparation,
+  unfinished: string | null,
+): string[] {
   const minutes = (n: number) => (n / 60_000).toFixed(1);
   const lines = [
     `## Manifest writes end to end vs native git, event-loop stalls, scale (${machine()})`,
@@ -508,10 +540,13 @@ function report(rows: WriteRow[], whole: (WriteRow & { bodyBytes: number }) | un
       '',
       '| entries in `prod` | PUT ms | merge ms | native edit + commit + push ms | PUT / native | longest /healthz wait ms |',
       '|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${count(r.entries)} | ${ms(median(r.put))} | ${ms(median(r.merge))} | ${ms(median(r.native))} | ${(median(r.put) / median(r.native)).toFixed(1)}× | ${ms(r.longestWait)} |`),
+      ...rows.map(
+        (r) =>
+          `| ${count(r.entries)} | ${ms(median(r.put))} | ${ms(median(r.merge))} | ${ms(median(r.native))} | ${(median(r.put) / median(r.native)).toFixed(1)}× | ${ms(r.longestWait)} |`,
+      ),
       '',
       ...rows.map((r) => `- ${count(r.entries)}, runs in order: PUT ${runsText(r.put)}; merge ${runsText(r.merge)}; native ${runsText(r.native)} ms.`),
-      '- The issue\'s figures: 1,000 entries PUT 368 ms, merge 320 ms, native 145 ms, longest /healthz wait 744 ms; 5,000: 1,696 / 1,295 / 151 ms, 2,039 ms.',
+      "- The issue's figures: 1,000 entries PUT 368 ms, merge 320 ms, native 145 ms, longest /healthz wait 744 ms; 5,000: 1,696 / 1,295 / 151 ms, 2,039 ms.",
       '',
     );
   }
@@ -550,7 +585,10 @@ function report(rows: WriteRow[], whole: (WriteRow & { bodyBytes: number }) | un
       row('cached `GET …/releases`, median of 5 (ms)', (c) => c.cachedReleases.toFixed(1)),
       row('first `GET /elements?limit=100` (ms)', (c) => ms(c.firstElements)),
       row('longest /healthz wait during these reads (ms)', (c) => ms(c.readStallMs)),
-      row('steady RSS, idle after the reads / peak so far (MiB)', (c) => `${ms(c.afterReads.rss)} / ${ms(c.afterReads.peak)} (${s(c.afterReads.afterMs)} s on)`),
+      row(
+        'steady RSS, idle after the reads / peak so far (MiB)',
+        (c) => `${ms(c.afterReads.rss)} / ${ms(c.afterReads.peak)} (${s(c.afterReads.afterMs)} s on)`,
+      ),
       '',
     );
   }
@@ -607,7 +645,8 @@ async function main(): Promise<void> {
       running = undefined;
       await rm(work, { recursive: true, force: true });
       // Each size can take minutes: an interrupted run still leaves what it measured.
-      if (writeResults && apps !== plan.at(-1)) await appendResults('writes', report(rows, whole, scale, loadAtStart, preparation, `sizes up to ${count(apps)} apps done`).join('\n'));
+      if (writeResults && apps !== plan.at(-1))
+        await appendResults('writes', report(rows, whole, scale, loadAtStart, preparation, `sizes up to ${count(apps)} apps done`).join('\n'));
     }
     const lines = report(rows, whole, scale, loadAtStart, preparation, null);
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -241,4 +241,3 @@ function useStrictValidation(app: FastifyInstance, schemas: readonly TSchema[]):
   }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : other).compile(schema));
 }
-

@@ -11,10 +11,28 @@ export type ForgeName = Exclude<ProviderName, 'builtin'>;
 
 /** Each forge's public API, its repository identity and the git user name its tokens go with. */
 const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: string; gitUsername: string; gitUrl: (repository: string) => string }> = {
-  github: { apiUrl: 'https://api.github.com', repository: /^[^/]+\/[^/]+$/, identity: 'owner/repo', gitUsername: 'x-access-token', gitUrl: (r) => `https://github.com/${r}.git` },
+  github: {
+    apiUrl: 'https://api.github.com',
+    repository: /^[^/]+\/[^/]+$/,
+    identity: 'owner/repo',
+    gitUsername: 'x-access-token',
+    gitUrl: (r) => `https://github.com/${r}.git`,
+  },
   // A project path (group/subgroup/project) or its numeric id.
-  gitlab: { apiUrl: 'https://gitlab.com', repository: /^([^/]+(\/[^/]+)+|\d+)$/, identity: 'group/project or a project id', gitUsername: 'oauth2', gitUrl: (r) => `https://gitlab.com/${r}.git` },
-  bitbucket: { apiUrl: 'https://api.bitbucket.org/2.0', repository: /^[^/]+\/[^/]+$/, identity: 'workspace/repo_slug', gitUsername: 'x-token-auth', gitUrl: (r) => `https://bitbucket.org/${r}.git` },
+  gitlab: {
+    apiUrl: 'https://gitlab.com',
+    repository: /^([^/]+(\/[^/]+)+|\d+)$/,
+    identity: 'group/project or a project id',
+    gitUsername: 'oauth2',
+    gitUrl: (r) => `https://gitlab.com/${r}.git`,
+  },
+  bitbucket: {
+    apiUrl: 'https://api.bitbucket.org/2.0',
+    repository: /^[^/]+\/[^/]+$/,
+    identity: 'workspace/repo_slug',
+    gitUsername: 'x-token-auth',
+    gitUrl: (r) => `https://bitbucket.org/${r}.git`,
+  },
   // Azure accepts any user name with a personal access token.
   azure: {
     apiUrl: 'https://dev.azure.com',
@@ -32,9 +50,7 @@ const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: 
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on' }),
-  DATABASE_URL: Type.Optional(
-    Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset: embedded PGlite under the data dir' }),
-  ),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset: embedded PGlite under the data dir' })),
   MIR_DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'Where the embedded database, repository and admin token live' }),
   MIR_GIT_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'http(s) URL of the source control repository; unset: embedded' })),
   MIR_GIT_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
@@ -47,14 +63,24 @@ export const EnvSchema = Type.Object({
   MIR_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
   MIR_PROVIDER: Type.Enum([...PROVIDERS], { default: 'builtin', description: 'Where pull requests live' }),
-  MIR_PROVIDER_API_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: "The forge's API base URL (GitHub Enterprise, self-managed GitLab)" })),
+  MIR_PROVIDER_API_URL: Type.Optional(
+    Type.String({ pattern: '^https?://[^\\s]+$', description: "The forge's API base URL (GitHub Enterprise, self-managed GitLab)" }),
+  ),
   MIR_PROVIDER_REPOSITORY: Type.Optional(
-    Type.String({ pattern: '^[A-Za-z0-9._~ -]+(/[A-Za-z0-9._~ -]+)*$', description: 'owner/repo, group/project (or project id), workspace/repo, organization/project/repository' }),
+    Type.String({
+      pattern: '^[A-Za-z0-9._~ -]+(/[A-Za-z0-9._~ -]+)*$',
+      description: 'owner/repo, group/project (or project id), workspace/repo, organization/project/repository',
+    }),
   ),
   MIR_PROVIDER_TOKEN: Type.Optional(Type.String({ minLength: 1, description: "The forge's API token; also the git remote's password" })),
   MIR_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Shared secret of the forge webhook' })),
   MIR_PROVIDER_POLL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Poll the forge this often; 0 disables' }),
-  MIR_SWEEP_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Look for branches and proposals a crash left behind this often; 0 disables' }),
+  MIR_SWEEP_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 86_400,
+    default: 60,
+    description: 'Look for branches and proposals a crash left behind this often; 0 disables',
+  }),
   MIR_ORPHAN_GRACE_SECONDS: Type.Integer({
     minimum: 1,
     maximum: 86_400,
@@ -171,8 +197,11 @@ function providerConfig(env: Env): { provider: ProviderConfig; git: { url: strin
   const git = { url: env.MIR_GIT_URL, username: env.MIR_GIT_USERNAME, token: env.MIR_GIT_TOKEN };
   const name = env.MIR_PROVIDER;
   if (name === 'builtin') {
-    const stray = (['MIR_PROVIDER_API_URL', 'MIR_PROVIDER_REPOSITORY', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET'] as const).filter((key) => env[key] !== undefined);
-    if (stray.length > 0) throw new ConfigError(stray.map((key) => `${key}: only used with MIR_PROVIDER=github|gitlab|bitbucket|azure (MIR_PROVIDER is builtin)`));
+    const stray = (['MIR_PROVIDER_API_URL', 'MIR_PROVIDER_REPOSITORY', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET'] as const).filter(
+      (key) => env[key] !== undefined,
+    );
+    if (stray.length > 0)
+      throw new ConfigError(stray.map((key) => `${key}: only used with MIR_PROVIDER=github|gitlab|bitbucket|azure (MIR_PROVIDER is builtin)`));
     return { provider: Object.freeze({ name }), git };
   }
   const forge = FORGES[name];
@@ -202,7 +231,9 @@ function providerConfig(env: Env): { provider: ProviderConfig; git: { url: strin
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'MIR_GIT_TOKEN', 'MIR_GIT_URL', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET', 'MIR_PROVIDER_API_URL']);
 
 function describe(variable: string, value: string | undefined, reason: string): string {
-  const schema = (EnvSchema.properties as Record<string, { enum?: readonly string[]; pattern?: string; minimum?: number; maximum?: number; type?: string }>)[variable];
+  const schema = (EnvSchema.properties as Record<string, { enum?: readonly string[]; pattern?: string; minimum?: number; maximum?: number; type?: string }>)[
+    variable
+  ];
   let expected = reason;
   if (schema?.enum) expected = `must be one of ${schema.enum.join(', ')}`;
   else if (schema?.type === 'integer') expected = `must be an integer from ${schema.minimum} to ${schema.maximum}`;

@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   merge_conflict: [409, 'The pull request conflicts with the default branch (`conflicts` lists the entries)'],
   pull_request_not_open: [409, 'The pull request is merged or closed'],
   token_revoked: [409, 'The token is revoked already'],
-  provider_refused: [409, "The forge refused (required reviews, failing checks…): its words in `reason`"],
+  provider_refused: [409, 'The forge refused (required reviews, failing checks…): its words in `reason`'],
   payload_too_large: [413, 'The request body is over the limit'],
   unsupported_media_type: [415, 'The body is not UTF-8 application/json'],
   manifest_invalid: [422, 'A manifest in the repository does not parse (`path`, `line`, `reason`)'],
@@ -127,10 +127,7 @@ export function statusTitle(status: number): string {
 export const errors = {
   // 400
   validation: (fields: readonly FieldError[], message?: string) =>
-    new AppError('validation_failed',
-      message ?? `Invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
-      { errors: fields },
-    ),
+    new AppError('validation_failed', message ?? `Invalid request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, { errors: fields }),
   invalidJson: (message: string) => new AppError('invalid_json', message),
   invalidContentLength: () => new AppError('invalid_content_length', 'Content-Length does not match the body'),
   invalidWebhookPayload: (message: string) => new AppError('invalid_webhook_payload', message),
@@ -138,19 +135,15 @@ export const errors = {
   badRequest: (message: string) => new AppError('bad_request', message),
 
   // 401 / 403
-  unauthorized: (message = 'A valid bearer token is required') =>
-    new AppError('unauthorized', message),
+  unauthorized: (message = 'A valid bearer token is required') => new AppError('unauthorized', message),
   webhookUnauthorized: (provider: string, message: string) =>
     new AppError('webhook_unauthorized', `The ${provider} webhook is not authentic: ${message}`, { provider }),
-  forbidden: (scope: string) =>
-    new AppError('forbidden', `This token lacks the scope ${scope}`, { required_scope: scope }),
+  forbidden: (scope: string) => new AppError('forbidden', `This token lacks the scope ${scope}`, { required_scope: scope }),
 
   // 404
-  routeNotFound: (method: string, url: string) =>
-    new AppError('route_not_found', `No route ${method} ${url}`),
+  routeNotFound: (method: string, url: string) => new AppError('route_not_found', `No route ${method} ${url}`),
   tokenNotFound: (id: string) => new AppError('token_not_found', `No token ${id}`, { token_id: id }),
-  manifestNotFound: (name: string) =>
-    new AppError('manifest_not_found', `No manifest named ${name} on the default branch`, { manifest: name }),
+  manifestNotFound: (name: string) => new AppError('manifest_not_found', `No manifest named ${name} on the default branch`, { manifest: name }),
   elementNotFound: (uuid: string, type: string) =>
     new AppError('element_not_found', `No protected ${type} with uuid ${uuid}`, { element_uuid: uuid, element_type: type }),
   releaseNotFound: (type: string, uuid: string, version: string, where: { manifest?: string } = {}) =>
@@ -160,17 +153,13 @@ export const errors = {
       release: version,
       ...where,
     }),
-  pullRequestNotFound: (number: number) =>
-    new AppError('pull_request_not_found', `No pull request #${number}`, { number }),
-  instanceNotFound: (name: string) =>
-    new AppError('instance_not_found', `No instance named ${name}`, { instance: name }),
+  pullRequestNotFound: (number: number) => new AppError('pull_request_not_found', `No pull request #${number}`, { number }),
+  instanceNotFound: (name: string) => new AppError('instance_not_found', `No instance named ${name}`, { instance: name }),
   hotfixNotFound: (id: string) => new AppError('hotfix_not_found', `No hotfix ${id}`, { hotfix_id: id }),
   webhookNotConfigured: (provider: string, configured: string) =>
     new AppError('webhook_not_configured', `No ${provider} webhook here: this service's pull request provider is ${configured}`, { provider, configured }),
-  branchNotFound: (branch: string) =>
-    new AppError('branch_not_found', `No branch ${branch}`, { branch }),
-  fileNotFound: (path: string, ref: string) =>
-    new AppError('file_not_found', `No file ${path} at ${ref}`, { path, ref }),
+  branchNotFound: (branch: string) => new AppError('branch_not_found', `No branch ${branch}`, { branch }),
+  fileNotFound: (path: string, ref: string) => new AppError('file_not_found', `No file ${path} at ${ref}`, { path, ref }),
 
   // 409
   entryNotFound: (manifest: string, type: string, uuid: string) =>
@@ -178,17 +167,23 @@ export const errors = {
   noChange: () => new AppError('no_change', 'The default branch already holds this change: there is nothing to propose'),
   changeConflict: (message: string, conflicts: readonly unknown[]) => new AppError('change_conflict', message, { conflicts }),
   mergeConflict: (message: string, conflicts: readonly unknown[]) => new AppError('merge_conflict', message, { conflicts }),
-  pullRequestNotOpen: (number: number, state: string) =>
-    new AppError('pull_request_not_open', `Pull request #${number} is ${state}`, { number, state }),
+  pullRequestNotOpen: (number: number, state: string) => new AppError('pull_request_not_open', `Pull request #${number} is ${state}`, { number, state }),
   hotfixReleasePending: (id: string, pullRequest: number) =>
-    new AppError('hotfix_release_pending', `Hotfix ${id} has an open release pull request #${pullRequest}: merge or close it first`, { hotfix_id: id, pull_request: pullRequest }),
-  tokenRevoked: (id: string) => new AppError('token_revoked', `Token ${id} is already revoked`, { token_id: id }),
-  versionExists: (uuid: string, version: string, pullRequest: number | null) =>
-    new AppError('version_exists', pullRequest === null ? `Release ${version} of ${uuid} exists` : `Release ${version} of ${uuid} is pending in pull request #${pullRequest}`, {
-      element_uuid: uuid,
-      release_version: version,
+    new AppError('hotfix_release_pending', `Hotfix ${id} has an open release pull request #${pullRequest}: merge or close it first`, {
+      hotfix_id: id,
       pull_request: pullRequest,
     }),
+  tokenRevoked: (id: string) => new AppError('token_revoked', `Token ${id} is already revoked`, { token_id: id }),
+  versionExists: (uuid: string, version: string, pullRequest: number | null) =>
+    new AppError(
+      'version_exists',
+      pullRequest === null ? `Release ${version} of ${uuid} exists` : `Release ${version} of ${uuid} is pending in pull request #${pullRequest}`,
+      {
+        element_uuid: uuid,
+        release_version: version,
+        pull_request: pullRequest,
+      },
+    ),
   versionNotGreater: (uuid: string, version: string, highest: string) =>
     new AppError('version_not_greater', `Release ${version} of ${uuid} must be greater than ${highest}, its highest release (merged or pending)`, {
       element_uuid: uuid,
@@ -199,14 +194,11 @@ export const errors = {
     new AppError('hotfix_exists', `Hotfix ${id} is already open for ${uuid} line ${line}`, { element_uuid: uuid, line, hotfix_id: id }),
   hotfixEmpty: (id: string, branch: string) =>
     new AppError('hotfix_empty', `Nothing was committed to ${branch} since hotfix ${id} was created`, { hotfix_id: id, branch }),
-  hotfixNotOpen: (id: string, state: string) =>
-    new AppError('hotfix_not_open', `Hotfix ${id} is ${state}`, { hotfix_id: id, state }),
+  hotfixNotOpen: (id: string, state: string) => new AppError('hotfix_not_open', `Hotfix ${id} is ${state}`, { hotfix_id: id, state }),
   staleBase: (baseSha: string, entries: readonly string[]) =>
     new AppError('stale_base', `Changed since ${baseSha}: ${entries.join(', ')}`, { base_sha: baseSha, entries }),
-  notFastForward: (branch: string, message: string) =>
-    new AppError('not_fast_forward', `Refusing to move ${branch}: ${message}`, { branch }),
-  pushRejected: (branch: string, reason: string) =>
-    new AppError('push_rejected', `The remote rejected the push of ${branch}: ${reason}`, { branch, reason }),
+  notFastForward: (branch: string, message: string) => new AppError('not_fast_forward', `Refusing to move ${branch}: ${message}`, { branch }),
+  pushRejected: (branch: string, reason: string) => new AppError('push_rejected', `The remote rejected the push of ${branch}: ${reason}`, { branch, reason }),
   branchExists: (branch: string) => new AppError('branch_exists', `Branch ${branch} already exists`, { branch }),
   instanceExists: (name: string) => new AppError('instance_exists', `An instance named ${name} exists already`, { instance: name }),
   instanceUnbound: (name: string) =>
@@ -217,8 +209,7 @@ export const errors = {
     new AppError('provider_refused', `${provider} refused: ${reason}`, { provider, reason, provider_status: status }),
 
   // 413 / 422
-  payloadTooLarge: (limit: number) =>
-    new AppError('payload_too_large', `The request body exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),
+  payloadTooLarge: (limit: number) => new AppError('payload_too_large', `The request body exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),
   /** A repository file that does not parse; `line` null when the whole file is at fault. */
   manifestInvalid: (path: string, line: number | null, reason: string) =>
     new AppError('manifest_invalid', `${path}${line ? `:${line}` : ''}: ${reason}`, { path, line, reason }),
@@ -231,18 +222,20 @@ export const errors = {
     new AppError('source_folder_empty', `The source folder ${folder} of ${uuid} has no files on the default branch`, { element_uuid: uuid, folder }),
 
   // 503
-  gitUnavailable: (message: string, cause?: unknown) =>
-    new AppError('git_unavailable', `The git remote is unreachable: ${message}`, {}, { cause }),
-  gitAuthFailed: (message: string, cause?: unknown) =>
-    new AppError('git_auth_failed', `The git remote refused the credentials: ${message}`, {}, { cause }),
+  gitUnavailable: (message: string, cause?: unknown) => new AppError('git_unavailable', `The git remote is unreachable: ${message}`, {}, { cause }),
+  gitAuthFailed: (message: string, cause?: unknown) => new AppError('git_auth_failed', `The git remote refused the credentials: ${message}`, {}, { cause }),
   providerUnavailable: (provider: string, message: string, cause?: unknown) =>
     new AppError('provider_unavailable', `${provider} is unreachable: ${message}`, { provider }, { cause }),
-  providerAuthFailed: (provider: string, message: string) =>
-    new AppError('provider_auth_failed', `${provider} refused the token: ${message}`, { provider }),
-  databaseUnavailable: (message: string, cause?: unknown) =>
-    new AppError('database_unavailable', `The database is unreachable: ${message}`, {}, { cause }),
+  providerAuthFailed: (provider: string, message: string) => new AppError('provider_auth_failed', `${provider} refused the token: ${message}`, { provider }),
+  databaseUnavailable: (message: string, cause?: unknown) => new AppError('database_unavailable', `The database is unreachable: ${message}`, {}, { cause }),
   notReady: (checks: Record<string, string>) =>
-    new AppError('not_ready', `Not ready: ${Object.entries(checks).map(([k, v]) => `${k}: ${v}`).join('; ')}`, { checks }),
+    new AppError(
+      'not_ready',
+      `Not ready: ${Object.entries(checks)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+      { checks },
+    ),
 
   // 500 — the message is for the log only; the handler never sends it to a client.
   internal: (message: string, cause?: unknown) => new AppError('internal_error', message, {}, { cause }),

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
     process.stderr.write(`mir: ${error.message}\n`);
     process.exit(73); // EX_CANTCREAT
   }
-  if (dataDirLock.tookOverFrom) logger.warn({ data_dir: config.dataDir, previous_owner: dataDirLock.tookOverFrom }, 'took over the data dir of a process that is gone');
+  if (dataDirLock.tookOverFrom)
+    logger.warn({ data_dir: config.dataDir, previous_owner: dataDirLock.tookOverFrom }, 'took over the data dir of a process that is gone');
 
   const startup = createStartup({ logger: logger.child({ component: 'startup' }) });
   const database = await openDatabase({
@@ -84,7 +85,18 @@ async function main(): Promise<void> {
     await startup.step('opening the repository', () => git.start());
     logger.info({ mode: git.mode, default_branch: git.defaultBranch, head: await git.headCommit() }, 'repository ready');
     const provider = config.provider;
-    logger.info(provider.name === 'builtin' ? { provider: 'builtin' } : { provider: provider.name, api_url: provider.apiUrl, repository: provider.repository, webhooks: provider.webhookSecret !== undefined, poll_seconds: provider.pollSeconds }, 'pull request provider');
+    logger.info(
+      provider.name === 'builtin'
+        ? { provider: 'builtin' }
+        : {
+            provider: provider.name,
+            api_url: provider.apiUrl,
+            repository: provider.repository,
+            webhooks: provider.webhookSecret !== undefined,
+            poll_seconds: provider.pollSeconds,
+          },
+      'pull request provider',
+    );
     const tokenFile = await startup.step('creating the first admin token', () => app.services.tokens.bootstrapAdmin(config.dataDir));
     if (tokenFile) logger.info({ path: tokenFile }, 'created the first admin token; read it from this file (mode 0600)');
     startup.done();

@@ -16,7 +16,8 @@ t.test('every catalogued code has exactly one factory, and every factory a catal
     t.equal(status, ERROR_CODES[code][0], `${name}: ${code} has its catalogued status`);
     factoriesOf.set(code, [...(factoriesOf.get(code) ?? []), name]);
   }
-  for (const code of Object.keys(ERROR_CODES)) t.same(factoriesOf.get(code)?.length, 1, `${code}: one factory (${factoriesOf.get(code)?.join(', ') ?? 'none'})`);
+  for (const code of Object.keys(ERROR_CODES))
+    t.same(factoriesOf.get(code)?.length, 1, `${code}: one factory (${factoriesOf.get(code)?.join(', ') ?? 'none'})`);
 });
 
 t.test('hasCode tests codes', async (t) => {

@@ -11,7 +11,19 @@ t.test('openapi/openapi.json is what `npm run openapi` generates from the routes
 
 t.test('every documented operation has an operationId, tags, a summary and typed responses', async (t) => {
   const document = JSON.parse(await generateOpenApiDocument()) as {
-    paths: Record<string, Record<string, { operationId?: string; tags?: string[]; summary?: string; security?: unknown; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          operationId?: string;
+          tags?: string[];
+          summary?: string;
+          security?: unknown;
+          responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+        }
+      >
+    >;
   };
   const ids = new Set<string>();
   for (const [path, operations] of Object.entries(document.paths)) {
@@ -23,7 +35,10 @@ t.test('every documented operation has an operationId, tags, a summary and typed
       t.ok(operation.tags?.length, `${name} has tags`);
       t.ok(operation.summary, `${name} has a summary`);
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        t.ok(Object.values(response.content ?? {}).some((c) => c.schema), `${name} ${status} has a schema`);
+        t.ok(
+          Object.values(response.content ?? {}).some((c) => c.schema),
+          `${name} ${status} has a schema`,
+        );
       }
       if (operation.security) t.ok(operation.responses?.['401'] && operation.responses?.['403'], `${name} documents 401 and 403`);
     }

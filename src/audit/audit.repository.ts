@@ -22,10 +22,7 @@ export async function insertAuditEvent(db: Kysely<Tables>, event: NewAuditEvent)
     .execute();
 }
 
-export function listAuditEvents(
-  db: Kysely<Tables>,
-  filter: { target?: string; action?: string; limit: number },
-): Promise<AuditEventRow[]> {
+export function listAuditEvents(db: Kysely<Tables>, filter: { target?: string; action?: string; limit: number }): Promise<AuditEventRow[]> {
   let query = db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(filter.limit);
   if (filter.target) query = query.where('target', '=', filter.target);
   if (filter.action) query = query.where('action', '=', filter.action);

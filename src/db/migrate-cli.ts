@@ -11,9 +11,7 @@ try {
   try {
     const result = await migrate(database);
     process.stdout.write(
-      result.applied.length > 0
-        ? `applied ${result.applied.join(', ')}; schema version ${result.current}\n`
-        : `up to date; schema version ${result.current}\n`,
+      result.applied.length > 0 ? `applied ${result.applied.join(', ')}; schema version ${result.current}\n` : `up to date; schema version ${result.current}\n`,
     );
   } finally {
     await database.close();

@@ -57,11 +57,7 @@ export async function migrate(database: DatabaseHandle, migrations?: readonly Mi
   });
 }
 
-async function applyPending(
-  database: DatabaseHandle,
-  connection: Kysely<Tables>,
-  migrations: readonly Migration[],
-): Promise<MigrationResult> {
+async function applyPending(database: DatabaseHandle, connection: Kysely<Tables>, migrations: readonly Migration[]): Promise<MigrationResult> {
   await database.runScript(
     connection,
     `create table if not exists schema_migrations (
@@ -76,7 +72,8 @@ async function applyPending(
   for (const row of done) {
     const migration = migrations.find((m) => m.version === row.version);
     if (!migration) throw new Error(`The database has migration ${row.version} (${row.name}) that this build does not know: a newer build migrated it`);
-    if (migration.checksum !== row.checksum) throw new Error(`Migration ${row.version} (${row.name}) changed after it was applied; migrations are forward-only`);
+    if (migration.checksum !== row.checksum)
+      throw new Error(`Migration ${row.version} (${row.name}) changed after it was applied; migrations are forward-only`);
   }
   const applied: string[] = [];
   for (const migration of migrations) {
@@ -84,10 +81,7 @@ async function applyPending(
     await database.runScript(connection, 'begin');
     try {
       await database.runScript(connection, migration.script);
-      await connection
-        .insertInto('schema_migrations')
-        .values({ version: migration.version, name: migration.name, checksum: migration.checksum })
-        .execute();
+      await connection.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, checksum: migration.checksum }).execute();
       await database.runScript(connection, 'commit');
     } catch (error) {
       await database.runScript(connection, 'rollback');

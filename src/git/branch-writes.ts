@@ -37,7 +37,11 @@ export async function commit(ctx: Pick<WorkerContext, 'store'>, { parent, change
   }
 }
 
-export async function pushBranch(ctx: WorkerContext, locking: WriteLocking, { branch, commit, expectedOld, force = false }: Parameters<GitWorker['pushBranch']>[0]): Promise<void> {
+export async function pushBranch(
+  ctx: WorkerContext,
+  locking: WriteLocking,
+  { branch, commit, expectedOld, force = false }: Parameters<GitWorker['pushBranch']>[0],
+): Promise<void> {
   checkBranch(ctx, branch);
   const ref = `refs/heads/${branch}`;
   const refused = (current: string | null, reason: string) =>

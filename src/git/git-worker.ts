@@ -57,8 +57,7 @@ export function createGitWorker(options: GitWorkerOptions): GitWorker {
           url: options.git.url,
           timeoutMs: options.httpTimeoutMs ?? 120_000,
           // Tokens only through onAuth (https://isomorphic-git.org/docs/en/onAuth): asked on a 401.
-          onAuth: () =>
-            options.git.token ? { username: options.git.username ?? 'x-access-token', password: options.git.token } : undefined,
+          onAuth: () => (options.git.token ? { username: options.git.username ?? 'x-access-token', password: options.git.token } : undefined),
         })
       : undefined,
     remoteLabel: options.git.url ? redact(options.git.url) : gitdir,

@@ -193,8 +193,7 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
     let object: RawObject;
     if (type) object = { type, content: data };
     else {
-      const base =
-        header.baseOffset !== undefined ? await readPacked(entry, name, header.baseOffset) : await readRaw(header.baseOid!);
+      const base = header.baseOffset !== undefined ? await readPacked(entry, name, header.baseOffset) : await readRaw(header.baseOid!);
       object = { type: base.type, content: applyDelta(data, base.content) };
     }
     remember(key, object);

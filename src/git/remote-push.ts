@@ -78,7 +78,10 @@ export async function pushRef(ctx: WorkerContext, update: RefUpdate): Promise<vo
   if (!result?.ok) {
     logger.warn({ remote: remoteLabel, ref, reason: result?.reason, remoteMessages: messages }, 'the git remote rejected a push');
     // The `ng` reason is terse ("pre-receive hook declined"); the hook's own words say why.
-    const said = messages.map((m) => m.trim()).join(' ').slice(0, 500);
+    const said = messages
+      .map((m) => m.trim())
+      .join(' ')
+      .slice(0, 500);
     throw update.onReject(`${result?.reason ?? 'rejected'}${said ? ` (${said})` : ''}`);
   }
   if (update.commit) ctx.pushed.add(update.commit);

@@ -56,7 +56,8 @@ export async function repairRepository(gitdir: string, options: { minLockAgeMs: 
     if (entry.name.startsWith('incoming-')) {
       if (await stale(dir)) await remove(dir);
     } else if (/^[0-9a-f]{2}$/.test(entry.name)) {
-      for (const name of await fs.promises.readdir(dir)) if (name.includes(TEMP_MARK) && (await stale(path.join(dir, name)))) await remove(path.join(dir, name));
+      for (const name of await fs.promises.readdir(dir))
+        if (name.includes(TEMP_MARK) && (await stale(path.join(dir, name)))) await remove(path.join(dir, name));
     }
   }
 

@@ -83,7 +83,9 @@ export async function readFolder(ctx: ReadContext, { ref, path: folder, maxBytes
         throw repoErrors.artifactTooLarge(`source folder holds ${total} bytes in ${files.length} files`, 'total_bytes', maxBytes, { path: folder });
       }
     }
-    const out = await Promise.all(files.map(async (f): Promise<FolderFile> => ({ path: f.path, bytes: await ctx.store.readBlob(f.oid), executable: f.executable })));
+    const out = await Promise.all(
+      files.map(async (f): Promise<FolderFile> => ({ path: f.path, bytes: await ctx.store.readBlob(f.oid), executable: f.executable })),
+    );
     return out.sort(byteOrder);
   } catch (error) {
     return internal('readFolder', error);

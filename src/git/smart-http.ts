@@ -113,9 +113,7 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
   const parsed = new URL(options.url);
   // fetch() refuses URLs with credentials; they become the basic-auth answer instead.
   const urlCredentials =
-    parsed.username || parsed.password
-      ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
-      : undefined;
+    parsed.username || parsed.password ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) } : undefined;
   parsed.username = '';
   parsed.password = '';
   const base = parsed.toString().replace(/\/+$/, '');
@@ -159,7 +157,9 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
       }
       if (!response.ok) {
         const body = await response.text().catch(() => '');
-        throw errors.gitUnavailable(`${init.method} ${redact(base)}${path.split('?')[0]} answered ${response.status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`);
+        throw errors.gitUnavailable(
+          `${init.method} ${redact(base)}${path.split('?')[0]} answered ${response.status}${body ? `: ${body.trim().slice(0, 200)}` : ''}`,
+        );
       }
       const type = response.headers.get('content-type') ?? '';
       if (type !== init.accept) {
@@ -191,7 +191,13 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
       if (line === null) break;
       const band = line[0];
       if (band === 1) data.push(line.subarray(1));
-      else if (band === 2) messages.push(...decoder.decode(line.subarray(1)).split(/[\r\n]+/).filter((m) => m.trim() !== ''));
+      else if (band === 2)
+        messages.push(
+          ...decoder
+            .decode(line.subarray(1))
+            .split(/[\r\n]+/)
+            .filter((m) => m.trim() !== ''),
+        );
       else if (band === 3) throw errors.gitUnavailable(`the remote failed: ${text(line.subarray(1))}`);
     }
     return concat(data);
@@ -243,9 +249,7 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
 
     async receivePack({ commands, pack }) {
       const lines: Uint8Array[] = [];
-      commands.forEach((c, i) =>
-        lines.push(pktLine(`${c.old} ${c.new} ${c.ref}${i === 0 ? `\0report-status side-band-64k quiet agent=${userAgent}` : ''}\n`)),
-      );
+      commands.forEach((c, i) => lines.push(pktLine(`${c.old} ${c.new} ${c.ref}${i === 0 ? `\0report-status side-band-64k quiet agent=${userAgent}` : ''}\n`)));
       lines.push(FLUSH);
       if (pack) lines.push(pack);
       const body = await send('/git-receive-pack', {

@@ -176,7 +176,11 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
     if (missing.length > 0) {
       counters.blobSizeReads += missing.length;
       const read = store.objectSizes(missing);
-      for (const [i, oid] of missing.entries()) void sizes.set(oid, read.then((all) => all[i]!));
+      for (const [i, oid] of missing.entries())
+        void sizes.set(
+          oid,
+          read.then((all) => all[i]!),
+        );
     }
     return Promise.all(oids.map((oid) => sizes.get(oid)!));
   }
@@ -275,9 +279,7 @@ export function createSnapshotBuilder(store: ObjectStore): SnapshotBuilder {
       manifestsEntry?.type === 'tree' ? manifestsOf(manifestsEntry.oid) : new Map<string, ManifestEntry>(),
       distEntry?.type === 'tree' ? distOf(distEntry.oid) : new Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>(),
       appsEntry?.type === 'blob' ? protectedOf(PROTECTED_APPS_PATH, appsEntry.oid, parseProtectedApps) : () => NO_ELEMENTS,
-      workflowsEntry?.type === 'blob'
-        ? protectedOf(PROTECTED_WORKFLOWS_PATH, workflowsEntry.oid, parseProtectedWorkflows)
-        : () => NO_ELEMENTS,
+      workflowsEntry?.type === 'blob' ? protectedOf(PROTECTED_WORKFLOWS_PATH, workflowsEntry.oid, parseProtectedWorkflows) : () => NO_ELEMENTS,
     ]);
     counters.snapshotsBuilt++;
     let elements: { list: readonly ProtectedElement[]; errors: readonly RepoFileError[] } | undefined;

@@ -13,10 +13,7 @@ interface DirPlan {
 /** Rejects paths that could escape the tree or touch git's own metadata. */
 export function checkChangePath(path: string): string[] {
   const segments = path.split('/');
-  const bad =
-    path.length === 0 ||
-    path.includes('\0') ||
-    segments.some((s) => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
+  const bad = path.length === 0 || path.includes('\0') || segments.some((s) => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
   if (bad) throw errors.internal(`Refusing to write the path ${JSON.stringify(path)}`);
   return segments;
 }
@@ -49,10 +46,7 @@ function plan(changes: readonly FileChange[]): DirPlan {
  * Returns the oid of `baseTree` with `changes` applied. A deleted path that does not exist is a
  * no-op; a folder left empty disappears, as git cannot store one.
  */
-export async function applyChanges(
-  store: ObjectStore,
-  options: { baseTree: string; changes: readonly FileChange[] },
-): Promise<string> {
+export async function applyChanges(store: ObjectStore, options: { baseTree: string; changes: readonly FileChange[] }): Promise<string> {
   const result = await rewrite(store, options.baseTree, plan(options.changes), '');
   return result ?? (await store.writeTree([]));
 }

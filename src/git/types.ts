@@ -73,9 +73,7 @@ export interface Snapshot {
   readonly releases: ReadonlyMap<ElementKey, ReadonlyMap<string, ReleaseArtifact>>;
 }
 
-export type FileChange =
-  | { readonly path: string; readonly bytes: Uint8Array }
-  | { readonly path: string; readonly delete: true };
+export type FileChange = { readonly path: string; readonly bytes: Uint8Array } | { readonly path: string; readonly delete: true };
 
 export interface CommitAuthor {
   readonly name: string;
@@ -168,12 +166,7 @@ export interface GitWorker {
    * Writes a commit on top of `parent` with `changes` applied, by tree surgery (no working tree,
    * no index): new blobs, the trees on the changed paths, the commit. Moves no ref.
    */
-  commit(options: {
-    parent: string;
-    changes: readonly FileChange[];
-    message: string;
-    author: CommitAuthor;
-  }): Promise<string>;
+  commit(options: { parent: string; changes: readonly FileChange[]; message: string; author: CommitAuthor }): Promise<string>;
   /**
    * Points `branch` (without refs/heads/) at `commit`, in the repository or on the remote.
    * `expectedOld`: the sha the branch must have now, or null when it must not exist — checked

@@ -23,13 +23,27 @@ export async function insertOpening(db: Kysely<Tables>, row: Omit<NewHotfix, 'st
 
 /** An opening row becomes the open hotfix (its branch is pushed); undefined if it was not opening. */
 export async function markOpened(db: Kysely<Tables>, id: string): Promise<HotfixRow | undefined> {
-  const row = await db.updateTable('hotfixes').set({ state: 'open', updated_at: new Date() }).where('id', '=', id).where('state', '=', 'opening').returningAll().executeTakeFirst();
+  const row = await db
+    .updateTable('hotfixes')
+    .set({ state: 'open', updated_at: new Date() })
+    .where('id', '=', id)
+    .where('state', '=', 'opening')
+    .returningAll()
+    .executeTakeFirst();
   return row as HotfixRow | undefined;
 }
 
 /** Opening rows created before `before`: hotfixes whose process died mid-way. */
 export function listStaleOpening(db: Kysely<Tables>, before: Date, limit: number): Promise<HotfixRecord[]> {
-  return db.selectFrom('hotfixes').selectAll().where('state', '=', 'opening').where('created_at', '<', before).orderBy('created_at').orderBy('id').limit(limit).execute();
+  return db
+    .selectFrom('hotfixes')
+    .selectAll()
+    .where('state', '=', 'opening')
+    .where('created_at', '<', before)
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 /** Removes an opening row (a create that failed, or that the sweeper found dead); false if it was not opening. */
@@ -62,7 +76,10 @@ function lineQuery(db: Kysely<Tables>, element: { type: string; uuid: string; li
     .where('line', '=', element.line);
 }
 
-export async function listHotfixes(db: Kysely<Tables>, filter: { state?: HotfixState | undefined; elementUuid?: string | undefined; limit: number }): Promise<HotfixRow[]> {
+export async function listHotfixes(
+  db: Kysely<Tables>,
+  filter: { state?: HotfixState | undefined; elementUuid?: string | undefined; limit: number },
+): Promise<HotfixRow[]> {
   let query = db.selectFrom('hotfixes').selectAll().where('state', '!=', 'opening').orderBy('created_at', 'desc').orderBy('id').limit(filter.limit);
   if (filter.state) query = query.where('state', '=', filter.state);
   if (filter.elementUuid) query = query.where('element_uuid', '=', filter.elementUuid);
@@ -75,6 +92,12 @@ export async function updateOpenHotfix(
   id: string,
   set: Partial<Pick<HotfixRow, 'state' | 'release_version' | 'pull_request' | 'release_commit' | 'released_at' | 'abandoned_at' | 'abandoned_by'>>,
 ): Promise<HotfixRow | undefined> {
-  const row = await db.updateTable('hotfixes').set({ ...set, updated_at: new Date() }).where('id', '=', id).where('state', '=', 'open').returningAll().executeTakeFirst();
+  const row = await db
+    .updateTable('hotfixes')
+    .set({ ...set, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('state', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
   return row as HotfixRow | undefined;
 }

@@ -35,7 +35,13 @@ const Hotfix = Type.Object(
   },
   { $id: 'Hotfix' },
 );
-const HotfixCommit = Type.Object({ sha: CommitSha, message: Type.String(), author: Type.String(), email: Type.String(), committed_at: Type.String({ format: 'date-time' }) });
+const HotfixCommit = Type.Object({
+  sha: CommitSha,
+  message: Type.String(),
+  author: Type.String(),
+  email: Type.String(),
+  committed_at: Type.String({ format: 'date-time' }),
+});
 const HotfixDryRun = Type.Object(
   {
     dry_run: Type.Literal(true),
@@ -43,12 +49,20 @@ const HotfixDryRun = Type.Object(
     branch_name: Type.String(),
     line: Line,
     base_version: Version,
-    files: Type.Array(Type.Object({ path: Type.String(), change: Type.Enum(['added', 'modified', 'deleted']) }), { description: 'How the branch would differ from the default branch' }),
+    files: Type.Array(Type.Object({ path: Type.String(), change: Type.Enum(['added', 'modified', 'deleted']) }), {
+      description: 'How the branch would differ from the default branch',
+    }),
   },
   { $id: 'HotfixDryRun', description: 'What would be pushed (dry_run=true): nothing was pushed or recorded' },
 );
-const HotfixReleasePushed = Type.Object({ ...ReleasePushed.properties, hotfix_id: Type.String() }, { $id: 'HotfixReleasePushed', description: 'The pushed patch release branch and its pull request' });
-const HotfixReleaseDryRun = Type.Object({ ...ReleaseDryRun.properties, hotfix_id: Type.String() }, { $id: 'HotfixReleaseDryRun', description: 'What would be pushed (dry_run=true)' });
+const HotfixReleasePushed = Type.Object(
+  { ...ReleasePushed.properties, hotfix_id: Type.String() },
+  { $id: 'HotfixReleasePushed', description: 'The pushed patch release branch and its pull request' },
+);
+const HotfixReleaseDryRun = Type.Object(
+  { ...ReleaseDryRun.properties, hotfix_id: Type.String() },
+  { $id: 'HotfixReleaseDryRun', description: 'What would be pushed (dry_run=true)' },
+);
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const CommitMessage = Type.String({ minLength: 1, maxLength: 10_000 });
 
@@ -124,7 +138,10 @@ export function hotfixRoutes(deps: { hotfixes: HotfixService }): FastifyPluginAs
           summary: 'Get a hotfix with the commits made on its branch since it was created',
           security: BEARER_SECURITY,
           params: IdParams,
-          response: { 200: envelope(Type.Object({ hotfix: Type.Ref('Hotfix'), commits: Type.Array(HotfixCommit) })), ...problems(...AUTHENTICATED_ERRORS, 404, 503) },
+          response: {
+            200: envelope(Type.Object({ hotfix: Type.Ref('Hotfix'), commits: Type.Array(HotfixCommit) })),
+            ...problems(...AUTHENTICATED_ERRORS, 404, 503),
+          },
         },
       },
       async (request) => ok(await deps.hotfixes.get(request.params.id)),
@@ -143,7 +160,10 @@ export function hotfixRoutes(deps: { hotfixes: HotfixService }): FastifyPluginAs
           querystring: WriteQuery,
           body: Type.Optional(
             Type.Union([
-              Type.Object({ release_description: Type.Optional(Type.String({ maxLength: 10_000 })), commit_message: Type.Optional(CommitMessage) }, { additionalProperties: false }),
+              Type.Object(
+                { release_description: Type.Optional(Type.String({ maxLength: 10_000 })), commit_message: Type.Optional(CommitMessage) },
+                { additionalProperties: false },
+              ),
               Type.Null(),
             ]),
           ),
@@ -176,7 +196,12 @@ export function hotfixRoutes(deps: { hotfixes: HotfixService }): FastifyPluginAs
               Type.Union([
                 Type.Object({ hotfix: Type.Ref('Hotfix') }),
                 Type.Object(
-                  { dry_run: Type.Literal(true), hotfix_id: Type.String(), branch_name: Type.String({ description: 'The branch that would be deleted' }), state: Type.Literal('abandoned') },
+                  {
+                    dry_run: Type.Literal(true),
+                    hotfix_id: Type.String(),
+                    branch_name: Type.String({ description: 'The branch that would be deleted' }),
+                    state: Type.Literal('abandoned'),
+                  },
                   { description: 'What would be done (dry_run=true): nothing was deleted or recorded' },
                 ),
               ]),

@@ -72,7 +72,10 @@ export interface HotfixWriteOptions {
 }
 
 export interface HotfixService {
-  create(request: { element_uuid: string; element_type: ElementType; release: string }, options: HotfixWriteOptions): Promise<{ hotfix: HotfixView; commit_sha: string } | HotfixDryRun>;
+  create(
+    request: { element_uuid: string; element_type: ElementType; release: string },
+    options: HotfixWriteOptions,
+  ): Promise<{ hotfix: HotfixView; commit_sha: string } | HotfixDryRun>;
   list(filter: { state?: HotfixState | undefined; element_uuid?: string | undefined; limit: number }): Promise<HotfixView[]>;
   get(id: string): Promise<{ hotfix: HotfixView; commits: HotfixCommit[] }>;
   release(id: string, request: { release_description?: string | undefined }, options: HotfixWriteOptions): Promise<ReleaseResult & { hotfix_id: string }>;
@@ -150,9 +153,22 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const open = await repository.findOpenHotfix(deps.db, { type: op.element_type, uuid: op.element_uuid, line: lineOf(op.version) });
       if (!open) continue;
       const released = await deps.db.transaction().execute(async (trx) => {
-        const done = await repository.updateOpenHotfix(trx, open.id, { state: 'released', released_at: new Date(), release_version: op.version, pull_request: pullRequest.number });
+        const done = await repository.updateOpenHotfix(trx, open.id, {
+          state: 'released',
+          released_at: new Date(),
+          release_version: op.version,
+          pull_request: pullRequest.number,
+        });
         if (done) {
-          await deps.audit.record(actor, { action: 'hotfix.released', target: `hotfix:${open.id}`, details: { release_version: op.version, pull_request: pullRequest.number, branch: open.branch } }, trx);
+          await deps.audit.record(
+            actor,
+            {
+              action: 'hotfix.released',
+              target: `hotfix:${open.id}`,
+              details: { release_version: op.version, pull_request: pullRequest.number, branch: open.branch },
+            },
+            trx,
+          );
         }
         return done;
       });
@@ -201,7 +217,9 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const commit = await deps.git.commit({
         parent: snapshot.commit,
         changes,
-        message: options.commitMessage ?? `Start hotfix ${line} of ${element.name} from ${baseVersion}\n\n${element.sourceFolder} holds release ${baseVersion}; commit the fix here.`,
+        message:
+          options.commitMessage ??
+          `Start hotfix ${line} of ${element.name} from ${baseVersion}\n\n${element.sourceFolder} holds release ${baseVersion}; commit the fix here.`,
         author: { name: options.actor.name, email: options.actor.email },
       });
       // Recorded first (`opening`): the row is the claim on the line, and whatever happens from here
@@ -231,7 +249,11 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
           if (!open) throw errors.internal(`hotfix ${opening.id} was no longer opening`);
           await deps.audit.record(
             options.actor,
-            { action: 'hotfix.create', target: `hotfix:${open.id}`, details: { element_type: element.type, element_uuid: element.uuid, line, base_version: baseVersion, branch, commit } },
+            {
+              action: 'hotfix.create',
+              target: `hotfix:${open.id}`,
+              details: { element_type: element.type, element_uuid: element.uuid, line, base_version: baseVersion, branch, commit },
+            },
             trx,
           );
           return open;
@@ -308,7 +330,11 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
       const abandoned = await deps.db.transaction().execute(async (trx) => {
         const done = await repository.updateOpenHotfix(trx, row.id, { state: 'abandoned', abandoned_at: new Date(), abandoned_by: actor.name });
         if (!done) throw errors.hotfixNotOpen(row.id, (await repository.findHotfix(trx, id))?.state ?? 'gone');
-        await deps.audit.record(actor, { action: 'hotfix.abandon', target: `hotfix:${row.id}`, details: { branch: row.branch, line: row.line, element_uuid: row.element_uuid } }, trx);
+        await deps.audit.record(
+          actor,
+          { action: 'hotfix.abandon', target: `hotfix:${row.id}`, details: { branch: row.branch, line: row.line, element_uuid: row.element_uuid } },
+          trx,
+        );
         return done;
       });
       return toView(abandoned);

@@ -42,9 +42,7 @@ export function healthRoutes(deps: { checks: readonly ReadinessCheck[] }): Fasti
         },
       },
       async () => {
-        const results = await Promise.all(
-          deps.checks.map(async (check) => [check.name, await runCheck(check)] as const),
-        );
+        const results = await Promise.all(deps.checks.map(async (check) => [check.name, await runCheck(check)] as const));
         const failed = results.filter(([, result]) => result !== 'ok');
         if (failed.length > 0) throw errors.notReady(Object.fromEntries(failed));
         return { status: 'ready' as const, checks: Object.fromEntries(results) as Record<string, 'ok'> };

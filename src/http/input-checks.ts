@@ -68,7 +68,8 @@ function checkIntegers(values: unknown, schema: unknown, part: string, out: Fiel
     if (property.type !== 'integer') continue;
     const raw = (values as Record<string, unknown>)[name];
     for (const value of Array.isArray(raw) ? raw : [raw]) {
-      if (typeof value === 'string' && !CANONICAL_INTEGER.test(value)) out.push({ field: `${part}.${name}`, message: 'must be a whole number written in decimal digits' });
+      if (typeof value === 'string' && !CANONICAL_INTEGER.test(value))
+        out.push({ field: `${part}.${name}`, message: 'must be a whole number written in decimal digits' });
     }
   }
 }
@@ -108,7 +109,8 @@ function acceptUtf8JsonBodiesOnly(app: FastifyInstance): void {
       return done(errors.unsupportedMediaType(`Send the body as application/json in UTF-8, not ${charset}`), undefined);
     }
     const text = body as string;
-    if (text.startsWith('\ufeff')) return done(errors.invalidJson('The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
+    if (text.startsWith('\ufeff'))
+      return done(errors.invalidJson('The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
     if (text.trim() === '') return done(null, undefined);
     return parseJson(request, text, done);
   });

@@ -34,7 +34,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     // Name components after their `$id` rather than def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-    transformObject: (document) => ('openapiObject' in document ? (optionalWhereDefaulted(document.openapiObject as Document) as typeof document.openapiObject) : document.swaggerObject),
+    transformObject: (document) =>
+      'openapiObject' in document ? (optionalWhereDefaulted(document.openapiObject as Document) as typeof document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 }

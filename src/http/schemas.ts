@@ -27,10 +27,7 @@ export const ProblemRef = Type.Ref('Problem');
 export const sharedSchemas: TSchema[] = [Problem];
 
 export function envelope<T extends TSchema>(data: T, description?: string) {
-  return Type.Object(
-    { success: Type.Literal(true), data },
-    description ? { description } : {},
-  );
+  return Type.Object({ success: Type.Literal(true), data }, description ? { description } : {});
 }
 
 export function ok<T>(data: T): { success: true; data: T } {

@@ -29,7 +29,12 @@ export function updateInstance(
   name: string,
   set: Partial<Pick<InstanceRow, 'description' | 'url' | 'manifest'>>,
 ): Promise<InstanceRow | undefined> {
-  return db.updateTable('instances').set({ ...set, updated_at: new Date() }).where('name', '=', name).returningAll().executeTakeFirst();
+  return db
+    .updateTable('instances')
+    .set({ ...set, updated_at: new Date() })
+    .where('name', '=', name)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export function deleteInstance(db: Kysely<Tables>, name: string): Promise<InstanceRow | undefined> {

@@ -1,7 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, ManifestName, NotModified, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
+import {
+  AUTHENTICATED_ERRORS,
+  CommitSha,
+  ElementType,
+  envelope,
+  ifNoneMatch,
+  ManifestName,
+  NotModified,
+  ok,
+  problems,
+  ReleaseRef,
+  Uuid,
+} from '../http/schemas.js';
 import type { InstanceService } from './instances.service.js';
 
 const TAGS = ['Instances'];

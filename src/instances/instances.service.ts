@@ -112,10 +112,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       throw errors.manifestInvalid(error.path, error.line ?? null, error.reason);
     }
     const { apps, workflows } = entry.file.manifest;
-    const entries = [
-      ...apps.map((e) => ({ ...e, type: 'PAGE' as const })),
-      ...workflows.map((e) => ({ ...e, type: 'WORKFLOW' as const })),
-    ];
+    const entries = [...apps.map((e) => ({ ...e, type: 'PAGE' as const })), ...workflows.map((e) => ({ ...e, type: 'WORKFLOW' as const }))];
     const names = new Map(snapshot.elements.map((e) => [elementKey(e.type, e.uuid), e.name]));
     const located = entries.map((e) => ({
       ...e,

@@ -4,7 +4,19 @@ import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { invalidField } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, CommitSha, ElementType, envelope, ifNoneMatch, ManifestName, NotModified, ok, problems, ReleaseRef, Uuid } from '../http/schemas.js';
+import {
+  AUTHENTICATED_ERRORS,
+  CommitSha,
+  ElementType,
+  envelope,
+  ifNoneMatch,
+  ManifestName,
+  NotModified,
+  ok,
+  problems,
+  ReleaseRef,
+  Uuid,
+} from '../http/schemas.js';
 import { BaseSha, ifMatchSha, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
 import { parseUuid } from '../repo/values.js';
 import type { ManifestService, WriteOptions } from './manifests.service.js';
@@ -35,10 +47,7 @@ const CommitMessage = Type.String({ minLength: 1, maxLength: 10_000, description
 const NameParams = Type.Object({ manifestName: ManifestName });
 const ElementParams = Type.Object({ manifestName: ManifestName, elementUuid: Uuid });
 const AppParams = Type.Object({ manifestName: ManifestName, appUuid: Uuid });
-const ElementQuery = Type.Object(
-  { elementType: ElementType, dry_run: Type.Boolean({ default: false }) },
-  { additionalProperties: false },
-);
+const ElementQuery = Type.Object({ elementType: ElementType, dry_run: Type.Boolean({ default: false }) }, { additionalProperties: false });
 const SetBody = Type.Object(
   { release: ReleaseRef, commit_message: Type.Optional(CommitMessage), base_sha: Type.Optional(BaseSha) },
   { additionalProperties: false },

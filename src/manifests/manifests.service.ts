@@ -135,9 +135,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       const snapshot = await deps.git.snapshot();
       const manifests = [...snapshot.manifests.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([name, entry]): ManifestListItem =>
-          entry.file ? manifestToJson(entry.file) : { name, error: { ...entry.error!, path: entry.path } },
-        );
+        .map(([name, entry]): ManifestListItem => (entry.file ? manifestToJson(entry.file) : { name, error: { ...entry.error!, path: entry.path } }));
       return { manifests, commit_sha: snapshot.commit };
     },
 

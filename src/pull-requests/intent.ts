@@ -226,7 +226,10 @@ export async function applyIntent(snapshot: Snapshot, intent: Intent): Promise<A
 
 /** What an intent does to each manifest, from its operations alone (for pull request views). */
 export function diffIntent(intent: Intent): ManifestDiff[] {
-  const diffs = new Map<string, { manifest: string; created: boolean; deleted: boolean; added: ManifestDiff['added']; changed: ManifestDiff['changed']; removed: ManifestDiff['removed'] }>();
+  const diffs = new Map<
+    string,
+    { manifest: string; created: boolean; deleted: boolean; added: ManifestDiff['added']; changed: ManifestDiff['changed']; removed: ManifestDiff['removed'] }
+  >();
   const diff = (manifest: string) => {
     let d = diffs.get(manifest);
     if (!d) diffs.set(manifest, (d = { manifest, created: false, deleted: false, added: [], changed: [], removed: [] }));

@@ -80,7 +80,11 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
         if (!(await hotfixes.deleteOpening(trx, row.id))) return false;
         await deps.audit.record(
           SYSTEM,
-          { action: 'hotfix.abandoned', target: `hotfix:${row.id}`, details: { branch: row.branch, base_commit: row.base_commit, reason: 'its process stopped while opening it' } },
+          {
+            action: 'hotfix.abandoned',
+            target: `hotfix:${row.id}`,
+            details: { branch: row.branch, base_commit: row.base_commit, reason: 'its process stopped while opening it' },
+          },
           trx,
         );
         return true;
@@ -105,7 +109,11 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
         if (!(await repository.deleteOpening(trx, row.number))) return false;
         await deps.audit.record(
           SYSTEM,
-          { action: 'pull_request.abandoned', target: `pull_request:${row.number}`, details: { branch: row.source_branch, head_commit: row.head_commit, reason: 'its process stopped while opening it' } },
+          {
+            action: 'pull_request.abandoned',
+            target: `pull_request:${row.number}`,
+            details: { branch: row.source_branch, head_commit: row.head_commit, reason: 'its process stopped while opening it' },
+          },
           trx,
         );
         return true;
@@ -133,7 +141,10 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
     for (const row of await repository.listPullRequests(deps.db, { states: ['open', 'conflicted'], limit: 10_000 })) {
       if (row.provider !== 'builtin' || (await deps.git.resolveRef(row.source_branch)) !== null) continue;
       if ((await deps.git.resolveRef(row.head_commit)) === null) {
-        deps.logger.warn({ pull_request: row.number, branch: row.source_branch }, 'an open pull request has lost its branch and its commit; the refresh route rebuilds it from its intent');
+        deps.logger.warn(
+          { pull_request: row.number, branch: row.source_branch },
+          'an open pull request has lost its branch and its commit; the refresh route rebuilds it from its intent',
+        );
         continue;
       }
       try {
@@ -142,14 +153,19 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
         if (hasCode(error, 'branch_exists')) continue;
         throw error;
       }
-      await deps.audit.record(SYSTEM, { action: 'branch.restored', target: `pull_request:${row.number}`, details: { branch: row.source_branch, sha: row.head_commit } });
+      await deps.audit.record(SYSTEM, {
+        action: 'branch.restored',
+        target: `pull_request:${row.number}`,
+        details: { branch: row.source_branch, sha: row.head_commit },
+      });
       restoredBranches.push(row.source_branch);
     }
 
     const abandonedHotfixes = await abandonOpeningHotfixes();
 
     const report = { abandoned, orphanBranches, restoredBranches, abandonedHotfixes };
-    if (abandoned.length + orphanBranches.length + restoredBranches.length + abandonedHotfixes.length > 0) deps.logger.warn(report, 'swept what an interrupted process left behind');
+    if (abandoned.length + orphanBranches.length + restoredBranches.length + abandonedHotfixes.length > 0)
+      deps.logger.warn(report, 'swept what an interrupted process left behind');
     return report;
   }
 

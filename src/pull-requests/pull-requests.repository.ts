@@ -13,9 +13,28 @@ export function isBranchTaken(error: unknown): boolean {
  * loop (~170 ms for 2 MB), once for the insert and once for the update that opens it.
  */
 const ALL_BUT_INTENT = [
-  'number', 'provider', 'external_id', 'external_number', 'external_url', 'kind', 'title', 'body', 'source_branch', 'target_branch',
-  'base_commit', 'head_commit', 'state', 'conflicts', 'author', 'author_email', 'merge_commit', 'merged_by', 'created_at', 'updated_at',
-  'merged_at', 'closed_at',
+  'number',
+  'provider',
+  'external_id',
+  'external_number',
+  'external_url',
+  'kind',
+  'title',
+  'body',
+  'source_branch',
+  'target_branch',
+  'base_commit',
+  'head_commit',
+  'state',
+  'conflicts',
+  'author',
+  'author_email',
+  'merge_commit',
+  'merged_by',
+  'created_at',
+  'updated_at',
+  'merged_at',
+  'closed_at',
 ] as const satisfies readonly Exclude<keyof PullRequestRecord, 'intent'>[];
 
 /**
@@ -24,7 +43,11 @@ const ALL_BUT_INTENT = [
  * Throws a unique violation (isBranchTaken) when a live pull request holds the branch name.
  */
 export async function insertOpening(db: Kysely<Tables>, row: Omit<NewPullRequest, 'state'> & { intent: string }): Promise<PullRequestRecord> {
-  const inserted = await db.insertInto('pull_requests').values({ ...row, state: 'opening' }).returning(ALL_BUT_INTENT).executeTakeFirstOrThrow();
+  const inserted = await db
+    .insertInto('pull_requests')
+    .values({ ...row, state: 'opening' })
+    .returning(ALL_BUT_INTENT)
+    .executeTakeFirstOrThrow();
   return { ...inserted, intent: JSON.parse(row.intent) as unknown };
 }
 
@@ -128,4 +151,3 @@ export function findLiveByBranch(db: Kysely<Tables>, provider: string, branch: s
     .where('state', 'in', ['open', 'conflicted'])
     .executeTakeFirst() as Promise<PullRequestRow | undefined>;
 }
-

@@ -58,11 +58,14 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           operationId: 'mergePullRequest',
           tags: TAGS,
           summary: 'Merge a pull request by re-applying its intent on the default branch',
-          description: 'Never a text merge: unrelated changes merged since never conflict; an entry changed since gives 409 merge_conflict naming it, and the pull request becomes conflicted.',
+          description:
+            'Never a text merge: unrelated changes merged since never conflict; an entry changed since gives 409 merge_conflict naming it, and the pull request becomes conflicted.',
           security: BEARER_SECURITY,
           params: NumberParams,
           response: {
-            200: envelope(Type.Object({ pull_request: Type.Ref('PullRequest'), commit_sha: Type.String({ description: 'The default branch after the merge' }) })),
+            200: envelope(
+              Type.Object({ pull_request: Type.Ref('PullRequest'), commit_sha: Type.String({ description: 'The default branch after the merge' }) }),
+            ),
             ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503),
           },
         },
@@ -95,12 +98,15 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           tags: TAGS,
           summary: 'Bring a pull request up to date with its forge and the default branch',
           description:
-            "Reads its state on the forge (a merge or close made there is recorded), then rebuilds its branch from its intent on the current default branch when the branch went stale, and force-pushes it. An intent that now truly conflicts marks it conflicted (and says so on the forge). action: rebuilt, up_to_date, conflicted, merged, closed or unchanged.",
+            'Reads its state on the forge (a merge or close made there is recorded), then rebuilds its branch from its intent on the current default branch when the branch went stale, and force-pushes it. An intent that now truly conflicts marks it conflicted (and says so on the forge). action: rebuilt, up_to_date, conflicted, merged, closed or unchanged.',
           security: BEARER_SECURITY,
           params: NumberParams,
           response: {
             200: envelope(
-              Type.Object({ action: Type.Enum(['rebuilt', 'up_to_date', 'conflicted', 'merged', 'closed', 'unchanged']), pull_request: Type.Ref('PullRequest') }),
+              Type.Object({
+                action: Type.Enum(['rebuilt', 'up_to_date', 'conflicted', 'merged', 'closed', 'unchanged']),
+                pull_request: Type.Ref('PullRequest'),
+              }),
             ),
             ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503),
           },

@@ -114,6 +114,9 @@ export const pullRequestSchemas = [PushedBranch, DryRun, PullRequest];
 /** `If-Match: "<sha>"` (or W/"<sha>") → the sha; undefined when absent. */
 export function ifMatchSha(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const value = header.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  const value = header
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
   return value === '*' ? undefined : value;
 }

@@ -167,7 +167,8 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
   function markClosed(row: PullRequestRow, actor: Actor): Promise<PullRequestRow | undefined> {
     return deps.db.transaction().execute(async (trx) => {
       const closed = await repository.transitionPullRequest(trx, row.number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
-      if (closed) await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${row.number}`, details: { branch: row.source_branch } }, trx);
+      if (closed)
+        await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${row.number}`, details: { branch: row.source_branch } }, trx);
       return closed;
     });
   }
@@ -177,7 +178,8 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
 
     async propose(proposal) {
       const application = await applyIntent(proposal.snapshot, proposal.intent);
-      if (application.conflicts.length > 0) throw conflictError(errors.changeConflict, 'The change does not apply to the default branch', application.conflicts);
+      if (application.conflicts.length > 0)
+        throw conflictError(errors.changeConflict, 'The change does not apply to the default branch', application.conflicts);
       if (application.changes.length === 0) {
         throw errors.noChange();
       }
@@ -326,7 +328,12 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
           merged_at: new Date(),
           conflicts: null,
         });
-        if (done) await deps.audit.record(actor, { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } }, trx);
+        if (done)
+          await deps.audit.record(
+            actor,
+            { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } },
+            trx,
+          );
         return done;
       });
       if (!merged) return { pull_request: toView(await load(number)), changed: false };
@@ -354,7 +361,10 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
       if (row.provider !== 'builtin') await provider().close(row);
       const closed = await markClosed(row, actor);
       if (!closed) throw notOpen(await load(number));
-      if (row.provider === 'builtin') await provider().close(row).catch(() => {});
+      if (row.provider === 'builtin')
+        await provider()
+          .close(row)
+          .catch(() => {});
       return toView(closed);
     },
 
@@ -400,7 +410,10 @@ function notOpen(row: PullRequestRow): AppError {
 }
 
 function conflictError(factory: typeof errors.changeConflict, message: string, conflicts: readonly Conflict[]): AppError {
-  return factory(`${message}: ${conflicts.map((c) => `${c.target} (${c.reason}: expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`).join('; ')}`, conflicts);
+  return factory(
+    `${message}: ${conflicts.map((c) => `${c.target} (${c.reason}: expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`).join('; ')}`,
+    conflicts,
+  );
 }
 
 function commitMessage(subject: string, body: string): string {

@@ -115,10 +115,17 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       const application = await applyIntent(snapshot, intent);
       if (application.conflicts.length > 0) {
         await db.transaction().execute(async (trx) => {
-          await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], { state: 'conflicted', conflicts: JSON.stringify(application.conflicts) });
+          await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
+            state: 'conflicted',
+            conflicts: JSON.stringify(application.conflicts),
+          });
           // Audited when it becomes conflicted, not each time it is found still so.
           if (row.state !== 'conflicted') {
-            await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: application.conflicts } }, trx);
+            await deps.audit.record(
+              actor,
+              { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: application.conflicts } },
+              trx,
+            );
           }
         });
         if (row.state === 'conflicted') return { action: 'conflicted' as const };
@@ -128,7 +135,9 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       if (application.changes.length === 0) return { action: 'up_to_date' as const };
       const branchHead = await git.resolveRef(row.source_branch);
       const stale =
-        row.state === 'conflicted' || branchHead !== row.head_commit || (row.base_commit !== snapshot.commit && (await touchedFilesMoved(row, snapshot.commit)));
+        row.state === 'conflicted' ||
+        branchHead !== row.head_commit ||
+        (row.base_commit !== snapshot.commit && (await touchedFilesMoved(row, snapshot.commit)));
       if (!stale) return { action: 'up_to_date' as const };
       const changes = await Promise.all(
         application.changes.map(async (change) => {
@@ -162,10 +171,12 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
     const annotating = 'row' in outcome && outcome.row ? forgeOf(outcome.row) : null;
     if (annotating?.annotate && 'row' in outcome && outcome.row) {
       // Outside the write lock: the forge call can be slow, and the state is already recorded.
-      const note = `**mir: this pull request conflicts with the default branch** and cannot be merged as is:\n\n${outcome.conflicts!
-        .map((c) => `- \`${c.target}\`: ${c.reason} (expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`)
+      const note = `**mir: this pull request conflicts with the default branch** and cannot be merged as is:\n\n${outcome
+        .conflicts!.map((c) => `- \`${c.target}\`: ${c.reason} (expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`)
         .join('\n')}\n\nPropose the change again, or close this pull request.`;
-      await annotating.annotate(outcome.row, note).catch((error: unknown) => deps.logger.warn({ err: error, pull_request: number }, 'could not tell the forge about a conflict'));
+      await annotating
+        .annotate(outcome.row, note)
+        .catch((error: unknown) => deps.logger.warn({ err: error, pull_request: number }, 'could not tell the forge about a conflict'));
     }
     return { action: outcome.action };
   }
@@ -175,7 +186,8 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       if (stopped) return;
       try {
         const { action } = await reconcile(row.number, SYSTEM);
-        if (action !== 'up_to_date' && action !== 'unchanged') deps.logger.info({ pull_request: row.number, action }, 'reconciled a pull request with the default branch');
+        if (action !== 'up_to_date' && action !== 'unchanged')
+          deps.logger.info({ pull_request: row.number, action }, 'reconciled a pull request with the default branch');
       } catch (error) {
         deps.logger.warn({ err: error, pull_request: row.number }, 'could not reconcile a pull request');
       }
@@ -258,7 +270,12 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
         (await repository.findByExternalId(db, forge.name, event.externalId)) ??
         (event.sourceBranch ? await repository.findLiveByBranch(db, forge.name, event.sourceBranch) : undefined);
       if (!row) return { action: 'ignored', pull_request: null };
-      const actor: Actor = { name: event.actor ? `${forge.name}:${event.actor}` : forge.name, email: `${forge.name}@webhook.invalid`, tokenId: null, requestId };
+      const actor: Actor = {
+        name: event.actor ? `${forge.name}:${event.actor}` : forge.name,
+        email: `${forge.name}@webhook.invalid`,
+        tokenId: null,
+        requestId,
+      };
       const applied = await applyForgeState(row, event.state, event.mergeCommit, actor);
       return { action: applied.action, pull_request: row.number };
     },

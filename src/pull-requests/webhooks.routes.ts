@@ -38,7 +38,8 @@ export function webhookRoutes(deps: { sync: PullRequestSync }): FastifyPluginAsy
           },
         },
       },
-      async (request) => ok(await deps.sync.handleWebhook(request.params.provider, request.headers, typeof request.body === 'string' ? request.body : '', request.id)),
+      async (request) =>
+        ok(await deps.sync.handleWebhook(request.params.provider, request.headers, typeof request.body === 'string' ? request.body : '', request.id)),
     );
   };
 }

@@ -55,7 +55,9 @@ const MatrixElement = Type.Object({
   source_folder: Type.String(),
   latest_release: Type.Union([Version, Type.Null()]),
   releases_count: Type.Integer(),
-  manifests: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), { description: 'Manifest name → release (X.Y.Z or latest), null when absent' }),
+  manifests: Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+    description: 'Manifest name → release (X.Y.Z or latest), null when absent',
+  }),
   pending: Type.Array(Type.Object({ manifest: Type.String(), release: Type.Union([Type.String(), Type.Null()]), pull_request: Link })),
   pending_releases: Type.Array(Type.Object({ release_version: Version, pull_request: Link })),
 });
@@ -63,7 +65,9 @@ const Matrix = Type.Object(
   {
     elements: Type.Array(MatrixElement),
     manifests: Type.Array(Type.String()),
-    invalid_manifests: Type.Array(Type.Object({ name: Type.String(), path: Type.String(), line: Type.Union([Type.Integer(), Type.Null()]), reason: Type.String() })),
+    invalid_manifests: Type.Array(
+      Type.Object({ name: Type.String(), path: Type.String(), line: Type.Union([Type.Integer(), Type.Null()]), reason: Type.String() }),
+    ),
     commit_sha: CommitSha,
     next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
   },
@@ -85,7 +89,9 @@ const listSchema = (operationId: string, deprecated: boolean) => ({
   operationId,
   ...(deprecated ? { deprecated: true } : {}),
   tags: TAGS,
-  summary: deprecated ? 'List an app\u2019s releases (deprecated: use the elementUuid form)' : 'List an element\u2019s releases, merged and pending, newest first',
+  summary: deprecated
+    ? 'List an app\u2019s releases (deprecated: use the elementUuid form)'
+    : 'List an element\u2019s releases, merged and pending, newest first',
   security: BEARER_SECURITY,
   response: { 200: envelope(Type.Array(Type.Ref('Release'))), ...problems(...READ_ERRORS) },
 });
@@ -105,8 +111,13 @@ const createSchema = (operationId: string, deprecated: boolean) => ({
 export function releaseRoutes(deps: { releases: ReleaseService; matrix: ReleaseMatrix }): FastifyPluginAsyncTypebox {
   return async (app) => {
     const base = '/api/v2/source_control';
-    const create = (type: 'PAGE' | 'WORKFLOW', uuid: string, body: CreateRelease & { commit_message?: string }, request: Parameters<typeof actorOf>[0], dryRun: boolean) =>
-      deps.releases.create(type, uuid, body, { actor: actorOf(request), dryRun, commitMessage: body.commit_message });
+    const create = (
+      type: 'PAGE' | 'WORKFLOW',
+      uuid: string,
+      body: CreateRelease & { commit_message?: string },
+      request: Parameters<typeof actorOf>[0],
+      dryRun: boolean,
+    ) => deps.releases.create(type, uuid, body, { actor: actorOf(request), dryRun, commitMessage: body.commit_message });
 
     // The deprecated app-only forms come first: static `apps` beats the `{elementUuid}` parameter.
     app.get(`${base}/releases/apps/:appUuid`, { config: READ, schema: { ...listSchema('listAppReleases', true), params: AppParams } }, async (request) =>

@@ -10,5 +10,8 @@ const Built = {
   size: Type.Integer({ description: 'Bytes of the zip' }),
 };
 
-export const ReleasePushed = Type.Object({ ...PushedBranch.properties, ...Built }, { $id: 'ReleasePushed', description: 'The pushed release branch and its pull request' });
+export const ReleasePushed = Type.Object(
+  { ...PushedBranch.properties, ...Built },
+  { $id: 'ReleasePushed', description: 'The pushed release branch and its pull request' },
+);
 export const ReleaseDryRun = Type.Object({ ...DryRun.properties, ...Built }, { $id: 'ReleaseDryRun', description: 'What would be pushed (dry_run=true)' });

@@ -162,7 +162,11 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
           sha256: p.sha256,
           size: p.size,
           status: 'pending',
-          pull_request: { number: p.pullRequest.number, url: p.pullRequest.external_url ?? deps.pullRequests.pullRequestUrl(p.pullRequest.number), state: p.pullRequest.state },
+          pull_request: {
+            number: p.pullRequest.number,
+            url: p.pullRequest.external_url ?? deps.pullRequests.pullRequestUrl(p.pullRequest.number),
+            state: p.pullRequest.state,
+          },
         });
       }
       return views.sort((a, b) => compareVersions(b.release_version, a.release_version));
@@ -256,7 +260,14 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
           dryRun: options.dryRun,
           action: release.kind === 'hotfix_release' ? 'hotfix.release' : 'release.create',
           target: `element:${target.type}:${target.uuid}`,
-          details: { element_type: target.type, element_uuid: target.uuid, release_version: version, sha256, source_commit: release.sourceCommit, ...release.details },
+          details: {
+            element_type: target.type,
+            element_uuid: target.uuid,
+            release_version: version,
+            sha256,
+            source_commit: release.sourceCommit,
+            ...release.details,
+          },
         });
         return { ...result, release_version: version, sha256, size: zip.length };
       } catch (error) {

@@ -125,11 +125,7 @@ function metadataProblems(value: unknown): FieldError[] {
   check('name', text(m.name) && m.name !== '', 'a non-empty string');
   check('release_version', isVersion(m.release_version), 'a version X.Y.Z');
   check('release_description', text(m.release_description), 'a string');
-  check(
-    'created_at',
-    text(m.created_at) && ISO_8601.test(m.created_at) && !Number.isNaN(Date.parse(m.created_at)),
-    'an ISO 8601 timestamp',
-  );
+  check('created_at', text(m.created_at) && ISO_8601.test(m.created_at) && !Number.isNaN(Date.parse(m.created_at)), 'an ISO 8601 timestamp');
   check('created_by', text(m.created_by) && m.created_by !== '', 'a non-empty string');
   check('source_commit', text(m.source_commit) && OBJECT_ID.test(m.source_commit), 'a lowercase hex git object id');
   check('source_tree', text(m.source_tree) && OBJECT_ID.test(m.source_tree), 'a lowercase hex git object id');
@@ -220,7 +216,10 @@ export async function buildArtifact(files: readonly ArtifactFile[], metadata: Re
   if (total > limits.maxTotalBytes) {
     throw repoErrors.artifactTooLarge(`files total ${total} bytes`, 'total_bytes', limits.maxTotalBytes);
   }
-  const conflict = pathConflict(files.map((f) => f.path), []);
+  const conflict = pathConflict(
+    files.map((f) => f.path),
+    [],
+  );
   if (conflict !== null) throw repoErrors.artifactInvalid(conflict.reason, { entry: conflict.path });
 
   const sorted = [...files].sort((a, b) => compareBytewise(a.path, b.path));
@@ -389,9 +388,7 @@ async function metadataOf(bytes: Uint8Array, entry: ZipEntry, path: string | und
   const location = path === undefined ? null : parseArtifactPath(path);
   if (
     location !== null &&
-    (location.uuid !== metadata.element_uuid ||
-      location.type !== metadata.element_type ||
-      location.version !== metadata.release_version)
+    (location.uuid !== metadata.element_uuid || location.type !== metadata.element_type || location.version !== metadata.release_version)
   ) {
     throw repoErrors.artifactInvalid(
       `${RELEASE_METADATA_PATH} describes ${metadata.element_type} ${metadata.element_uuid} ${metadata.release_version}, not the element and version of its path`,
@@ -524,8 +521,13 @@ function readCentralDirectory(bytes: Uint8Array, limits: ArtifactLimits, where: 
     try {
       const unicodePath = extra?.get(EXTRA_UNICODE_PATH);
       // Info-ZIP's Unicode Path field: the real name, when it belongs to this header name.
-      if ((flags & FLAG_UTF8) === 0 && unicodePath !== undefined && unicodePath.length > 5 && unicodePath[0] === 1 &&
-        new DataView(unicodePath.buffer, unicodePath.byteOffset).getUint32(1, true) === crc32(nameBytes)) {
+      if (
+        (flags & FLAG_UTF8) === 0 &&
+        unicodePath !== undefined &&
+        unicodePath.length > 5 &&
+        unicodePath[0] === 1 &&
+        new DataView(unicodePath.buffer, unicodePath.byteOffset).getUint32(1, true) === crc32(nameBytes)
+      ) {
         name = utf8.decode(unicodePath.subarray(5));
       } else {
         name = utf8.decode(nameBytes);

@@ -10,12 +10,10 @@ export type ArtifactLimit = 'entries' | 'total_bytes' | 'entry_bytes' | 'metadat
 
 export const repoErrors = {
   /** A manifest that does not parse or breaks the format; `line` is 1-based. */
-  manifestInvalid: (path: string, line: number, reason: string): AppError =>
-    errors.manifestInvalid(path, line, reason),
+  manifestInvalid: (path: string, line: number, reason: string): AppError => errors.manifestInvalid(path, line, reason),
 
   /** Any other repository file (the protected lists) that does not parse; `line` is 1-based. */
-  fileInvalid: (path: string, line: number, reason: string): AppError =>
-    errors.repositoryFileInvalid(path, line, reason),
+  fileInvalid: (path: string, line: number, reason: string): AppError => errors.repositoryFileInvalid(path, line, reason),
 
   /** A zip that is corrupt or unsafe to unpack, or files that cannot become one. */
   artifactInvalid: (reason: string, where: { path?: string | undefined; entry?: string | undefined } = {}): AppError =>
@@ -28,12 +26,7 @@ export const repoErrors = {
    * A zip over one of the unpacking limits: a zip bomb, or an entry that inflates past the size
    * it declares. 422 rather than 413: the artifact comes from the repository, not the request.
    */
-  artifactTooLarge: (
-    reason: string,
-    limit: ArtifactLimit,
-    max: number,
-    where: { path?: string | undefined; entry?: string | undefined } = {},
-  ): AppError =>
+  artifactTooLarge: (reason: string, limit: ArtifactLimit, max: number, where: { path?: string | undefined; entry?: string | undefined } = {}): AppError =>
     errors.artifactTooLarge(withWhere('Artifact too large', reason, where), {
       reason,
       limit,

@@ -182,10 +182,7 @@ export function isBranchPrefix(prefix: string): boolean {
 
 export function parseBranchPrefix(value: unknown, field: string): string {
   if (typeof value !== 'string' || !isBranchPrefix(value)) {
-    throw invalidField(
-      field,
-      'must be empty or segments of letters, digits, ., _ and - each followed by / (like mir/)',
-    );
+    throw invalidField(field, 'must be empty or segments of letters, digits, ., _ and - each followed by / (like mir/)');
   }
   return value;
 }

@@ -30,17 +30,7 @@ import { Document, isMap, isScalar, isSeq, type Node, type Pair, Scalar, visit, 
 import { errors, invalidField, type FieldError } from '../errors.js';
 import { repoErrors } from './errors.js';
 import { manifestPath, parseManifestPath } from './layout.js';
-import {
-  type ElementType,
-  describe,
-  isManifestName,
-  isReleaseRef,
-  isUuid,
-  parseElementType,
-  parseReleaseRef,
-  parseUuid,
-  quote,
-} from './values.js';
+import { type ElementType, describe, isManifestName, isReleaseRef, isUuid, parseElementType, parseReleaseRef, parseUuid, quote } from './values.js';
 import {
   byUuid,
   canonicalIndex,
@@ -82,7 +72,6 @@ function listKey(type: ElementType): ListKey {
 function typeOfList(key: ListKey): ElementType {
   return key === 'apps' ? 'PAGE' : 'WORKFLOW';
 }
-
 
 // --- the file -----------------------------------------------------------------------------------
 
@@ -463,13 +452,7 @@ function nameOf(source: string, node: Scalar): string | null {
   return text;
 }
 
-function scalarField(
-  entry: YAMLMap,
-  key: string,
-  where: string,
-  fail: (line: number, reason: string) => never,
-  lineOfNode: (node: unknown) => number,
-): Scalar {
+function scalarField(entry: YAMLMap, key: string, where: string, fail: (line: number, reason: string) => never, lineOfNode: (node: unknown) => number): Scalar {
   const pair = findPair(entry, key);
   if (pair === undefined) fail(lineOfNode(entry), `${where} is missing ${key}`);
   const value = pair?.value;
@@ -485,7 +468,6 @@ function sourceOf(source: string, node: unknown): string {
   const text = source.slice(range[0], range[1]).trim();
   return text === '' ? 'nothing' : quote(text);
 }
-
 
 /** An empty manifest in canonical form. */
 export function createManifest(name: string): ManifestFile {
@@ -580,7 +562,6 @@ export interface RetoolManifest {
 
 export function manifestToJson(manifest: Manifest | ManifestFile): RetoolManifest {
   const m = manifest instanceof ManifestFile ? manifest.manifest : manifest;
-  const copy = (entries: readonly ManifestEntry[]): ManifestEntry[] =>
-    [...entries].sort(byUuid).map((e) => ({ uuid: e.uuid, release: e.release }));
+  const copy = (entries: readonly ManifestEntry[]): ManifestEntry[] => [...entries].sort(byUuid).map((e) => ({ uuid: e.uuid, release: e.release }));
   return { name: m.name, apps: copy(m.apps), workflows: copy(m.workflows) };
 }

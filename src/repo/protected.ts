@@ -36,10 +36,7 @@ export function parseProtectedApps(text: string | Uint8Array, path: string = PRO
 }
 
 /** Parses `.retool/protected-workflows.yaml`. Throws 422 `repository_file_invalid` `{path, line, reason}`. */
-export function parseProtectedWorkflows(
-  text: string | Uint8Array,
-  path: string = PROTECTED_WORKFLOWS_PATH,
-): ProtectedElement[] {
+export function parseProtectedWorkflows(text: string | Uint8Array, path: string = PROTECTED_WORKFLOWS_PATH): ProtectedElement[] {
   return parseProtectedList(text, path, 'WORKFLOW');
 }
 
@@ -160,11 +157,7 @@ function shown(value: unknown): string {
 }
 
 /** The element of that type and uuid (any case), or null. */
-export function findElement(
-  elements: readonly ProtectedElement[],
-  type: ElementType,
-  uuid: string,
-): ProtectedElement | null {
+export function findElement(elements: readonly ProtectedElement[], type: ElementType, uuid: string): ProtectedElement | null {
   const id = uuid.toLowerCase();
   return elements.find((e) => e.type === type && e.uuid === id) ?? null;
 }

@@ -72,10 +72,7 @@ export function parseUuid(value: unknown, field: string): string {
 export function parseManifestName(value: unknown, field: string): string {
   const s = requireString(value, field);
   if (!MANIFEST_NAME.test(s)) {
-    throw invalidField(
-      field,
-      `must be 1 to 63 characters of a-z, 0-9, _ and -, starting with a letter or digit, got ${quote(s)}`,
-    );
+    throw invalidField(field, `must be 1 to 63 characters of a-z, 0-9, _ and -, starting with a letter or digit, got ${quote(s)}`);
   }
   return s;
 }

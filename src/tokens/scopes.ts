@@ -1,12 +1,6 @@
 // Scopes of DESIGN §4. A write scope implies its read scope; `admin` implies every scope.
 
-export const SCOPES = [
-  'source_control:releases_read',
-  'source_control:releases_write',
-  'source_control:read',
-  'source_control:write',
-  'admin',
-] as const;
+export const SCOPES = ['source_control:releases_read', 'source_control:releases_write', 'source_control:read', 'source_control:write', 'admin'] as const;
 
 export type Scope = (typeof SCOPES)[number];
 

@@ -16,13 +16,7 @@ export function listTokens(db: Kysely<Tables>, options: { includeRevoked: boolea
 }
 
 export function revokeToken(db: Kysely<Tables>, id: string, at: Date): Promise<ApiTokenRow | undefined> {
-  return db
-    .updateTable('api_tokens')
-    .set({ revoked_at: at })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  return db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst();
 }
 
 export function findToken(db: Kysely<Tables>, id: string): Promise<ApiTokenRow | undefined> {

@@ -27,7 +27,12 @@ const TokenIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const CreateTokenBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9 ._@-]*$', description: 'Who uses it: the author of its commits and the actor of its audit events' }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9 ._@-]*$',
+      description: 'Who uses it: the author of its commits and the actor of its audit events',
+    }),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Commit author e-mail' })),
     scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length }),
     expires_at: Type.Optional(Type.String({ format: 'date-time' })),
@@ -74,10 +79,7 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           tags: ['Tokens'],
           summary: 'List API tokens (never the tokens themselves)',
           security: BEARER_SECURITY,
-          querystring: Type.Object(
-            { include_revoked: Type.Boolean({ default: false }) },
-            { additionalProperties: false },
-          ),
+          querystring: Type.Object({ include_revoked: Type.Boolean({ default: false }) }, { additionalProperties: false }),
           response: {
             200: envelope(Type.Object({ tokens: Type.Array(Type.Ref('Token')) })),
             ...problems(...AUTHENTICATED_ERRORS),

@@ -13,7 +13,10 @@ t.test('migrates an empty database, then has nothing to do', async (t) => {
   t.teardown(() => database.dispose());
   const migrations = await loadMigrations();
   const first = await migrate(database.handle);
-  t.same(first.applied, migrations.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`));
+  t.same(
+    first.applied,
+    migrations.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
+  );
   t.equal(first.current, migrations.at(-1)!.version);
   const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(database.handle.db);
   t.ok(tables.rows.some((row) => row.tablename === 'api_tokens'));
@@ -59,7 +62,10 @@ t.test('two starts migrating the same database at once', async (t) => {
   const migrations = await loadMigrations();
   t.equal(a.applied.length + b.applied.length, migrations.length, 'each migration applied exactly once');
   const rows = await database.handle.db.selectFrom('schema_migrations').select('version').execute();
-  t.same(rows.map((r) => r.version).sort(), migrations.map((m) => m.version));
+  t.same(
+    rows.map((r) => r.version).sort(),
+    migrations.map((m) => m.version),
+  );
 });
 
 if (usingPostgres) {
@@ -74,7 +80,10 @@ if (usingPostgres) {
     t.match(said[1], /^up to date/);
     const migrations = await loadMigrations();
     const rows = await database.handle.db.selectFrom('schema_migrations').select('version').execute();
-    t.same(rows.map((r) => r.version).sort(), migrations.map((m) => m.version));
+    t.same(
+      rows.map((r) => r.version).sort(),
+      migrations.map((m) => m.version),
+    );
   });
 }
 

@@ -32,10 +32,7 @@ export interface FaultCluster {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
 }
 
-export async function startFaultCluster(
-  t: Test,
-  options: { apps: number; releases: readonly string[]; env?: Record<string, string> } ,
-): Promise<FaultCluster> {
+export async function startFaultCluster(t: Test, options: { apps: number; releases: readonly string[]; env?: Record<string, string> }): Promise<FaultCluster> {
   const postgres = await startPostgresCluster();
   t.teardown(() => postgres.remove());
   const root = await tempDir('mir-fault-remote-');
@@ -49,7 +46,12 @@ export async function startFaultCluster(
   // Seeded through a worker of the test's own, as a person pushing with git would.
   const seeding = await tempDir('mir-fault-seed-');
   t.teardown(seeding.remove);
-  const worker = makeWorker({ dataDir: seeding.path, logger: createTestLogger(), lock: createProcessLock(), git: { url, username: AUTH.username, token: AUTH.password } });
+  const worker = makeWorker({
+    dataDir: seeding.path,
+    logger: createTestLogger(),
+    lock: createProcessLock(),
+    git: { url, username: AUTH.username, token: AUTH.password },
+  });
   await worker.start();
   const apps = Array.from({ length: options.apps }, () => element('PAGE', options.releases));
   await seed(worker, { elements: apps, manifests: { prod: manifestYaml('prod') } });
@@ -119,7 +121,12 @@ export async function remoteBranches(cluster: FaultCluster, prefix = 'mir/'): Pr
 }
 
 /** Publishes `app` at `release` to prod through `replica`: the pull request's number. */
-export async function publish(cluster: FaultCluster, replica: Replica, app: FixtureElement, release: string): Promise<{ status: number; number?: number; body: any }> {
+export async function publish(
+  cluster: FaultCluster,
+  replica: Replica,
+  app: FixtureElement,
+  release: string,
+): Promise<{ status: number; number?: number; body: any }> {
   const answer = await replica.call('POST', '/api/v2/source_control/publish', {
     token: cluster.token,
     body: { changes: [{ manifest: 'prod', element_uuid: app.uuid, element_type: 'PAGE', release }] },

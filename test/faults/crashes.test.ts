@@ -49,7 +49,10 @@ t.test('kill -9 at random points of writes and merges loses nothing and leaves n
       }
     });
     const release = victim
-      .call('POST', `/api/v2/source_control/releases/${cluster.apps[6 + (round % 6)]!.uuid}?elementType=PAGE`, { token: cluster.token, body: { bump: 'patch' } })
+      .call('POST', `/api/v2/source_control/releases/${cluster.apps[6 + (round % 6)]!.uuid}?elementType=PAGE`, {
+        token: cluster.token,
+        body: { bump: 'patch' },
+      })
       .then((r) => statuses.push(r.status))
       .catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, delay.next().value));
@@ -84,7 +87,10 @@ t.test('kill -9 at random points of writes and merges loses nothing and leaves n
   const open = await cluster.query<{ number: number }>(`select number from pull_requests where state in ('open', 'conflicted') order by number`);
   for (const { number } of open) {
     const answer = await merge(cluster, a, number);
-    t.ok(answer.status === 200 || (answer.status === 409 && answer.body.code === 'merge_conflict'), `#${number} merges or conflicts: ${answer.status} ${answer.body?.code ?? ''}`);
+    t.ok(
+      answer.status === 200 || (answer.status === 409 && answer.body.code === 'merge_conflict'),
+      `#${number} merges or conflicts: ${answer.status} ${answer.body?.code ?? ''}`,
+    );
   }
 
   const fsck = await cluster.git('fsck', '--strict', '--no-dangling');

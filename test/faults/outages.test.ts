@@ -19,7 +19,11 @@ async function load(cluster: FaultCluster, stop: Promise<void>): Promise<{ statu
       const release = RELEASES[i++ % RELEASES.length]!;
       for (const call of [
         () => replica.call('GET', `/api/v2/source_control/manifests/prod`, { token: cluster.token }),
-        () => replica.call('POST', '/api/v2/source_control/publish', { token: cluster.token, body: { changes: [{ manifest: 'prod', element_uuid: app.uuid, element_type: 'PAGE', release }] } }),
+        () =>
+          replica.call('POST', '/api/v2/source_control/publish', {
+            token: cluster.token,
+            body: { changes: [{ manifest: 'prod', element_uuid: app.uuid, element_type: 'PAGE', release }] },
+          }),
       ]) {
         try {
           const answer = await call();
@@ -77,11 +81,22 @@ t.test('outages of the database and of the git remote', async (t) => {
     restarted();
     const answers = await loading;
     t.comment(`answers under load: ${JSON.stringify(summary(answers))}`);
-    t.same(answers.filter((x) => x.status >= 500 && x.status !== 503), [], 'no 5xx but 503');
-    t.same(answers.filter((x) => x.status === 0), [], 'no connection refused or reset');
+    t.same(
+      answers.filter((x) => x.status >= 500 && x.status !== 503),
+      [],
+      'no 5xx but 503',
+    );
+    t.same(
+      answers.filter((x) => x.status === 0),
+      [],
+      'no connection refused or reset',
+    );
     const unavailable = answers.filter((x) => x.status === 503);
     t.ok(unavailable.length > 0, 'some requests met the outage');
-    t.ok(unavailable.every((x) => x.code === 'database_unavailable' && x.retryAfter !== null), 'each was 503 database_unavailable with Retry-After');
+    t.ok(
+      unavailable.every((x) => x.code === 'database_unavailable' && x.retryAfter !== null),
+      'each was 503 database_unavailable with Retry-After',
+    );
 
     const after = await publish(cluster, b, cluster.apps[0]!, '1.3.0');
     t.equal(after.status === 200 || after.body.code === 'no_change' ? 200 : after.status, 200, 'a write succeeds after the restart');
@@ -117,7 +132,11 @@ t.test('outages of the database and of the git remote', async (t) => {
 
     const opening = await cluster.query(`select number from pull_requests where state = 'opening'`);
     t.same(opening, [], 'no proposal was left opening');
-    t.same([...(await remoteBranches(cluster)).keys()].filter((name) => !before.has(name)), [], 'the refused writes pushed no branch');
+    t.same(
+      [...(await remoteBranches(cluster)).keys()].filter((name) => !before.has(name)),
+      [],
+      'the refused writes pushed no branch',
+    );
     const retry = await publish(cluster, a, cluster.apps[1]!, '1.1.0');
     t.equal(retry.status, 200, `the write succeeds now: ${JSON.stringify(retry.body)}`);
     t.equal((await merge(cluster, b, retry.number!)).status, 200, 'and merges through the other replica');

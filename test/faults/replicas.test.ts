@@ -29,7 +29,11 @@ t.test('two replicas, one remote: nothing lost, no invented conflict', async (t)
     );
     const merged = await Promise.all(opened.map((o, i) => merge(cluster, i % 2 === 0 ? b : a, o.number!)));
     const statuses = merged.map((m) => m.status);
-    t.same(statuses, apps.map(() => 200), `merges: ${JSON.stringify(merged.filter((m) => m.status !== 200).map((m) => m.body?.code))}`);
+    t.same(
+      statuses,
+      apps.map(() => 200),
+      `merges: ${JSON.stringify(merged.filter((m) => m.status !== 200).map((m) => m.body?.code))}`,
+    );
     const prod = await remoteManifest(cluster, 'prod');
     t.equal(prod.size, APPS, 'the remote manifest has every app');
     t.ok(
@@ -44,7 +48,10 @@ t.test('two replicas, one remote: nothing lost, no invented conflict', async (t)
     // Five different targets: publishing what is already there is no change, not a conflict.
     const targets = ['0.1.0', '0.2.0', '0.3.0', '1.0.0', 'latest'];
     const opened = await Promise.all(targets.map((release, i) => publish(cluster, i % 2 === 0 ? a : b, app, release)));
-    t.same(opened.map((o) => o.status), targets.map(() => 200));
+    t.same(
+      opened.map((o) => o.status),
+      targets.map(() => 200),
+    );
     const merged = await Promise.all(opened.map((o, i) => merge(cluster, i % 2 === 0 ? b : a, o.number!)));
     const ok = merged.filter((m) => m.status === 200);
     const conflicts = merged.filter((m) => m.status === 409 && m.body.code === 'merge_conflict');
@@ -56,7 +63,10 @@ t.test('two replicas, one remote: nothing lost, no invented conflict', async (t)
 
   await t.test('a write names a release merged through the other replica a moment before', async (t) => {
     const app = apps[1]!;
-    const created = await a.call('POST', `/api/v2/source_control/releases/${app.uuid}?elementType=PAGE`, { token: cluster.token, body: { release_version: '3.0.0' } });
+    const created = await a.call('POST', `/api/v2/source_control/releases/${app.uuid}?elementType=PAGE`, {
+      token: cluster.token,
+      body: { release_version: '3.0.0' },
+    });
     t.equal(created.status, 200, JSON.stringify(created.body));
     t.equal((await merge(cluster, a, created.body.data.pull_request.number)).status, 200);
     const set = await b.call('PUT', `/api/v2/source_control/manifests/prod/${app.uuid}?elementType=PAGE`, { token: cluster.token, body: { release: '3.0.0' } });
@@ -67,7 +77,12 @@ t.test('two replicas, one remote: nothing lost, no invented conflict', async (t)
 
   await t.test('a release is built from the source pushed a moment before, and a newly protected app is found at once', async (t) => {
     const app = apps[2]!;
-    const pushed = await commitFiles({ repo: cluster.origin, branch: 'main', files: { [`apps/${app.name}/main.json`]: '{"new": "code"}\n' }, message: 'New code' });
+    const pushed = await commitFiles({
+      repo: cluster.origin,
+      branch: 'main',
+      files: { [`apps/${app.name}/main.json`]: '{"new": "code"}\n' },
+      message: 'New code',
+    });
     const release = await b.call('POST', `/api/v2/source_control/releases/${app.uuid}?elementType=PAGE`, { token: cluster.token, body: { bump: 'minor' } });
     t.equal(release.status, 200, JSON.stringify(release.body));
     const pr = await b.call('GET', `/api/v2/source_control/pull_requests/${release.body.data.pull_request.number}`, { token: cluster.token });

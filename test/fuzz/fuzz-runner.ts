@@ -66,7 +66,8 @@ function answerProblems(request: FuzzRequest, status: number, contentType: strin
     if (problem.status !== status) out.push(`body status ${String(problem.status)}`);
     const code = problem.code as string;
     if (!Object.hasOwn(ERROR_CODES, code)) out.push(`code ${code} is not in the catalog`);
-    else if (ERROR_CODES[code as keyof typeof ERROR_CODES][0] !== status) out.push(`code ${code} is catalogued as ${ERROR_CODES[code as keyof typeof ERROR_CODES][0]}`);
+    else if (ERROR_CODES[code as keyof typeof ERROR_CODES][0] !== status)
+      out.push(`code ${code} is catalogued as ${ERROR_CODES[code as keyof typeof ERROR_CODES][0]}`);
   }
   return out;
 }
@@ -92,7 +93,12 @@ export async function fuzzOperation(t: Test, world: World, operation: Operation,
     window = [];
   };
   const property = fc.asyncProperty(arbitrary, async (request) => {
-    const answer = await app.inject({ method: request.method, url: request.url, headers: request.headers, ...(request.payload !== undefined ? { payload: request.payload } : {}) });
+    const answer = await app.inject({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      ...(request.payload !== undefined ? { payload: request.payload } : {}),
+    });
     stats.sent += 1;
     if (request.refused) stats.refused += 1;
     stats.statuses.set(answer.statusCode, (stats.statuses.get(answer.statusCode) ?? 0) + 1);
@@ -100,7 +106,10 @@ export async function fuzzOperation(t: Test, world: World, operation: Operation,
     let problems = answerProblems(request, answer.statusCode, answer.headers['content-type'] as string | undefined, answer.body);
     const code = answer.statusCode >= 400 ? codeOf(answer.body) : null;
     if (code?.startsWith('FST_ERR_') && answer.statusCode < 500) {
-      const seen = stats.frameworkAnswers.get(code) ?? { count: 0, example: `${request.method} ${clip(request.url, 120)} → ${answer.statusCode} ${answer.headers['content-type']} ${clip(answer.body, 160)}` };
+      const seen = stats.frameworkAnswers.get(code) ?? {
+        count: 0,
+        example: `${request.method} ${clip(request.url, 120)} → ${answer.statusCode} ${answer.headers['content-type']} ${clip(answer.body, 160)}`,
+      };
       stats.frameworkAnswers.set(code, { ...seen, count: seen.count + 1 });
       problems = problems.filter((p) => !/^(content-type|success|body status|code )/.test(p));
     } else if (code !== null) {
@@ -113,18 +122,32 @@ export async function fuzzOperation(t: Test, world: World, operation: Operation,
   if (run.failed) {
     // fast-check's own report prints the whole counterexample (bodies of 64 KiB): the property's error says it shorter.
     const reason = run.errorInstance instanceof Error ? run.errorInstance.message : String(run.errorInstance);
-    t.fail(`${operation.operationId}: ${reason}`, { seed: run.seed, path: run.counterexamplePath, replay: `fc.check(…, { seed: ${run.seed}, path: "${run.counterexamplePath}" })` });
+    t.fail(`${operation.operationId}: ${reason}`, {
+      seed: run.seed,
+      path: run.counterexamplePath,
+      replay: `fc.check(…, { seed: ${run.seed}, path: "${run.counterexamplePath}" })`,
+    });
   }
   await checkState();
   t.same(changes, [], `${operation.operationId}: no refused request changed refs or rows`);
 }
 
 export function reportStats(t: Test, label: string, stats: FuzzStats, startedAt: number): void {
-  const statuses = [...stats.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
+  const statuses = [...stats.statuses]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ');
   const fiveXX = [...stats.statuses].filter(([s]) => s >= 500).reduce((sum, [, n]) => sum + n, 0);
-  t.comment(`${label}: seed ${FUZZ_SEED}, ${FUZZ_RUNS} runs per operation, ${stats.sent} requests (${stats.refused} refused by the oracle) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  t.comment(
+    `${label}: seed ${FUZZ_SEED}, ${FUZZ_RUNS} runs per operation, ${stats.sent} requests (${stats.refused} refused by the oracle) in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+  );
   t.comment(`${label}: statuses ${statuses}; 5xx = ${fiveXX}`);
-  t.comment(`${label}: codes ${[...stats.codes].sort(([, a], [, b]) => b - a).map(([c, n]) => `${c}×${n}`).join(' ')}`);
+  t.comment(
+    `${label}: codes ${[...stats.codes]
+      .sort(([, a], [, b]) => b - a)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ')}`,
+  );
   t.equal(fiveXX, 0, 'no 5xx');
   for (const [code, { count, example }] of stats.frameworkAnswers) {
     // Router errors go through the catalog (`frameworkErrors` in src/app.ts): any of Fastify's own answers is a regression.

@@ -72,7 +72,7 @@ export async function loadOperations(): Promise<Operation[]> {
   const operations: Operation[] = [];
   for (const [path, methods] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(methods)) {
-      const content = (operation.requestBody as { required?: boolean; content?: Record<string, { schema?: Schema }> } | undefined);
+      const content = operation.requestBody as { required?: boolean; content?: Record<string, { schema?: Schema }> } | undefined;
       const schema = content?.content?.['application/json']?.schema;
       operations.push({
         operationId: operation.operationId as string,

@@ -73,15 +73,93 @@ const UNSTORABLE = fc.constantFrom('\u0000', '\ud800', '\udfff', 'a\udc00b', '\u
 const hostileString = fc.oneof(
   fc.string({ maxLength: 12, unit: 'grapheme' }),
   fc.array(fc.oneof(CONTROL, ODD_UNICODE, fc.string({ maxLength: 3 })), { maxLength: 8 }).map((parts) => parts.join('')),
-  fc.constantFrom(' ', '  x  ', '.', '..', '../../etc/passwd', '..\\..\\x', '%2e%2e%2f', '/', 'a/b', '\\', '*', '?', '#', '%00', '${x}', '{{x}}', "'; drop table x; --", '<script>', 'null', 'true', '0', '-1'),
+  fc.constantFrom(
+    ' ',
+    '  x  ',
+    '.',
+    '..',
+    '../../etc/passwd',
+    '..\\..\\x',
+    '%2e%2e%2f',
+    '/',
+    'a/b',
+    '\\',
+    '*',
+    '?',
+    '#',
+    '%00',
+    '${x}',
+    '{{x}}',
+    "'; drop table x; --",
+    '<script>',
+    'null',
+    'true',
+    '0',
+    '-1',
+  ),
   fc.integer({ min: 1_000, max: 12_000 }).chain((n) => fc.constantFrom('x', 'é', '😀', 'ab\u202e').map((c) => c.repeat(Math.ceil(n / c.length)))),
 );
 
-const BAD_SEMVER = ['1.0', '1', '1.0.0.0', '01.0.0', '1.00.0', 'v1.0.0', '1.0.0-rc.1', '1.0.0+build', ' 1.0.0', '1.0.0 ', '1.0.0\n', '١.٠.٠', '1.0.-1', '-1.0.0', '1..0', 'latest ', 'LATEST', '99999999999999999999.0.0', '1.0.x', '*', '^1.0.0', '1.0.0%00'];
+const BAD_SEMVER = [
+  '1.0',
+  '1',
+  '1.0.0.0',
+  '01.0.0',
+  '1.00.0',
+  'v1.0.0',
+  '1.0.0-rc.1',
+  '1.0.0+build',
+  ' 1.0.0',
+  '1.0.0 ',
+  '1.0.0\n',
+  '١.٠.٠',
+  '1.0.-1',
+  '-1.0.0',
+  '1..0',
+  'latest ',
+  'LATEST',
+  '99999999999999999999.0.0',
+  '1.0.x',
+  '*',
+  '^1.0.0',
+  '1.0.0%00',
+];
 const BAD_ELEMENT_TYPE = ['page', 'Page', 'APP', 'APPS', 'PAGE ', ' PAGE', 'WORKFLOWS', 'workflow', 'PAGE,WORKFLOW', 'MODULE', '', 'null', '0'];
-const BAD_UUIDS = ['not-a-uuid', '00000000-0000-0000-0000-00000000000', '00000000-0000-0000-0000-0000000000000', '{00000000-0000-0000-0000-000000000000}', 'g0000000-0000-0000-0000-000000000000', '00000000000000000000000000000000', '../00000000-0000-0000-0000-000000000000'];
+const BAD_UUIDS = [
+  'not-a-uuid',
+  '00000000-0000-0000-0000-00000000000',
+  '00000000-0000-0000-0000-0000000000000',
+  '{00000000-0000-0000-0000-000000000000}',
+  'g0000000-0000-0000-0000-000000000000',
+  '00000000000000000000000000000000',
+  '../00000000-0000-0000-0000-000000000000',
+];
 const BAD_NAMES = ['', '-x', '_x', 'A', 'Prod', 'prod ', 'pr od', 'a.b', '..', '.', 'a/b', 'a\\b', 'x'.repeat(64), 'ä', 'prod\n', 'con', 'a:b', '~x', '.git'];
-const NON_CANONICAL_INTEGERS = ['0x10', '0X1', '+6', '06', '00', '6e0', '1e3', ' 6', '6 ', '6.0', '6.', '.6', '-0', '1_0', '0b1', '0o7', '６', '٦', 'Infinity', 'NaN', '', '1,2', '99999999999999999999999'];
+const NON_CANONICAL_INTEGERS = [
+  '0x10',
+  '0X1',
+  '+6',
+  '06',
+  '00',
+  '6e0',
+  '1e3',
+  ' 6',
+  '6 ',
+  '6.0',
+  '6.',
+  '.6',
+  '-0',
+  '1_0',
+  '0b1',
+  '0o7',
+  '６',
+  '٦',
+  'Infinity',
+  'NaN',
+  '',
+  '1,2',
+  '99999999999999999999999',
+];
 
 function stringsFor(schema: Schema): fc.Arbitrary<string> {
   if (schema.enum) return fc.constantFrom(...schema.enum.filter((v): v is string => typeof v === 'string'));
@@ -89,10 +167,14 @@ function stringsFor(schema: Schema): fc.Arbitrary<string> {
   const min = schema.minLength ?? 0;
   if (schema.format === 'uuid') return fc.uuid();
   if (schema.format === 'email') return fc.constantFrom('grace@example.com', 'a.b+c@example.org');
-  if (schema.format === 'date-time') return fc.date({ min: new Date('2030-01-01'), max: new Date('2040-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+  if (schema.format === 'date-time')
+    return fc.date({ min: new Date('2030-01-01'), max: new Date('2040-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
   if (schema.format === 'uri') return fc.constantFrom('https://example.com/', 'https://retool.example.com/app?x=1');
   if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= min && s.length <= (schema.maxLength ?? Infinity));
-  return fc.oneof(fc.string({ minLength: min, maxLength: Math.max(min, max) }), hostileString.filter((s) => s.length >= min && s.length <= (schema.maxLength ?? Infinity)));
+  return fc.oneof(
+    fc.string({ minLength: min, maxLength: Math.max(min, max) }),
+    hostileString.filter((s) => s.length >= min && s.length <= (schema.maxLength ?? Infinity)),
+  );
 }
 
 // --- values from schemas ------------------------------------------------------------------------
@@ -118,7 +200,9 @@ function validFor(schema: Schema, world: World, name = '', depth = 0): fc.Arbitr
   switch (type) {
     case 'string': {
       const hints = hintsFor(name, world).filter((h) => validBody(schema, h));
-      return hints.length > 0 ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...hints) }, { weight: 1, arbitrary: stringsFor(schema) }) : stringsFor(schema);
+      return hints.length > 0
+        ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...hints) }, { weight: 1, arbitrary: stringsFor(schema) })
+        : stringsFor(schema);
     }
     case 'integer':
       return fc.integer({ min: schema.minimum ?? -1_000, max: Math.min(schema.maximum ?? 1_000, 1_000_000) });
@@ -130,14 +214,16 @@ function validFor(schema: Schema, world: World, name = '', depth = 0): fc.Arbitr
       return fc.constant(null);
     case 'array':
       if (depth > 4) return fc.constant([]);
-      return fc.array(validFor(schema.items ?? {}, world, name, depth + 1), { minLength: schema.minItems ?? 0, maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 3, 3)) });
+      return fc.array(validFor(schema.items ?? {}, world, name, depth + 1), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.max(schema.minItems ?? 0, Math.min(schema.maxItems ?? 3, 3)),
+      });
     case 'object': {
       if (depth > 4) return fc.constant({});
       const properties = schema.properties ?? {};
-      const record = fc.record(
-        Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, validFor(sub, world, key, depth + 1)])),
-        { requiredKeys: (schema.required ?? []).filter((key) => key in properties) },
-      );
+      const record = fc.record(Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, validFor(sub, world, key, depth + 1)])), {
+        requiredKeys: (schema.required ?? []).filter((key) => key in properties),
+      });
       return schema.minProperties ? record.filter((o) => Object.keys(o).length >= schema.minProperties!) : record;
     }
     default:
@@ -155,36 +241,86 @@ function invalidFor(schema: Schema, world: World, name = '', depth = 0): fc.Arbi
   const types = new Set([schema.type, ...(schema.anyOf ?? []).map((b) => b.type)].flat().filter(Boolean));
   if (types.has('string') || schema.enum) {
     candidates.push(fc.constantFrom(...BAD_SEMVER, ...BAD_ELEMENT_TYPE, ...BAD_UUIDS, ...BAD_NAMES));
-    candidates.push(validFor(schema, world, name, depth).filter((v): v is string => typeof v === 'string').chain((s) =>
-      UNSTORABLE.chain((bad) => fc.nat(s.length).map((at) => s.slice(0, at) + bad + s.slice(at))),
-    ));
+    candidates.push(
+      validFor(schema, world, name, depth)
+        .filter((v): v is string => typeof v === 'string')
+        .chain((s) => UNSTORABLE.chain((bad) => fc.nat(s.length).map((at) => s.slice(0, at) + bad + s.slice(at)))),
+    );
     if (schema.maxLength !== undefined) candidates.push(fc.constantFrom('x', 'é', '😀').map((c) => c.repeat(schema.maxLength! + 1)));
   }
-  if (types.has('integer')) candidates.push(fc.constantFrom(0, -1, 1.5, 2_147_483_648, Number.MAX_SAFE_INTEGER + 2, (schema.maximum ?? 0) + 1, (schema.minimum ?? 0) - 1));
+  if (types.has('integer'))
+    candidates.push(fc.constantFrom(0, -1, 1.5, 2_147_483_648, Number.MAX_SAFE_INTEGER + 2, (schema.maximum ?? 0) + 1, (schema.minimum ?? 0) - 1));
   if (types.has('object') && depth < 4) {
     const properties = Object.entries(schema.properties ?? {});
     const base = validFor({ ...schema, anyOf: undefined, oneOf: undefined, type: 'object' }, world, name, depth) as fc.Arbitrary<Record<string, unknown>>;
-    if (schema.required?.length) candidates.push(base.chain((o) => fc.constantFrom(...schema.required!).map((key) => { const { [key]: _gone, ...rest } = o; return rest; })));
-    if (schema.additionalProperties === false) candidates.push(base.chain((o) => fc.tuple(fc.constantFrom('surprise', 'dry_run', '__proto__', 'constructor', 'Release', 'release ', ''), fc.jsonValue({ maxDepth: 1 })).map(([k, v]) => ({ ...o, [k]: v }))));
+    if (schema.required?.length)
+      candidates.push(
+        base.chain((o) =>
+          fc.constantFrom(...schema.required!).map((key) => {
+            const { [key]: _gone, ...rest } = o;
+            return rest;
+          }),
+        ),
+      );
+    if (schema.additionalProperties === false)
+      candidates.push(
+        base.chain((o) =>
+          fc
+            .tuple(fc.constantFrom('surprise', 'dry_run', '__proto__', 'constructor', 'Release', 'release ', ''), fc.jsonValue({ maxDepth: 1 }))
+            .map(([k, v]) => ({ ...o, [k]: v })),
+        ),
+      );
     if (properties.length > 0) {
-      candidates.push(base.chain((o) => fc.constantFrom(...properties).chain(([key, sub]) => invalidFor(sub, world, key, depth + 1).map((bad) => ({ ...o, [key]: bad })))));
+      candidates.push(
+        base.chain((o) => fc.constantFrom(...properties).chain(([key, sub]) => invalidFor(sub, world, key, depth + 1).map((bad) => ({ ...o, [key]: bad })))),
+      );
       candidates.push(base.chain((o) => UNSTORABLE.map((bad) => ({ ...o, [`k${bad}`]: 1 }))));
     }
   }
   if (types.has('array') && depth < 4 && schema.items) {
     candidates.push(fc.array(invalidFor(schema.items, world, name, depth + 1), { minLength: 1, maxLength: 2 }));
-    if (schema.maxItems !== undefined && schema.maxItems <= 1000) candidates.push(validFor(schema.items, world, name, depth + 1).map((item) => Array.from({ length: schema.maxItems! + 1 }, () => item)));
+    if (schema.maxItems !== undefined && schema.maxItems <= 1000)
+      candidates.push(validFor(schema.items, world, name, depth + 1).map((item) => Array.from({ length: schema.maxItems! + 1 }, () => item)));
   }
   return fc.oneof(...candidates).filter((value) => hasUnstorable(value) || !validBody(schema, value));
 }
 
 // --- request parts ------------------------------------------------------------------------------
 
-const RAW_SEGMENTS = ['%00', '%2F', 'a%2Fb', '..%2F..%2Fetc%2Fpasswd', '%2e%2e%2fx', '..%5C..%5Cx', '%ED%A0%80', '%ED%BF%BF', '%C0%AF', '%FF', '%zz', '%', '%252F', '%u002e', '%E2%80%AE', '%0A', '%20', '.', '..', '%2e', '%2E%2E', ''];
+const RAW_SEGMENTS = [
+  '%00',
+  '%2F',
+  'a%2Fb',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e%2fx',
+  '..%5C..%5Cx',
+  '%ED%A0%80',
+  '%ED%BF%BF',
+  '%C0%AF',
+  '%FF',
+  '%zz',
+  '%',
+  '%252F',
+  '%u002e',
+  '%E2%80%AE',
+  '%0A',
+  '%20',
+  '.',
+  '..',
+  '%2e',
+  '%2E%2E',
+  '',
+];
 
 function encodeValue(value: string): string {
   // A lone surrogate has no UTF-8 form: send the bytes a careless client would (CESU-8).
-  return [...value].map((ch) => (LONE_SURROGATE.test(ch) ? `%${[0xed, 0xa0 | ((ch.charCodeAt(0) >> 6) & 0x1f), 0x80 | (ch.charCodeAt(0) & 0x3f)].map((b) => b.toString(16).toUpperCase()).join('%')}` : encodeURIComponent(ch))).join('');
+  return [...value]
+    .map((ch) =>
+      LONE_SURROGATE.test(ch)
+        ? `%${[0xed, 0xa0 | ((ch.charCodeAt(0) >> 6) & 0x1f), 0x80 | (ch.charCodeAt(0) & 0x3f)].map((b) => b.toString(16).toUpperCase()).join('%')}`
+        : encodeURIComponent(ch),
+    )
+    .join('');
 }
 
 function paramSchemaValid(parameter: Parameter, value: unknown): boolean {
@@ -215,13 +351,21 @@ function pathPart(parameter: Parameter, world: World): fc.Arbitrary<Part<string>
   const plausible = (good.length > 0 ? fc.constantFrom(...good) : validFor(parameter.schema, world, parameter.name).map(String)).map(encodeValue);
   const malformed = fc.oneof(
     fc.constantFrom(...RAW_SEGMENTS),
-    parameter.schema.type === 'integer' ? fc.constantFrom(...NON_CANONICAL_INTEGERS).map(encodeValue) : fc.constantFrom(...BAD_NAMES, ...BAD_UUIDS, ...BAD_SEMVER).map(encodeValue),
-    invalidFor(parameter.schema, world, parameter.name).filter((v) => typeof v === 'string' || typeof v === 'number').map((v) => encodeValue(String(v))),
+    parameter.schema.type === 'integer'
+      ? fc.constantFrom(...NON_CANONICAL_INTEGERS).map(encodeValue)
+      : fc.constantFrom(...BAD_NAMES, ...BAD_UUIDS, ...BAD_SEMVER).map(encodeValue),
+    invalidFor(parameter.schema, world, parameter.name)
+      .filter((v) => typeof v === 'string' || typeof v === 'number')
+      .map((v) => encodeValue(String(v))),
     hostileString.map(encodeValue),
   );
   return fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 3, arbitrary: malformed }).map((segment) => {
     const decoded = decode(segment);
-    return { value: segment, verdict: decoded === null ? 'refused' : judgeValue(parameter, decoded), note: `path ${parameter.name}=${JSON.stringify(segment)}` };
+    return {
+      value: segment,
+      verdict: decoded === null ? 'refused' : judgeValue(parameter, decoded),
+      note: `path ${parameter.name}=${JSON.stringify(segment)}`,
+    };
   });
 }
 
@@ -230,16 +374,19 @@ type QueryEntry = readonly [string, string];
 function queryPart(operation: Operation, world: World): fc.Arbitrary<Part<QueryEntry[]>> {
   const declared = operation.parameters.filter((p) => p.in === 'query');
   const entryFor = (parameter: Parameter): fc.Arbitrary<QueryEntry[]> => {
-    const plausible =
-      parameter.name === 'dry_run'
-        ? fc.constant('true')
-        : validFor(parameter.schema, world, parameter.name).map((v) => encodeValue(String(v)));
-    const malformed = fc.oneof(
-      parameter.schema.type === 'integer' ? fc.constantFrom(...NON_CANONICAL_INTEGERS) : fc.constantFrom(...BAD_ELEMENT_TYPE, ...BAD_SEMVER, 'maybe', 'TRUE', '1', 'yes', 'null'),
-      invalidFor(parameter.schema, world, parameter.name).filter((v) => typeof v !== 'object').map(String),
-      UNSTORABLE,
-      hostileString,
-    ).map(encodeValue);
+    const plausible = parameter.name === 'dry_run' ? fc.constant('true') : validFor(parameter.schema, world, parameter.name).map((v) => encodeValue(String(v)));
+    const malformed = fc
+      .oneof(
+        parameter.schema.type === 'integer'
+          ? fc.constantFrom(...NON_CANONICAL_INTEGERS)
+          : fc.constantFrom(...BAD_ELEMENT_TYPE, ...BAD_SEMVER, 'maybe', 'TRUE', '1', 'yes', 'null'),
+        invalidFor(parameter.schema, world, parameter.name)
+          .filter((v) => typeof v !== 'object')
+          .map(String),
+        UNSTORABLE,
+        hostileString,
+      )
+      .map(encodeValue);
     const once = (v: string): QueryEntry[] => [[parameter.name, v]];
     return fc.oneof(
       { weight: 4, arbitrary: plausible.map(once) },
@@ -251,7 +398,12 @@ function queryPart(operation: Operation, world: World): fc.Arbitrary<Part<QueryE
   };
   const extra = fc.oneof(
     { weight: 5, arbitrary: fc.constant([] as QueryEntry[]) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('x', 'limit', 'elementType', 'DRY_RUN', '__proto__', '%00', 'a%ED%A0%80'), fc.constantFrom('1', '%00', '%ED%A0%80', '%zz', '')).map(([k, v]) => [[k, v] as const]) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom('x', 'limit', 'elementType', 'DRY_RUN', '__proto__', '%00', 'a%ED%A0%80'), fc.constantFrom('1', '%00', '%ED%A0%80', '%zz', ''))
+        .map(([k, v]) => [[k, v] as const]),
+    },
   );
   return fc.tuple(fc.tuple(...declared.map(entryFor)), extra).map(([entries, extras]) => {
     const all = [...entries.flat(), ...extras];
@@ -284,7 +436,7 @@ interface Body {
 
 const BAD_CHARSETS = ['utf-16', 'UTF-16LE', 'latin1', 'iso-8859-1', 'windows-1252', 'us-ascii', 'ucs-2'];
 const OTHER_MEDIA = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream'];
-const MALFORMED_JSON = ['{', '{"a":', '[1,]', "{'a':1}", '{"a":1}}', 'nul', 'NaN', '{"a":01}', '"\\ud800', '\u0000', '{"a":"\\x41"}', '[' .repeat(3000)];
+const MALFORMED_JSON = ['{', '{"a":', '[1,]', "{'a':1}", '{"a":1}}', 'nul', 'NaN', '{"a":01}', '"\\ud800', '\u0000', '{"a":"\\x41"}', '['.repeat(3000)];
 
 function bodyPart(operation: Operation, world: World): fc.Arbitrary<Part<Body>> {
   const schema = operation.body?.schema;
@@ -300,18 +452,79 @@ function bodyPart(operation: Operation, world: World): fc.Arbitrary<Part<Body>> 
     return validBody(schema!, value) ? 'valid' : 'refused';
   };
   const plausible = bodyless ? fc.constant({}) : validFor(schema!, world);
-  const malformedValue = bodyless ? fc.oneof(fc.jsonValue({ maxDepth: 2 }).filter((v) => v !== null && !(typeof v === 'object' && Object.keys(v).length === 0)), fc.constant({ force: true })) : invalidFor(schema!, world);
-  const encoded = (kind: string, verdict: (payload: string) => Verdict) => (body: Body): Part<Body> => ({ value: body, verdict: ignored || raw ? 'unknown' : verdict(body.payload ?? ''), note: `body (${kind}) ${body.contentType ?? '-'} ${JSON.stringify(body.payload?.slice(0, 200))}` });
+  const malformedValue = bodyless
+    ? fc.oneof(
+        fc.jsonValue({ maxDepth: 2 }).filter((v) => v !== null && !(typeof v === 'object' && Object.keys(v).length === 0)),
+        fc.constant({ force: true }),
+      )
+    : invalidFor(schema!, world);
+  const encoded =
+    (kind: string, verdict: (payload: string) => Verdict) =>
+    (body: Body): Part<Body> => ({
+      value: body,
+      verdict: ignored || raw ? 'unknown' : verdict(body.payload ?? ''),
+      note: `body (${kind}) ${body.contentType ?? '-'} ${JSON.stringify(body.payload?.slice(0, 200))}`,
+    });
   return fc.oneof(
-    { weight: bodyless ? 1 : 3, arbitrary: plausible.map((value) => ({ value: json(value), verdict: judgeJson(value), note: `body ${JSON.stringify(value)?.slice(0, 300)}` })) },
-    { weight: 4, arbitrary: malformedValue.map((value) => ({ value: json(value), verdict: judgeJson(value), note: `body ${JSON.stringify(value)?.slice(0, 300)}` })) },
-    { weight: 1, arbitrary: fc.constant({ value: {}, verdict: ignored || raw || bodyless || validBody(schema!, null) ? 'unknown' : 'refused', note: 'no body' } satisfies Part<Body>) },
-    { weight: 1, arbitrary: plausible.map((v) => ({ contentType: 'application/json', payload: `\ufeff${JSON.stringify(v)}` })).map(encoded('bom', () => 'refused')) },
-    { weight: 1, arbitrary: fc.tuple(plausible, fc.constantFrom(...BAD_CHARSETS)).map(([v, charset]) => json(v, `application/json; charset=${charset}`)).map(encoded('charset', () => 'refused')) },
-    { weight: 1, arbitrary: fc.tuple(plausible, fc.constantFrom('utf-8', 'UTF-8', 'utf8', '"utf-8"')).map(([v, charset]) => ({ v, body: json(v, `application/json; charset=${charset}`) })).map(({ v, body }) => ({ value: body, verdict: ignored || raw ? 'unknown' : judgeJson(v), note: `body (utf-8 charset) ${body.contentType} ${body.payload?.slice(0, 200)}` })) },
-    { weight: 1, arbitrary: fc.tuple(plausible, fc.constantFrom(...OTHER_MEDIA)).map(([v, contentType]) => ({ contentType, payload: JSON.stringify(v) })).map(encoded('media type', (p) => (p.trim() === '' ? 'unknown' : 'refused'))) },
-    { weight: 1, arbitrary: fc.constantFrom(...MALFORMED_JSON).map((payload) => ({ contentType: 'application/json', payload })).map(encoded('malformed', () => 'refused')) },
-    { weight: 1, arbitrary: fc.constantFrom('x', '😀').map((c) => ({ contentType: 'application/json', payload: JSON.stringify({ big: c.repeat(BODY_LIMIT) }) })).map(encoded('too large', () => 'refused')) },
+    {
+      weight: bodyless ? 1 : 3,
+      arbitrary: plausible.map((value) => ({ value: json(value), verdict: judgeJson(value), note: `body ${JSON.stringify(value)?.slice(0, 300)}` })),
+    },
+    {
+      weight: 4,
+      arbitrary: malformedValue.map((value) => ({ value: json(value), verdict: judgeJson(value), note: `body ${JSON.stringify(value)?.slice(0, 300)}` })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constant({
+        value: {},
+        verdict: ignored || raw || bodyless || validBody(schema!, null) ? 'unknown' : 'refused',
+        note: 'no body',
+      } satisfies Part<Body>),
+    },
+    {
+      weight: 1,
+      arbitrary: plausible.map((v) => ({ contentType: 'application/json', payload: `\ufeff${JSON.stringify(v)}` })).map(encoded('bom', () => 'refused')),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(plausible, fc.constantFrom(...BAD_CHARSETS))
+        .map(([v, charset]) => json(v, `application/json; charset=${charset}`))
+        .map(encoded('charset', () => 'refused')),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(plausible, fc.constantFrom('utf-8', 'UTF-8', 'utf8', '"utf-8"'))
+        .map(([v, charset]) => ({ v, body: json(v, `application/json; charset=${charset}`) }))
+        .map(({ v, body }) => ({
+          value: body,
+          verdict: ignored || raw ? 'unknown' : judgeJson(v),
+          note: `body (utf-8 charset) ${body.contentType} ${body.payload?.slice(0, 200)}`,
+        })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(plausible, fc.constantFrom(...OTHER_MEDIA))
+        .map(([v, contentType]) => ({ contentType, payload: JSON.stringify(v) }))
+        .map(encoded('media type', (p) => (p.trim() === '' ? 'unknown' : 'refused'))),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(...MALFORMED_JSON)
+        .map((payload) => ({ contentType: 'application/json', payload }))
+        .map(encoded('malformed', () => 'refused')),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('x', '😀')
+        .map((c) => ({ contentType: 'application/json', payload: JSON.stringify({ big: c.repeat(BODY_LIMIT) }) }))
+        .map(encoded('too large', () => 'refused')),
+    },
   );
 }
 

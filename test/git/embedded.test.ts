@@ -133,7 +133,14 @@ t.test('reads: files, folders, refs, branches, log', async (t) => {
   t.equal(await worker.readFile({ ref: 'f'.repeat(40), path: 'README.md' }), null);
 
   const folder = await worker.readFolder({ ref: 'hotfix/u/1.0', path: 'apps/Shop' });
-  t.same(folder?.map((f) => [f.path, dec(f.bytes)]), [['a.json', 'a2'], ['b.json', 'b'], ['lib/z.js', 'z']]);
+  t.same(
+    folder?.map((f) => [f.path, dec(f.bytes)]),
+    [
+      ['a.json', 'a2'],
+      ['b.json', 'b'],
+      ['lib/z.js', 'z'],
+    ],
+  );
   t.equal(await worker.readFolder({ ref: 'main', path: 'apps/Shop' }), null);
   t.equal(await worker.readFolder({ ref: 'hotfix/u/1.0', path: 'apps/Shop/a.json' }), null);
 
@@ -141,14 +148,23 @@ t.test('reads: files, folders, refs, branches, log', async (t) => {
   t.equal(await worker.resolveRef(c1), c1);
   t.equal(await worker.resolveRef('../../config'), null);
   t.same(await worker.listBranches({ prefix: 'hotfix/' }), [{ name: 'hotfix/u/1.0', sha: c2 }]);
-  t.same((await worker.listBranches({})).map((b) => b.name), ['hotfix/u/1.0', 'main', 'mir/release/u/1.0.1']);
+  t.same(
+    (await worker.listBranches({})).map((b) => b.name),
+    ['hotfix/u/1.0', 'main', 'mir/release/u/1.0.1'],
+  );
 
   const log = await worker.log({ ref: 'hotfix/u/1.0', since: base });
-  t.same(log.map((c) => c.sha), [c2, c1]);
+  t.same(
+    log.map((c) => c.sha),
+    [c2, c1],
+  );
   t.same(log[0]?.parents, [c1]);
   t.equal(log[0]?.message, 'c2\n');
   t.equal(log[0]?.author.email, author.email);
-  t.same((await worker.log({ ref: 'hotfix/u/1.0', since: c1 })).map((c) => c.sha), [c2]);
+  t.same(
+    (await worker.log({ ref: 'hotfix/u/1.0', since: c1 })).map((c) => c.sha),
+    [c2],
+  );
   t.equal((await worker.log({ ref: 'hotfix/u/1.0' })).length, 3);
   await t.rejects(worker.log({ ref: 'nope' }), { status: 404, code: 'branch_not_found' });
   t.ok(repo);
@@ -221,7 +237,10 @@ t.test('keeps working after native git gc repacks the embedded repository', asyn
   await git('repack', '-a', '-d', '-f', '-q');
   await git('prune-packed');
   t.equal(dec(await worker.readFile({ ref: 'main', path: 'apps/A/a.txt' })), 'a');
-  t.same((await worker.readFolder({ ref: 'main', path: 'apps/A' }))?.map((f) => f.path), ['a.txt', 'b.txt']);
+  t.same(
+    (await worker.readFolder({ ref: 'main', path: 'apps/A' }))?.map((f) => f.path),
+    ['a.txt', 'b.txt'],
+  );
   t.equal((await worker.snapshot()).commit, two);
   const three = await worker.commit({ parent: two, changes: [{ path: 'apps/A/c.txt', bytes: enc('c') }], message: 'three', author });
   await worker.pushBranch({ branch: 'mir/after-gc', commit: three, expectedOld: null });

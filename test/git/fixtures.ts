@@ -32,13 +32,7 @@ export function gitConfig(overrides: Partial<Config['git']> = {}): Config['git']
   };
 }
 
-export function makeWorker(options: {
-  dataDir: string;
-  git?: Partial<Config['git']>;
-  lock?: WriteLock;
-  logger?: Logger;
-  httpTimeoutMs?: number;
-}): GitWorker {
+export function makeWorker(options: { dataDir: string; git?: Partial<Config['git']>; lock?: WriteLock; logger?: Logger; httpTimeoutMs?: number }): GitWorker {
   const workerOptions: GitWorkerOptions = {
     dataDir: options.dataDir,
     git: gitConfig(options.git),

@@ -15,7 +15,10 @@ import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-ser
 async function repackedPack(repo: string, argv: readonly string[] = ['repack', '-a', '-d', '-q']): Promise<{ pack: Buffer; native: Buffer; packPath: string }> {
   await runGit(argv, { cwd: repo });
   const packDir = path.join(repo, 'objects', 'pack');
-  const packPath = path.join(packDir, (await readdir(packDir)).find((n) => n.endsWith('.pack'))!);
+  const packPath = path.join(
+    packDir,
+    (await readdir(packDir)).find((n) => n.endsWith('.pack'))!,
+  );
   return { pack: await readFile(packPath), native: await readFile(packPath.replace(/\.pack$/, '.idx')), packPath };
 }
 
@@ -77,7 +80,11 @@ t.test('indexes a deltified pack byte for byte like git index-pack', async (t) =
       t.equal(await store.objectSize(oid), Number(sizes.get(oid)));
     }
     const some = [...sizes.keys()].slice(0, 40);
-    t.same(await store.objectSizes(some), some.map((oid) => Number(sizes.get(oid))), `${how}: sizes, deltas among them`);
+    t.same(
+      await store.objectSizes(some),
+      some.map((oid) => Number(sizes.get(oid))),
+      `${how}: sizes, deltas among them`,
+    );
     t.same(
       (await store.readTree(tree)).map((e) => `${e.mode} ${e.type} ${e.oid}\t${e.path}`).join('\n'),
       (await runGit(['ls-tree', tree], { cwd: repo })).trim(),
@@ -192,7 +199,12 @@ t.test('indexing while the pack arrives in small pieces gives the same result', 
       t.equal(Buffer.compare(indexed.idx, native), 0, `pieces of ${piece} bytes, base cache ${baseCacheBytes ?? 'default'}`);
       t.equal(Buffer.compare(Buffer.concat(indexed.pack.pieces), pack), 0, 'the pack is the pieces kept');
       // Ranges within a piece and across pieces read as the pack does.
-      const ranges = [[0, 12], [5, 5 + 3 * piece], [pack.length - 20, pack.length], [piece - 1, piece + 1]].filter(([, end]) => end! <= pack.length);
+      const ranges = [
+        [0, 12],
+        [5, 5 + 3 * piece],
+        [pack.length - 20, pack.length],
+        [piece - 1, piece + 1],
+      ].filter(([, end]) => end! <= pack.length);
       for (const [start, end] of ranges as [number, number][]) {
         if (Buffer.compare(indexed.pack.subarray(start, end), pack.subarray(start, end)) !== 0) t.fail(`bytes ${start}..${end}`);
       }

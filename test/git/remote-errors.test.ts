@@ -14,7 +14,11 @@ t.test('a push the remote declines is a 409 with its reason', async (t) => {
   await worker.start();
   const commit = await worker.commit({ parent: await worker.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
   const error = await worker.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
-  t.match(error, { status: 409, code: 'push_rejected', details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ } });
+  t.match(error, {
+    status: 409,
+    code: 'push_rejected',
+    details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ },
+  });
   await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/publish/p1'));
   t.equal(await worker.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
 });
@@ -27,7 +31,10 @@ t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async 
   const commit = await good.commit({ parent: await good.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
   await good.pushBranch({ branch: 'mir/x', commit, expectedOld: null });
   t.equal((await git('rev-parse', 'mir/x')).trim(), commit);
-  t.ok(server.requests.some((r) => r.status === 401), 'the first request went without credentials');
+  t.ok(
+    server.requests.some((r) => r.status === 401),
+    'the first request went without credentials',
+  );
 
   const other = await tempDir();
   t.teardown(other.remove);
@@ -35,7 +42,9 @@ t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async 
   await t.rejects(bad.start(), { status: 503, code: 'git_auth_failed' });
   const none = make({}, path.join(other.path, 'none'));
   await t.rejects(none.start(), { status: 503, code: 'git_auth_failed' });
-  const error = await make({ username: 'bot', token: 'wrong' }, path.join(other.path, 'x')).start().catch((e: unknown) => e);
+  const error = await make({ username: 'bot', token: 'wrong' }, path.join(other.path, 'x'))
+    .start()
+    .catch((e: unknown) => e);
   t.notMatch(String((error as Error).message), /wrong/, 'the token never appears in the message');
 });
 

@@ -17,7 +17,10 @@ t.test('start mirrors every branch; pushes carry only the objects written', asyn
   const mirror = path.join(data, 'mirror.git');
   t.equal((await runGit(['rev-parse', '--is-bare-repository'], { cwd: mirror })).trim(), 'true');
   t.equal(await worker.headCommit(), (await git('rev-parse', 'main')).trim());
-  t.same((await worker.listBranches({})).map((b) => b.name), ['hotfix/x/1.0', 'main']);
+  t.same(
+    (await worker.listBranches({})).map((b) => b.name),
+    ['hotfix/x/1.0', 'main'],
+  );
   t.equal(dec(await worker.readFile({ ref: 'hotfix/x/1.0', path: 'apps/Shop/fix.js' })), 'fix\n');
   await runGit(['fsck', '--strict'], { cwd: mirror });
 
@@ -113,7 +116,10 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
     { status: 409, code: 'not_fast_forward' },
   );
   t.equal((await git('rev-parse', 'main')).trim(), racer);
-  t.ok(logger.lines.some((l) => l.level === 'warn' && /rejected a push/.test(l.msg ?? '')), 'the rejection is logged');
+  t.ok(
+    logger.lines.some((l) => l.level === 'warn' && /rejected a push/.test(l.msg ?? '')),
+    'the rejection is logged',
+  );
 
   await t.rejects(
     worker.withWriteLock(async () => {

@@ -61,7 +61,10 @@ t.test('remote mode: a restart after a kill -9 clears what it left in the mirror
   t.ok(fs.existsSync(path.join(mirror, loose)), 'the loose object itself is kept');
   const warned = logger.lines.find((l) => l.msg === LEFTOVER);
   t.equal(warned?.level, 'warn', 'a warn line says what was removed');
-  t.same([...(warned?.obj as { removed: string[] }).removed].sort(), ['objects/incoming-a1b2c3', ...planted.filter((f) => !f.startsWith('objects/incoming-'))].sort());
+  t.same(
+    [...(warned?.obj as { removed: string[] }).removed].sort(),
+    ['objects/incoming-a1b2c3', ...planted.filter((f) => !f.startsWith('objects/incoming-'))].sort(),
+  );
   await runGit(['fsck', '--strict'], { cwd: mirror });
 });
 
@@ -90,7 +93,10 @@ t.test('embedded mode: a young ref lock may be native git at work and is kept; a
   age(repo, lock, 60_000);
   const third = await start();
   t.notOk(fs.existsSync(path.join(repo, lock)), 'a lock a minute old is removed');
-  t.match(logger.lines.find((l) => l.msg === LEFTOVER), { level: 'warn', obj: { removed: ['refs/heads/main.lock'] } });
+  t.match(
+    logger.lines.find((l) => l.msg === LEFTOVER),
+    { level: 'warn', obj: { removed: ['refs/heads/main.lock'] } },
+  );
   // And main can move again.
   const head = await third.headCommit();
   const next = await third.commit({ parent: head, changes: [{ path: 'a.txt', bytes: enc('a') }], message: 'a', author });
@@ -137,7 +143,14 @@ t.test('repairRepository on a bare repository: debris removed, what git needs ke
   t.notOk(fs.existsSync(path.join(gitdir, 'objects/incoming-zz9')));
 
   t.ok(fs.existsSync(path.join(gitdir, loose)), 'the loose object is kept');
-  t.same(fs.readdirSync(path.join(gitdir, 'objects/pack')).filter((n) => n.endsWith('.pack') || n.endsWith('.idx')).sort(), packs.sort(), 'the indexed pack is kept');
+  t.same(
+    fs
+      .readdirSync(path.join(gitdir, 'objects/pack'))
+      .filter((n) => n.endsWith('.pack') || n.endsWith('.idx'))
+      .sort(),
+    packs.sort(),
+    'the indexed pack is kept',
+  );
   t.equal((await runGit(['rev-parse', 'main'], { cwd: gitdir })).trim(), head);
   await runGit(['fsck', '--strict'], { cwd: gitdir });
   await runGit(['update-ref', 'refs/heads/main', head], { cwd: gitdir });
@@ -162,7 +175,10 @@ t.test('a mirror whose pack indexes are garbage is fetched again from nothing on
   t.equal(await second.headCommit(), moved);
   t.equal((await git('rev-parse', 'main')).trim(), moved);
   t.equal(dec(await second.readFile({ ref: moved, path: 'apps/Shop/main.js' })), 'shop v2\n', 'reads the origin files');
-  t.match(logger.lines.find((l) => /the mirror is unusable/.test(l.msg ?? '')), { level: 'error' });
+  t.match(
+    logger.lines.find((l) => /the mirror is unusable/.test(l.msg ?? '')),
+    { level: 'error' },
+  );
   await runGit(['fsck', '--strict'], { cwd: path.join(data, 'mirror.git') });
 });
 

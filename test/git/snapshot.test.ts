@@ -148,5 +148,9 @@ t.test('an unparsable protected list is reported, not dropped', async (t) => {
   t.equal(snap.elementErrors.length, 1);
   t.equal(snap.elementErrors[0]?.path, '.retool/protected-apps.yaml');
   t.equal(snap.elementErrors[0]?.line, 2);
-  t.same(snap.elements.map((e) => e.name), ['Nightly'], 'the other list still counts');
+  t.same(
+    snap.elements.map((e) => e.name),
+    ['Nightly'],
+    'the other list still counts',
+  );
 });

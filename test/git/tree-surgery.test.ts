@@ -31,7 +31,10 @@ async function lsTree(repo: string, tree: string): Promise<string> {
 t.test('rewrites only the trees on changed paths and keeps the others', async (t) => {
   const { repo, tree, store } = await setup(t);
   const before = new Map(
-    (await lsTree(repo, tree)).trim().split('\n').map((l) => [l.split('\t')[1]!, l.split('\t')[0]!]),
+    (await lsTree(repo, tree))
+      .trim()
+      .split('\n')
+      .map((l) => [l.split('\t')[1]!, l.split('\t')[0]!]),
   );
   const next = await applyChanges(store, {
     baseTree: tree,
@@ -45,7 +48,7 @@ t.test('rewrites only the trees on changed paths and keeps the others', async (t
   t.match(after, /\tapps\/a\/main.js\n/);
   t.match(after, /\tmanifests\/prod.yaml\n/);
   t.notMatch(after, /dist\//, 'a folder left empty disappears');
-  t.equal((await runGit(['show', `${next}:apps/a/main.js`], { cwd: repo })), 'a2\n');
+  t.equal(await runGit(['show', `${next}:apps/a/main.js`], { cwd: repo }), 'a2\n');
   // Untouched subtrees keep their oid: apps/b is the very same tree object.
   const subtree = async (tr: string, p: string) => (await runGit(['rev-parse', `${tr}:${p}`], { cwd: repo })).trim();
   t.equal(await subtree(next, 'apps/b'), await subtree(tree, 'apps/b'));
@@ -101,11 +104,23 @@ t.test('refuses paths that escape the tree or collide', async (t) => {
   await t.rejects(applyChanges(store, { baseTree: tree, changes: [{ path: 'apps', bytes: enc('x') }] }), /it is a tree/);
   await t.rejects(applyChanges(store, { baseTree: tree, changes: [{ path: 'README.md/x', bytes: enc('x') }] }), /not a folder/);
   await t.rejects(
-    applyChanges(store, { baseTree: tree, changes: [{ path: 'a', bytes: enc('x') }, { path: 'a', delete: true }] }),
+    applyChanges(store, {
+      baseTree: tree,
+      changes: [
+        { path: 'a', bytes: enc('x') },
+        { path: 'a', delete: true },
+      ],
+    }),
     /changed twice/,
   );
   await t.rejects(
-    applyChanges(store, { baseTree: tree, changes: [{ path: 'a', bytes: enc('x') }, { path: 'a/b', bytes: enc('y') }] }),
+    applyChanges(store, {
+      baseTree: tree,
+      changes: [
+        { path: 'a', bytes: enc('x') },
+        { path: 'a/b', bytes: enc('y') },
+      ],
+    }),
     /under a file|folder of other/,
   );
 });

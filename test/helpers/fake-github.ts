@@ -63,7 +63,15 @@ export async function startFakeGitHub(t: Test, repository = 'acme/releases'): Pr
         return json(200, [...fake.pulls.values()].filter((p) => p.state === 'open' && (!head || p.head === head)).map(view));
       }
       if (req.method === 'POST' && url.pathname === `${base}/pulls`) {
-        const created: FakePull = { number: next++, title: String(body.title), body: String(body.body ?? ''), head: String(body.head), state: 'open', merged: false, merge_commit_sha: null };
+        const created: FakePull = {
+          number: next++,
+          title: String(body.title),
+          body: String(body.body ?? ''),
+          head: String(body.head),
+          state: 'open',
+          merged: false,
+          merge_commit_sha: null,
+        };
         fake.pulls.set(created.number, created);
         return json(201, view(created));
       }

@@ -54,12 +54,7 @@ export async function tempDir(prefix = 'mir-git-'): Promise<{ path: string; remo
  * Creates `<root>/<name>.git`, bare, with `http.receivepack` on (http-backend refuses pushes
  * otherwise, FACTS.md) and, when `files` is given, one commit holding them on `branch`.
  */
-export async function createBareRepo(options: {
-  root: string;
-  name: string;
-  branch?: string;
-  files?: Record<string, string | Uint8Array>;
-}): Promise<string> {
+export async function createBareRepo(options: { root: string; name: string; branch?: string; files?: Record<string, string | Uint8Array> }): Promise<string> {
   const branch = options.branch ?? 'main';
   const dir = path.join(options.root, `${options.name}.git`);
   await runGit(['init', '--quiet', '--bare', `--initial-branch=${branch}`, dir]);

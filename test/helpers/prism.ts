@@ -95,5 +95,10 @@ export async function startPrismMocks<F extends Forge>(t: Test, forges: readonly
   });
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  return Object.fromEntries(started.map((result) => [(result as PromiseFulfilledResult<{ mock: PrismMock }>).value.mock.forge, (result as PromiseFulfilledResult<{ mock: PrismMock }>).value.mock])) as Record<F, PrismMock>;
+  return Object.fromEntries(
+    started.map((result) => [
+      (result as PromiseFulfilledResult<{ mock: PrismMock }>).value.mock.forge,
+      (result as PromiseFulfilledResult<{ mock: PrismMock }>).value.mock,
+    ]),
+  ) as Record<F, PrismMock>;
 }

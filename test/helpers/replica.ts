@@ -32,7 +32,11 @@ export interface Replica {
   readonly running: boolean;
   adminToken(): Promise<string>;
   /** fetch() against the replica with a token; the body parsed as JSON when it is JSON. */
-  call(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    url: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export async function createReplica(options: { name: string; dataDir: string; env: Record<string, string> }): Promise<Replica> {

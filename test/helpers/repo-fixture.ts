@@ -39,10 +39,7 @@ export function elementsInUuidOrder(count: number, type: ElementType, releases: 
 }
 
 /** Commits elements (protected lists, sources, artifacts) and manifests straight to the default branch. */
-export async function seed(
-  git: GitWorker,
-  content: { elements?: readonly FixtureElement[]; manifests?: Record<string, string> },
-): Promise<Fixture> {
+export async function seed(git: GitWorker, content: { elements?: readonly FixtureElement[]; manifests?: Record<string, string> }): Promise<Fixture> {
   const elements = content.elements ?? [];
   const snapshot = await git.snapshot();
   const changes: { path: string; bytes: Uint8Array }[] = [];
@@ -107,7 +104,12 @@ export async function commitFiles(git: GitWorker, files: Record<string, string |
 
 export function manifestYaml(name: string, entries: { apps?: [string, string][]; workflows?: [string, string][] } = {}): string {
   const list = (items: [string, string][] = []) =>
-    items.length === 0 ? ' []\n' : `\n${[...items].sort(([a], [b]) => (a < b ? -1 : 1)).map(([uuid, release]) => `  - uuid: ${uuid}\n    release: ${release}\n`).join('')}`;
+    items.length === 0
+      ? ' []\n'
+      : `\n${[...items]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([uuid, release]) => `  - uuid: ${uuid}\n    release: ${release}\n`)
+          .join('')}`;
   return `version: 1.0.0\nname: ${name}\napps:${list(entries.apps)}workflows:${list(entries.workflows)}`;
 }
 

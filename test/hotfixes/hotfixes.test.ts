@@ -50,7 +50,12 @@ async function commitSource(ctx: TestApp, e: FixtureElement, files: Record<strin
 
 /** Releases the current source as `version` through the API and merges it. */
 async function release(ctx: TestApp, e: FixtureElement, version: string): Promise<void> {
-  const res = await ctx.app.inject({ method: 'POST', url: `${API}/releases/${e.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release_version: version } });
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/releases/${e.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release_version: version },
+  });
   if (res.statusCode !== 200) throw new Error(res.body);
   const merged = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${res.json().data.pull_request.number}/merge`, headers: ctx.auth() });
   if (merged.statusCode !== 200) throw new Error(merged.body);
@@ -81,17 +86,34 @@ t.test('end to end: hotfix 1.2 with a native git commit, patch release, merge, p
   const writer = await ctx.tokenFor('source_control:releases_write');
   const reader = await ctx.tokenFor('source_control:releases_read');
 
-  const created = await app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(writer), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.0' } });
+  const created = await app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(writer),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.0' },
+  });
   t.equal(created.statusCode, 201, created.body);
   const { hotfix, commit_sha } = created.json().data;
   const branch = `hotfix/${e.uuid}/1.2`;
   t.match(hotfix, { element_uuid: e.uuid, line: '1.2', base_version: '1.2.0', branch, state: 'open', base_commit: commit_sha, pull_request: null });
   t.equal((await git(ctx, 'rev-parse', branch)).trim(), commit_sha);
   t.equal(await git(ctx, 'show', `${branch}:apps/${e.name}/main.json`), '{"v": "1.2"}\n', 'the folder holds release 1.2.0');
-  t.same((await git(ctx, 'ls-tree', '-r', '--name-only', branch, `apps/${e.name}/`)).trim().split('\n'), [`apps/${e.name}/lib/util.js`, `apps/${e.name}/main.json`], 'files of later releases are gone; no .release.json');
+  t.same(
+    (await git(ctx, 'ls-tree', '-r', '--name-only', branch, `apps/${e.name}/`)).trim().split('\n'),
+    [`apps/${e.name}/lib/util.js`, `apps/${e.name}/main.json`],
+    'files of later releases are gone; no .release.json',
+  );
   t.equal((await git(ctx, 'rev-parse', `${branch}^`)).trim(), (await git(ctx, 'rev-parse', 'main')).trim(), 'cut from the default branch');
   const row = await ctx.database.handle.db.selectFrom('hotfixes').selectAll().where('id', '=', hotfix.id).executeTakeFirstOrThrow();
-  t.match(row, { state: 'open', element_type: 'PAGE', element_uuid: e.uuid, line: '1.2', base_version: '1.2.0', branch, author: 'test-source_control:releases_write' });
+  t.match(row, {
+    state: 'open',
+    element_type: 'PAGE',
+    element_uuid: e.uuid,
+    line: '1.2',
+    base_version: '1.2.0',
+    branch,
+    author: 'test-source_control:releases_write',
+  });
 
   const empty = await app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/release`, headers: ctx.auth(writer) });
   t.equal(empty.statusCode, 409);
@@ -108,14 +130,32 @@ t.test('end to end: hotfix 1.2 with a native git commit, patch release, merge, p
 
   const got = await app.inject({ method: 'GET', url: `${API}/hotfixes/${hotfix.id}`, headers: ctx.auth(reader) });
   t.equal(got.statusCode, 200);
-  t.match(got.json().data, { hotfix: { id: hotfix.id, state: 'open' }, commits: [{ message: 'Fix the bug on 1.2\n', author: 'Fixer', email: 'fixer@example.com' }] });
+  t.match(got.json().data, {
+    hotfix: { id: hotfix.id, state: 'open' },
+    commits: [{ message: 'Fix the bug on 1.2\n', author: 'Fixer', email: 'fixer@example.com' }],
+  });
   t.equal(got.json().data.commits.length, 1);
 
-  const dry = await app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/release?dry_run=true`, headers: ctx.auth(writer), payload: { release_description: 'Fix the 1.2 bug' } });
+  const dry = await app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes/${hotfix.id}/release?dry_run=true`,
+    headers: ctx.auth(writer),
+    payload: { release_description: 'Fix the 1.2 bug' },
+  });
   t.equal(dry.statusCode, 200);
-  t.match(dry.json().data, { dry_run: true, release_version: '1.2.1', hotfix_id: hotfix.id, files: [{ path: `dist/apps/${e.uuid}/1.2.1.zip`, change: 'added' }] });
+  t.match(dry.json().data, {
+    dry_run: true,
+    release_version: '1.2.1',
+    hotfix_id: hotfix.id,
+    files: [{ path: `dist/apps/${e.uuid}/1.2.1.zip`, change: 'added' }],
+  });
 
-  const released = await app.inject({ method: 'POST', url: `${API}/hotfixes/${hotfix.id}/release`, headers: ctx.auth(writer), payload: { release_description: 'Fix the 1.2 bug' } });
+  const released = await app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes/${hotfix.id}/release`,
+    headers: ctx.auth(writer),
+    payload: { release_description: 'Fix the 1.2 bug' },
+  });
   t.equal(released.statusCode, 200, released.body);
   const pr = released.json().data;
   t.match(pr, { release_version: '1.2.1', branch_name: `mir/release/${e.uuid}/1.2.1`, hotfix_id: hotfix.id, sha256: dry.json().data.sha256 });
@@ -129,24 +169,43 @@ t.test('end to end: hotfix 1.2 with a native git commit, patch release, merge, p
   const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/${pr.pull_request.number}/merge`, headers: ctx.auth(writer) });
   t.equal(merged.statusCode, 200, merged.body);
   const after = await app.inject({ method: 'GET', url: `${API}/hotfixes/${hotfix.id}`, headers: ctx.auth(reader) });
-  t.match(after.json().data, { hotfix: { state: 'released', release_version: '1.2.1', pull_request: { number: pr.pull_request.number }, released_at: String }, commits: [{ author: 'Fixer' }] });
+  t.match(after.json().data, {
+    hotfix: { state: 'released', release_version: '1.2.1', pull_request: { number: pr.pull_request.number }, released_at: String },
+    commits: [{ author: 'Fixer' }],
+  });
   await t.rejects(git(ctx, 'rev-parse', '--verify', `refs/heads/${branch}`), 'the hotfix branch is deleted');
 
   t.equal(await unzipFile(ctx, `main:dist/apps/${e.uuid}/1.2.1.zip`, 'lib/util.js'), 'export const bug = false;\n', '1.2.1 holds the fix');
   t.equal(await unzipFile(ctx, `main:dist/apps/${e.uuid}/1.2.1.zip`, 'main.json'), '{"v": "1.2"}\n', '1.2.1 is 1.2, not the newer source');
-  t.match(JSON.parse(await unzipFile(ctx, `main:dist/apps/${e.uuid}/1.2.1.zip`, '.release.json')), { release_version: '1.2.1', release_description: 'Fix the 1.2 bug', source_commit: got.json().data.commits[0].sha });
+  t.match(JSON.parse(await unzipFile(ctx, `main:dist/apps/${e.uuid}/1.2.1.zip`, '.release.json')), {
+    release_version: '1.2.1',
+    release_description: 'Fix the 1.2 bug',
+    source_commit: got.json().data.commits[0].sha,
+  });
   t.equal((await git(ctx, 'rev-parse', `main:dist/apps/${e.uuid}/1.3.0.zip`)).trim(), zip130Before, '1.3.0 is untouched');
   t.equal((await git(ctx, 'rev-parse', `main:apps/${e.name}`)).trim(), sourceBefore, 'the source on the default branch is untouched');
 
-  const publish = await app.inject({ method: 'POST', url: `${API}/publish`, headers: ctx.auth(writer), payload: { changes: [{ manifest: prod, element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.1' }] } });
+  const publish = await app.inject({
+    method: 'POST',
+    url: `${API}/publish`,
+    headers: ctx.auth(writer),
+    payload: { changes: [{ manifest: prod, element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.1' }] },
+  });
   t.equal(publish.statusCode, 200, publish.body);
   t.match(await git(ctx, 'show', `${publish.json().data.branch_name}:manifests/${prod}.yaml`), new RegExp(`uuid: ${e.uuid}\\n    release: 1.2.1`));
 
   const actions = (await app.services.audit.list({ target: `hotfix:${hotfix.id}` })).map((a) => a.action);
   t.same(actions.sort(), ['hotfix.create', 'hotfix.released'].sort());
-  t.match(await app.services.audit.list({ action: 'hotfix.release' }), [{ target: `element:PAGE:${e.uuid}`, details: { hotfix_id: hotfix.id, release_version: '1.2.1' } }]);
+  t.match(await app.services.audit.list({ action: 'hotfix.release' }), [
+    { target: `element:PAGE:${e.uuid}`, details: { hotfix_id: hotfix.id, release_version: '1.2.1' } },
+  ]);
 
-  const again = await app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(writer), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.1' } });
+  const again = await app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(writer),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.2.1' },
+  });
   t.equal(again.statusCode, 201, 'a released hotfix frees its line');
   t.equal(again.json().data.hotfix.base_version, '1.2.1', 'the newest release of the line');
 });
@@ -158,7 +217,8 @@ t.test('errors, dry runs, abandon, list', async (t) => {
   const w = element('WORKFLOW', ['0.1.0']);
   await seed(ctx.git, { elements: [e, w] });
   const writer = await ctx.tokenFor('source_control:releases_write');
-  const create = (payload: unknown, query = '') => app.inject({ method: 'POST', url: `${API}/hotfixes${query}`, headers: ctx.auth(writer), payload: payload as object });
+  const create = (payload: unknown, query = '') =>
+    app.inject({ method: 'POST', url: `${API}/hotfixes${query}`, headers: ctx.auth(writer), payload: payload as object });
 
   const before = await refs(ctx);
   const bad: [unknown, string][] = [
@@ -171,7 +231,10 @@ t.test('errors, dry runs, abandon, list', async (t) => {
   for (const [payload, field] of bad) {
     const res = await create(payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload));
-    t.ok(res.json().errors.some((x: { field: string }) => x.field === field), `${field} in ${JSON.stringify(res.json().errors)}`);
+    t.ok(
+      res.json().errors.some((x: { field: string }) => x.field === field),
+      `${field} in ${JSON.stringify(res.json().errors)}`,
+    );
   }
   const missing = await create({ element_uuid: e.uuid, element_type: 'PAGE', release: '1.1.0' });
   t.equal(missing.statusCode, 404);
@@ -200,7 +263,13 @@ t.test('errors, dry runs, abandon, list', async (t) => {
 
   const listed = await app.inject({ method: 'GET', url: `${API}/hotfixes?state=open&element_uuid=${e.uuid}`, headers: ctx.auth(writer) });
   t.equal(listed.statusCode, 200);
-  t.same(listed.json().data.hotfixes.map((h: { line: string }) => h.line).sort(), ['1.2', '2.0']);
+  t.same(
+    listed
+      .json()
+      .data.hotfixes.map((h: { line: string }) => h.line)
+      .sort(),
+    ['1.2', '2.0'],
+  );
   const badList = await app.inject({ method: 'GET', url: `${API}/hotfixes?state=done`, headers: ctx.auth(writer) });
   t.equal(badList.statusCode, 400);
   const notFound = await app.inject({ method: 'GET', url: `${API}/hotfixes/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11`, headers: ctx.auth(writer) });
@@ -227,7 +296,12 @@ t.test('errors, dry runs, abandon, list', async (t) => {
   t.equal(reopened.statusCode, 201, 'after abandoning, the line can be hotfixed again');
 
   const reader = await ctx.tokenFor('source_control:releases_read');
-  const forbidden = await app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(reader), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '2.0.0' } });
+  const forbidden = await app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(reader),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '2.0.0' },
+  });
   t.equal(forbidden.statusCode, 403);
 });
 
@@ -258,30 +332,40 @@ t.test('10 concurrent requests for one line from two app instances: exactly one 
 
 // The two-app-instance test above runs on every database; this variant needs a database server both
 // processes reach, so it exists only when the suite runs on PostgreSQL (.ci/run runs both).
-if (usingPostgres) t.test('10 concurrent requests from two processes on one PostgreSQL database', async (t) => {
-  const ctx = await buildTestApp(t);
-  const e = element('PAGE', ['4.2.0']);
-  await seed(ctx.git, { elements: [e] });
-  const token = await ctx.tokenFor('source_control:releases_write');
-  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'concurrent-child.ts');
-  const input = { dataDir: ctx.config.dataDir, databaseUrl: ctx.database.databaseUrl, token, requests: 5, body: { element_uuid: e.uuid, element_type: 'PAGE', release: '4.2.0' } };
-  const runChild = () =>
-    new Promise<{ status: number; code: string | null }[]>((resolve, reject) => {
-      const proc = spawn(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, ...TSX_CHILD_ENV, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      proc.on('error', reject);
-      proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`child exited ${code}: ${err}`))));
-    });
-  const answers = (await Promise.all([runChild(), runChild()])).flat();
-  t.same(answers.map((a) => a.status).sort(), [201, ...Array(9).fill(409)]);
-  t.ok(answers.filter((a) => a.status === 409).every((a) => a.code === 'hotfix_exists'));
-  const rows = await ctx.database.handle.db.selectFrom('hotfixes').selectAll().where('element_uuid', '=', e.uuid).execute();
-  t.equal(rows.length, 1);
-  t.equal((await git(ctx, 'for-each-ref', '--format=%(refname)', `refs/heads/hotfix/${e.uuid}/`)).trim(), `refs/heads/hotfix/${e.uuid}/4.2`);
-});
+if (usingPostgres)
+  t.test('10 concurrent requests from two processes on one PostgreSQL database', async (t) => {
+    const ctx = await buildTestApp(t);
+    const e = element('PAGE', ['4.2.0']);
+    await seed(ctx.git, { elements: [e] });
+    const token = await ctx.tokenFor('source_control:releases_write');
+    const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'concurrent-child.ts');
+    const input = {
+      dataDir: ctx.config.dataDir,
+      databaseUrl: ctx.database.databaseUrl,
+      token,
+      requests: 5,
+      body: { element_uuid: e.uuid, element_type: 'PAGE', release: '4.2.0' },
+    };
+    const runChild = () =>
+      new Promise<{ status: number; code: string | null }[]>((resolve, reject) => {
+        const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+          env: { ...process.env, ...TSX_CHILD_ENV, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        proc.stderr.on('data', (c: Buffer) => (err += c.toString()));
+        proc.on('error', reject);
+        proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`child exited ${code}: ${err}`))));
+      });
+    const answers = (await Promise.all([runChild(), runChild()])).flat();
+    t.same(answers.map((a) => a.status).sort(), [201, ...Array(9).fill(409)]);
+    t.ok(answers.filter((a) => a.status === 409).every((a) => a.code === 'hotfix_exists'));
+    const rows = await ctx.database.handle.db.selectFrom('hotfixes').selectAll().where('element_uuid', '=', e.uuid).execute();
+    t.equal(rows.length, 1);
+    t.equal((await git(ctx, 'for-each-ref', '--format=%(refname)', `refs/heads/hotfix/${e.uuid}/`)).trim(), `refs/heads/hotfix/${e.uuid}/4.2`);
+  });
 
 t.test('remote mode: the hotfix branch lives on the git remote, fixes pushed there are released', async (t) => {
   const root = await tempDir('mir-hotfix-remote-');
@@ -294,12 +378,22 @@ t.test('remote mode: the hotfix branch lives on the git remote, fixes pushed the
   await seed(ctx.git, { elements: [e] });
   const remote = (...args: string[]) => runGit(args, { cwd: origin });
 
-  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '2.4.0' } });
+  const created = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '2.4.0' },
+  });
   t.equal(created.statusCode, 201, created.body);
   const { hotfix, commit_sha } = created.json().data;
   t.equal((await remote('rev-parse', hotfix.branch)).trim(), commit_sha, 'pushed to the remote');
 
-  const fix = await commitFiles({ repo: origin, branch: hotfix.branch, files: { [`apps/${e.name}/main.json`]: '{"v": "2.4", "fixed": true}\n' }, message: 'Fix 2.4 on the remote' });
+  const fix = await commitFiles({
+    repo: origin,
+    branch: hotfix.branch,
+    files: { [`apps/${e.name}/main.json`]: '{"v": "2.4", "fixed": true}\n' },
+    message: 'Fix 2.4 on the remote',
+  });
   const got = await ctx.app.inject({ method: 'GET', url: `${API}/hotfixes/${hotfix.id}`, headers: ctx.auth() });
   t.match(got.json().data.commits, [{ sha: fix, message: 'Fix 2.4 on the remote\n' }], 'read after a fetch');
 
@@ -320,12 +414,22 @@ t.test('a branch already named like the hotfix, and a hotfix branch deleted behi
   const e = element('PAGE', ['1.0.0', '5.0.0']);
   await seed(ctx.git, { elements: [e] });
   await git(ctx, 'branch', `hotfix/${e.uuid}/1.0`, 'main');
-  const taken = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  const taken = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' },
+  });
   t.equal(taken.statusCode, 409);
   t.match(taken.json(), { code: 'branch_exists', branch: `hotfix/${e.uuid}/1.0` });
   t.equal((await ctx.app.services.hotfixes.list({ limit: 10 })).length, 0, 'the claim on the line is given back');
 
-  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '5.0.0' } });
+  const created = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '5.0.0' },
+  });
   t.equal(created.statusCode, 201);
   const { hotfix } = created.json().data;
   await git(ctx, 'branch', '-D', hotfix.branch);
@@ -353,7 +457,12 @@ t.test('a failure between the steps of creating a hotfix leaves no row, no branc
   const e = element('PAGE', ['1.0.0']);
   const seeded = await seed(ctx.git, { elements: [e] });
 
-  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  const created = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' },
+  });
   t.equal(created.statusCode, 500);
   t.match(created.headers['content-type'], PROBLEM);
   t.match(created.json(), { status: 500, code: 'internal_error' });
@@ -371,7 +480,17 @@ t.test('an opening hotfix holds its line but is nobody\u2019s hotfix yet: the AP
   const seeded = await seed(ctx.git, { elements: [e] });
   const opening = await ctx.database.handle.db
     .insertInto('hotfixes')
-    .values({ element_type: 'PAGE', element_uuid: e.uuid, line: '1.0', base_version: '1.0.0', branch: `hotfix/${e.uuid}/1.0`, base_commit: seeded.commit, state: 'opening', author: PEOPLE.name, author_email: PEOPLE.email })
+    .values({
+      element_type: 'PAGE',
+      element_uuid: e.uuid,
+      line: '1.0',
+      base_version: '1.0.0',
+      branch: `hotfix/${e.uuid}/1.0`,
+      base_commit: seeded.commit,
+      state: 'opening',
+      author: PEOPLE.name,
+      author_email: PEOPLE.email,
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 
@@ -384,7 +503,12 @@ t.test('an opening hotfix holds its line but is nobody\u2019s hotfix yet: the AP
   const abandoned = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes/${opening.id}/abandon`, headers: ctx.auth() });
   t.equal(abandoned.statusCode, 404, 'nor abandoned');
 
-  const created = await ctx.app.inject({ method: 'POST', url: `${API}/hotfixes`, headers: ctx.auth(), payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' } });
+  const created = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/hotfixes`,
+    headers: ctx.auth(),
+    payload: { element_uuid: e.uuid, element_type: 'PAGE', release: '1.0.0' },
+  });
   t.equal(created.statusCode, 409, 'its line is taken all the same');
   t.match(created.json(), { code: 'hotfix_exists', hotfix_id: opening.id, line: '1.0' });
 });

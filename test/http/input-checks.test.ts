@@ -42,7 +42,12 @@ t.test('numbers in the path and query are canonical decimals or 400', async (t) 
   const a = element('PAGE', ['1.0.0']);
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [a], manifests: { [name]: manifestYaml(name) } });
-  const opened = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+  const opened = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release: '1.0.0' },
+  });
   const number = opened.json().data.pull_request.number as number;
   t.equal(number, 1);
 
@@ -53,7 +58,11 @@ t.test('numbers in the path and query are canonical decimals or 400', async (t) 
   }
   const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/0x1/merge`, headers: ctx.auth() });
   t.equal(merged.statusCode, 400, 'POST /pull_requests/0x1/merge is refused');
-  t.equal((await app.inject({ method: 'GET', url: `${API}/pull_requests/1`, headers: ctx.auth() })).json().data.pull_request.state, 'open', 'and merged nothing');
+  t.equal(
+    (await app.inject({ method: 'GET', url: `${API}/pull_requests/1`, headers: ctx.auth() })).json().data.pull_request.state,
+    'open',
+    'and merged nothing',
+  );
   t.equal((await app.inject({ method: 'GET', url: `${API}/pull_requests?limit=0x10`, headers: ctx.auth() })).statusCode, 400, 'query numbers too');
   t.equal((await app.inject({ method: 'GET', url: `${API}/pull_requests?limit=10`, headers: ctx.auth() })).statusCode, 200);
 });
@@ -77,7 +86,12 @@ t.test('bodies: none where none is taken, UTF-8 JSON without a byte-order mark',
   t.equal((await put('{"release":"1.0.0"}', 'application/json; charset=UTF-8')).statusCode, 200, 'charset=UTF-8 is fine');
 
   const merge = (payload?: string) =>
-    app.inject({ method: 'POST', url: `${API}/pull_requests/1/merge`, headers: { ...ctx.auth(), ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload } : {}) });
+    app.inject({
+      method: 'POST',
+      url: `${API}/pull_requests/1/merge`,
+      headers: { ...ctx.auth(), ...(payload ? { 'content-type': 'application/json' } : {}) },
+      ...(payload ? { payload } : {}),
+    });
   const withBody = await merge('{"force": true}');
   t.equal(withBody.statusCode, 400, 'a body on a route that takes none');
   t.match(withBody.json(), { code: 'validation_failed', errors: [{ field: 'body' }] });

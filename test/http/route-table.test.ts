@@ -78,7 +78,12 @@ class Env {
     if (withFix) {
       const git = this.ctx.git;
       const head = (await git.resolveRef(hotfix.branch))!;
-      const commit = await git.commit({ parent: head, changes: [{ path: `apps/${e.name}/main.json`, bytes: enc('{"fixed": true}\n') }], message: 'Fix it\n', author: PEOPLE });
+      const commit = await git.commit({
+        parent: head,
+        changes: [{ path: `apps/${e.name}/main.json`, bytes: enc('{"fixed": true}\n') }],
+        message: 'Fix it\n',
+        author: PEOPLE,
+      });
       await git.pushBranch({ branch: hotfix.branch, commit, expectedOld: head });
     }
     return hotfix.id;
@@ -101,7 +106,10 @@ const ROUTES: Record<string, Route> = {
   getReadiness: { prepare: async () => ({ url: '/readyz' }) },
   receiveForgeWebhook: { prepare: async () => ({ url: `${API}/webhooks/github`, payload: { action: 'closed' } }) },
 
-  createToken: { prepare: async () => ({ url: '/api/v2/tokens', payload: { name: 'route-table-new', scopes: ['source_control:read'] } }), audit: 'token.create' },
+  createToken: {
+    prepare: async () => ({ url: '/api/v2/tokens', payload: { name: 'route-table-new', scopes: ['source_control:read'] } }),
+    audit: 'token.create',
+  },
   listTokens: { prepare: async () => ({ url: '/api/v2/tokens' }) },
   getToken: { prepare: async (env) => ({ url: `/api/v2/tokens/${await env.token()}` }) },
   revokeToken: { prepare: async (env) => ({ url: `/api/v2/tokens/${await env.token()}` }), audit: 'token.revoke' },
@@ -162,9 +170,15 @@ const ROUTES: Record<string, Route> = {
   },
 
   listAppReleases: { prepare: async (env) => ({ url: `${API}/releases/apps/${(await env.app()).e.uuid}` }) },
-  createAppRelease: { prepare: async (env) => ({ url: `${API}/releases/apps/${(await env.app()).e.uuid}`, payload: { release_version: '2.0.0' } }), audit: 'release.create' },
+  createAppRelease: {
+    prepare: async (env) => ({ url: `${API}/releases/apps/${(await env.app()).e.uuid}`, payload: { release_version: '2.0.0' } }),
+    audit: 'release.create',
+  },
   listReleases: { prepare: async (env) => ({ url: `${API}/releases/${(await env.app()).e.uuid}?elementType=PAGE` }) },
-  createRelease: { prepare: async (env) => ({ url: `${API}/releases/${(await env.app()).e.uuid}?elementType=PAGE`, payload: { bump: 'minor' } }), audit: 'release.create' },
+  createRelease: {
+    prepare: async (env) => ({ url: `${API}/releases/${(await env.app()).e.uuid}?elementType=PAGE`, payload: { bump: 'minor' } }),
+    audit: 'release.create',
+  },
   downloadReleaseArtifact: { prepare: async (env) => ({ url: `${API}/releases/${(await env.app()).e.uuid}/1.0.0/artifact?elementType=PAGE` }) },
   listElements: { prepare: async () => ({ url: `${API}/elements` }) },
   publish: {
@@ -185,15 +199,23 @@ const ROUTES: Record<string, Route> = {
   abandonHotfix: { prepare: async (env) => ({ url: `${API}/hotfixes/${await env.hotfix()}/abandon` }), audit: 'hotfix.abandon' },
 
   listInstances: { prepare: async () => ({ url: `${API}/instances` }) },
-  createInstance: { prepare: async () => ({ url: `${API}/instances`, payload: { name: manifestName('new'), description: 'made by a route-table test' } }), audit: 'instance.create' },
+  createInstance: {
+    prepare: async () => ({ url: `${API}/instances`, payload: { name: manifestName('new'), description: 'made by a route-table test' } }),
+    audit: 'instance.create',
+  },
   getInstance: { prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}` }) },
-  updateInstance: { prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}`, payload: { description: 'changed' } }), audit: 'instance.update' },
+  updateInstance: {
+    prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}`, payload: { description: 'changed' } }),
+    audit: 'instance.update',
+  },
   deleteInstance: { prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}` }), audit: 'instance.delete' },
   bindInstanceManifest: {
     prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}/manifest`, payload: { manifest: (await env.app()).manifest } }),
     audit: 'instance.bind',
   },
-  getInstanceReleases: { prepare: async (env) => ({ url: `${API}/instances/${await env.instance((await env.app(['1.0.0'], { inManifest: '1.0.0' })).manifest)}/releases` }) },
+  getInstanceReleases: {
+    prepare: async (env) => ({ url: `${API}/instances/${await env.instance((await env.app(['1.0.0'], { inManifest: '1.0.0' })).manifest)}/releases` }),
+  },
 };
 
 interface DocumentedOperation {
@@ -248,7 +270,10 @@ t.test('route table: scopes, dry runs, audit actions, conditional GETs', async (
   const operations = documentedOperations(ctx.app.swagger());
 
   await t.test('the document and the router hold the same routes, and each is in the table', async (t) => {
-    const documented = operations.filter((o) => o.path.startsWith('/api/')).map((o) => `${o.method} ${o.path}`).sort();
+    const documented = operations
+      .filter((o) => o.path.startsWith('/api/'))
+      .map((o) => `${o.method} ${o.path}`)
+      .sort();
     t.same(routerRoutes(ctx.app.printRoutes({ commonPrefix: false })), documented, 'no /api/ route is hidden from the document');
     for (const o of operations) {
       t.ok(ROUTES[o.operationId], `${o.operationId} (${o.method} ${o.path}) is in ROUTES: add it, with its audit action if it writes`);
@@ -317,9 +342,18 @@ t.test('route table: scopes, dry runs, audit actions, conditional GETs', async (
       const call = await ROUTES[o.operationId]!.prepare(env);
       const seen = new Set((await ctx.database.handle.db.selectFrom('audit_events').select('id').execute()).map((r) => r.id));
       const answer = await send(o, call, { token });
-      t.ok(answer.statusCode >= 200 && answer.statusCode < 300, `${o.operationId} with exactly ${expectedScope(o)}: ${answer.statusCode} ${answer.body.slice(0, 300)}`);
-      const recorded = (await ctx.database.handle.db.selectFrom('audit_events').select(['id', 'action']).orderBy('occurred_at').execute()).filter((r) => !seen.has(r.id));
-      t.same(recorded.map((r) => r.action), [expected], `${o.operationId} records ${expected}, once`);
+      t.ok(
+        answer.statusCode >= 200 && answer.statusCode < 300,
+        `${o.operationId} with exactly ${expectedScope(o)}: ${answer.statusCode} ${answer.body.slice(0, 300)}`,
+      );
+      const recorded = (await ctx.database.handle.db.selectFrom('audit_events').select(['id', 'action']).orderBy('occurred_at').execute()).filter(
+        (r) => !seen.has(r.id),
+      );
+      t.same(
+        recorded.map((r) => r.action),
+        [expected],
+        `${o.operationId} records ${expected}, once`,
+      );
       checks.audit += 1;
     }
   });
@@ -337,5 +371,7 @@ t.test('route table: scopes, dry runs, audit actions, conditional GETs', async (
     }
   });
 
-  t.comment(`route table: ${routed.length} routes; ${checks.scope} scope refusals, ${checks.exactScope} exact-scope reads, ${checks.dryRun} dry runs, ${checks.audit} audited writes, ${checks.conditional} conditional GETs`);
+  t.comment(
+    `route table: ${routed.length} routes; ${checks.scope} scope refusals, ${checks.exactScope} exact-scope reads, ${checks.dryRun} dry runs, ${checks.audit} audited writes, ${checks.conditional} conditional GETs`,
+  );
 });

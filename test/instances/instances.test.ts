@@ -25,7 +25,13 @@ t.test('instances: create, bind, rebind, unbind, delete — each audited', async
 
   const created = await call('POST', '', { name, description: 'EU production', url: 'https://eu.example.com', manifest: uat });
   t.equal(created.statusCode, 201);
-  t.match(created.json().data.instance, { name, description: 'EU production', url: 'https://eu.example.com', manifest: uat, created_by: 'test-source_control:write' });
+  t.match(created.json().data.instance, {
+    name,
+    description: 'EU production',
+    url: 'https://eu.example.com',
+    manifest: uat,
+    created_by: 'test-source_control:write',
+  });
   t.equal((await call('POST', '', { name })).json().code, 'instance_exists');
 
   const rebound = await call('PUT', `/${name}/manifest`, { manifest: prod });
@@ -34,7 +40,10 @@ t.test('instances: create, bind, rebind, unbind, delete — each audited', async
   const got = await call('GET', `/${name}`, undefined, reader);
   t.equal(got.json().data.instance.manifest, prod);
   const listed = await call('GET', `?manifest=${prod}`, undefined, reader);
-  t.same(listed.json().data.instances.map((i: { name: string }) => i.name), [name]);
+  t.same(
+    listed.json().data.instances.map((i: { name: string }) => i.name),
+    [name],
+  );
 
   const patched = await call('PATCH', `/${name}`, { description: 'EU prod (Frankfurt)', url: null });
   t.match(patched.json().data.instance, { description: 'EU prod (Frankfurt)', url: null, manifest: prod });
@@ -101,7 +110,15 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
   const prod = manifestName('prod');
   const fixture = await seed(ctx.git, {
     elements: [a, w],
-    manifests: { [prod]: manifestYaml(prod, { apps: [[a.uuid, '1.0.0'], [ghost.uuid, '3.0.0']], workflows: [[w.uuid, 'latest']] }) },
+    manifests: {
+      [prod]: manifestYaml(prod, {
+        apps: [
+          [a.uuid, '1.0.0'],
+          [ghost.uuid, '3.0.0'],
+        ],
+        workflows: [[w.uuid, 'latest']],
+      }),
+    },
   });
   const admin = ctx.auth();
   for (const name of ['eu-1', 'us-1']) {
@@ -114,7 +131,9 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
   const eu = await releases('eu-1');
   t.equal(eu.statusCode, 200);
   t.match(eu.headers['content-type'], /^application\/json/);
-  const zip = await run('git', ['--git-dir', path.join(ctx.config.dataDir, 'repo.git'), 'cat-file', 'blob', `main:dist/apps/${a.uuid}/1.0.0.zip`], { encoding: 'buffer' });
+  const zip = await run('git', ['--git-dir', path.join(ctx.config.dataDir, 'repo.git'), 'cat-file', 'blob', `main:dist/apps/${a.uuid}/1.0.0.zip`], {
+    encoding: 'buffer',
+  });
   const body = eu.json();
   t.match(body, { success: true, data: { instance: 'eu-1', manifest: prod, commit_sha: fixture.commit } });
   const byUuid = new Map(body.data.elements.map((e: { uuid: string }) => [e.uuid, e]));
@@ -131,7 +150,11 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
     },
   });
   t.same(byUuid.get(w.uuid), { uuid: w.uuid, type: 'WORKFLOW', name: w.name, release: 'latest', artifact: null, source_commit: fixture.commit });
-  t.match(byUuid.get(ghost.uuid), { release: '3.0.0', artifact: null, name: null, error: { code: 'release_not_found' } }, 'a missing artifact is reported per entry');
+  t.match(
+    byUuid.get(ghost.uuid),
+    { release: '3.0.0', artifact: null, name: null, error: { code: 'release_not_found' } },
+    'a missing artifact is reported per entry',
+  );
 
   const us = await releases('us-1');
   t.same(us.json().data.elements, body.data.elements, 'two instances on one manifest see the same releases');
@@ -147,13 +170,21 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
 
   // A change merged to the default branch: the answer and its ETag change.
   const writer = await ctx.tokenFor('source_control:releases_write');
-  const opened = await app.inject({ method: 'PUT', url: `${API}/manifests/${prod}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release: '1.1.0' } });
+  const opened = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${prod}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(writer),
+    payload: { release: '1.1.0' },
+  });
   t.equal((await releases('eu-1', { 'if-none-match': etag })).statusCode, 304, 'an open pull request changes nothing');
   await app.services.pullRequests.merge(opened.json().data.pull_request.number, SYSTEM);
   const after = await releases('eu-1', { 'if-none-match': etag });
   t.equal(after.statusCode, 200);
   t.not(after.headers.etag, etag);
-  t.match(after.json().data.elements.find((e: { uuid: string }) => e.uuid === a.uuid), { release: '1.1.0', artifact: { path: `dist/apps/${a.uuid}/1.1.0.zip` } });
+  t.match(
+    after.json().data.elements.find((e: { uuid: string }) => e.uuid === a.uuid),
+    { release: '1.1.0', artifact: { path: `dist/apps/${a.uuid}/1.1.0.zip` } },
+  );
   t.equal(after.json().data.commit_sha, (await run('git', ['--git-dir', path.join(ctx.config.dataDir, 'repo.git'), 'rev-parse', 'main'])).stdout.trim());
 
   // Rebinding is seen at once by this process.
@@ -162,7 +193,10 @@ t.test('GET /instances/{name}/releases: resolved artifacts, ETag, 304, and a mer
   await app.inject({ method: 'PUT', url: `${API}/instances/eu-1/manifest`, headers: admin, payload: { manifest: other } });
   const rebound = await releases('eu-1');
   t.equal(rebound.json().data.manifest, other);
-  t.same(rebound.json().data.elements.map((e: { uuid: string; release: string }) => [e.uuid, e.release]), [[w.uuid, '2.0.0']]);
+  t.same(
+    rebound.json().data.elements.map((e: { uuid: string; release: string }) => [e.uuid, e.release]),
+    [[w.uuid, '2.0.0']],
+  );
 });
 
 t.test('an instance whose manifest is broken or gone', async (t) => {

@@ -31,6 +31,9 @@ t.test(`GET /instances/{name}/releases on a manifest of ${COUNT} artifacts answe
   const elements = res.json().data.elements as { uuid: string; artifact: { path: string; sha256: string } | null }[];
   t.equal(elements.length, COUNT);
   t.equal(elements.filter((e) => e.artifact?.sha256.length === 64).length, COUNT, 'every entry has its artifact');
-  const rows = await ctx.database.handle.db.selectFrom('artifacts').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const rows = await ctx.database.handle.db
+    .selectFrom('artifacts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   t.equal(Number(rows.n), COUNT, 'one row per artifact in the artifacts table');
 });

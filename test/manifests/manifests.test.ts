@@ -49,12 +49,18 @@ t.test('manifests over Retool\u2019s routes', async (t) => {
     t.same(retoolResponseErrors('GET', '/source_control/manifests', 200, res.json()), []);
     const { manifests, commit_sha } = res.json().data;
     t.equal(commit_sha, fixture.commit);
-    t.same(manifests.find((m: { name: string }) => m.name === prod), {
-      name: prod,
-      apps: [{ uuid: app1.uuid, release: '1.0.0' }],
-      workflows: [{ uuid: wf1.uuid, release: '0.1.0' }],
-    });
-    t.match(manifests.find((m: { name: string }) => m.name === broken), { name: broken, error: { path: `manifests/${broken}.yaml`, line: Number, reason: String } });
+    t.same(
+      manifests.find((m: { name: string }) => m.name === prod),
+      {
+        name: prod,
+        apps: [{ uuid: app1.uuid, release: '1.0.0' }],
+        workflows: [{ uuid: wf1.uuid, release: '0.1.0' }],
+      },
+    );
+    t.match(
+      manifests.find((m: { name: string }) => m.name === broken),
+      { name: broken, error: { path: `manifests/${broken}.yaml`, line: Number, reason: String } },
+    );
   });
 
   await t.test('GET /manifests/{name}: Retool shape, commit_sha and ETag; 304; 404; 422; 400', async (t) => {
@@ -99,12 +105,19 @@ t.test('manifests over Retool\u2019s routes', async (t) => {
     t.same(retoolResponseErrors('PUT', '/source_control/manifests/{manifestName}/{elementUuid}', 200, res.json()), []);
     const data = res.json().data;
     t.match(data.branch_name, new RegExp(`^mir/manifest/${prod}/[a-z0-9]{8}$`));
-    t.match(data, { commit_sha: /^[0-9a-f]{40}$/, url: /\/pull_requests\/\d+$/, pull_request: { number: Number, state: 'open', title: `Set ${app2.name} (${app2.uuid.slice(0, 8)}) to 2.0.0 in ${prod}` } });
+    t.match(data, {
+      commit_sha: /^[0-9a-f]{40}$/,
+      url: /\/pull_requests\/\d+$/,
+      pull_request: { number: Number, state: 'open', title: `Set ${app2.name} (${app2.uuid.slice(0, 8)}) to 2.0.0 in ${prod}` },
+    });
     t.equal((await git(ctx, 'rev-parse', data.branch_name)).trim(), data.commit_sha, 'the branch is in the repository');
     const onBranch = await git(ctx, 'show', `${data.branch_name}:manifests/${prod}.yaml`);
     t.match(onBranch, /^# production: change through mir\n/, 'comments survive the rewrite');
     t.match(onBranch, new RegExp(`uuid: ${app2.uuid}\\n    release: 2.0.0`));
-    t.match(await git(ctx, 'log', '-1', '--format=%an <%ae>%n%B', data.commit_sha), /^test-source_control:releases_write <test-source_control:releases_write@mir.invalid>\nShip app2 to prod/);
+    t.match(
+      await git(ctx, 'log', '-1', '--format=%an <%ae>%n%B', data.commit_sha),
+      /^test-source_control:releases_write <test-source_control:releases_write@mir.invalid>\nShip app2 to prod/,
+    );
     t.equal((await git(ctx, 'rev-parse', 'main')).trim(), before.trim(), 'nothing reaches main before a merge');
     await run('git', ['--git-dir', path.join(ctx.config.dataDir, 'repo.git'), 'fsck', '--strict']);
 
@@ -181,14 +194,28 @@ t.test('manifests over Retool\u2019s routes', async (t) => {
       [`/manifests/${prod}/not-a-uuid?elementType=PAGE`, { release: '2.0.0' }, 'params.elementUuid'],
       [`/manifests/${prod}/${app2.uuid}?elementType=PAGE`, { release: '2.0.0', extra: true }, 'body.extra'],
       [`/manifests/${prod}/${app2.uuid}?elementType=PAGE`, { release: '2.0.0', base_sha: 'abc' }, 'body.base_sha'],
-      [`/manifests/${prod}`, { manifest: { apps: [{ uuid: app1.uuid, release: '1.0.0' }, { uuid: app1.uuid, release: '1.1.0' }] } }, 'body.manifest.apps[1].uuid'],
+      [
+        `/manifests/${prod}`,
+        {
+          manifest: {
+            apps: [
+              { uuid: app1.uuid, release: '1.0.0' },
+              { uuid: app1.uuid, release: '1.1.0' },
+            ],
+          },
+        },
+        'body.manifest.apps[1].uuid',
+      ],
       [`/manifests/${prod}`, { manifest: { apps: [{ uuid: 'x', release: '1.0.0' }] } }, 'body.manifest.apps[0].uuid'],
     ];
     for (const [url, payload, field] of cases) {
       const res = await put(url, payload);
       t.equal(res.statusCode, 400, `${url} ${JSON.stringify(payload)}`);
       t.match(res.headers['content-type'], PROBLEM);
-      t.ok(res.json().errors.some((e: { field: string }) => e.field === field), `${field} is named: ${JSON.stringify(res.json().errors)}`);
+      t.ok(
+        res.json().errors.some((e: { field: string }) => e.field === field),
+        `${field} is named: ${JSON.stringify(res.json().errors)}`,
+      );
     }
     t.equal(await refs(ctx), before, 'no branch was pushed');
   });
@@ -246,31 +273,71 @@ t.test('base_sha and If-Match: 409 stale_base only when a changed entry moved', 
   const a = element('PAGE', ['1.0.0', '2.0.0']);
   const b = element('PAGE', ['1.0.0', '2.0.0']);
   const name = manifestName('stg');
-  await seed(ctx.git, { elements: [a, b], manifests: { [name]: manifestYaml(name, { apps: [[a.uuid, '1.0.0'], [b.uuid, '1.0.0']] }) } });
+  await seed(ctx.git, {
+    elements: [a, b],
+    manifests: {
+      [name]: manifestYaml(name, {
+        apps: [
+          [a.uuid, '1.0.0'],
+          [b.uuid, '1.0.0'],
+        ],
+      }),
+    },
+  });
   const token = await ctx.tokenFor('source_control:releases_write');
   const read = await app.inject({ method: 'GET', url: `${API}/manifests/${name}`, headers: ctx.auth(token) });
   const baseSha = read.json().data.commit_sha as string;
   const etag = read.headers.etag as string;
 
   // Someone moves a to 2.0.0 and it is merged.
-  const moved = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(token), payload: { release: '2.0.0' } });
+  const moved = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(token),
+    payload: { release: '2.0.0' },
+  });
   await app.services.pullRequests.merge(moved.json().data.pull_request.number, { name: 'x', email: 'x@example.com', tokenId: null, requestId: null });
 
-  const stale = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(token), payload: { release: '1.0.0', base_sha: baseSha } });
+  const stale = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(token),
+    payload: { release: '1.0.0', base_sha: baseSha },
+  });
   t.equal(stale.statusCode, 409);
   t.match(stale.json(), { code: 'stale_base', base_sha: baseSha, entries: [`manifest:${name}/PAGE:${a.uuid}`] });
 
-  const staleHeader = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: { ...ctx.auth(token), 'if-match': etag }, payload: { release: '1.0.0' } });
+  const staleHeader = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: { ...ctx.auth(token), 'if-match': etag },
+    payload: { release: '1.0.0' },
+  });
   t.equal(staleHeader.statusCode, 409);
   t.equal(staleHeader.json().code, 'stale_base');
 
-  const unrelated = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${b.uuid}?elementType=PAGE`, headers: { ...ctx.auth(token), 'if-match': etag }, payload: { release: '2.0.0' } });
+  const unrelated = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${b.uuid}?elementType=PAGE`,
+    headers: { ...ctx.auth(token), 'if-match': etag },
+    payload: { release: '2.0.0' },
+  });
   t.equal(unrelated.statusCode, 200, 'an entry that did not move is not stale');
 
-  const whole = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}`, headers: ctx.auth(token), payload: { manifest: { apps: [] }, base_sha: baseSha } });
+  const whole = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}`,
+    headers: ctx.auth(token),
+    payload: { manifest: { apps: [] }, base_sha: baseSha },
+  });
   t.equal(whole.statusCode, 409, 'a whole-manifest write is stale when anything in it moved');
 
-  const unknown = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${b.uuid}?elementType=PAGE`, headers: ctx.auth(token), payload: { release: '2.0.0', base_sha: 'f'.repeat(40) } });
+  const unknown = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${b.uuid}?elementType=PAGE`,
+    headers: ctx.auth(token),
+    payload: { release: '2.0.0', base_sha: 'f'.repeat(40) },
+  });
   t.equal(unknown.statusCode, 400);
   t.equal(unknown.json().errors[0].field, 'base_sha');
 });

@@ -50,7 +50,13 @@ function row(overrides: Partial<PullRequestRow> = {}): PullRequestRow {
 /** A request the description rejects for a missing required field, per forge. */
 const INCOMPLETE: Record<ForgeName, { method: string; path: string; headers: Record<string, string>; body: unknown; missing: RegExp }> = {
   github: { method: 'POST', path: '/repos/acme/releases/pulls', headers: { accept: 'application/json' }, body: { title: 'x', base: 'main' }, missing: /head/ },
-  gitlab: { method: 'POST', path: '/api/v4/projects/acme%2Freleases/merge_requests', headers: {}, body: { title: 'x', target_branch: 'main' }, missing: /source_branch/ },
+  gitlab: {
+    method: 'POST',
+    path: '/api/v4/projects/acme%2Freleases/merge_requests',
+    headers: {},
+    body: { title: 'x', target_branch: 'main' },
+    missing: /source_branch/,
+  },
   bitbucket: {
     method: 'POST',
     path: '/repositories/acme/releases/pullrequests',
@@ -103,7 +109,11 @@ t.test('forge adapters against their API descriptions', async (t) => {
         const merged = await accepted('merge', () => provider.merge(row(), { name: 'ci', email: 'ci@example.com' }));
         t.type(merged.mergeCommit, 'string');
       } else {
-        await t.rejects(provider.merge(row(), { name: 'ci', email: 'ci@example.com' }), { code: 'provider_refused', status: 409 }, 'an uncompleted Azure merge is a refusal');
+        await t.rejects(
+          provider.merge(row(), { name: 'ci', email: 'ci@example.com' }),
+          { code: 'provider_refused', status: 409 },
+          'an uncompleted Azure merge is a refusal',
+        );
       }
 
       const bad = INCOMPLETE[forge];

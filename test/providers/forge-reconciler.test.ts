@@ -18,7 +18,15 @@ async function mergedWebhook(ctx: ForgeApp, pr: { number: number; branch: string
   const body = JSON.stringify({
     action: 'closed',
     number: pr.number,
-    pull_request: { id: 1, number: pr.number, html_url: 'x', state: 'closed', merged: true, merge_commit_sha: mergeCommit, head: { ref: pr.branch, sha: 'f'.repeat(40) } },
+    pull_request: {
+      id: 1,
+      number: pr.number,
+      html_url: 'x',
+      state: 'closed',
+      merged: true,
+      merge_commit_sha: mergeCommit,
+      head: { ref: pr.branch, sha: 'f'.repeat(40) },
+    },
   });
   return ctx.app.inject({
     method: 'POST',
@@ -34,7 +42,17 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
   const { app } = ctx;
   const [x, a, b, z] = elementsInUuidOrder(4, 'PAGE', ['1.0.0', '2.0.0']) as [FixtureElement, FixtureElement, FixtureElement, FixtureElement];
   const name = manifestName('prod');
-  await seed(ctx.git, { elements: [x, a, b, z], manifests: { [name]: manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [z.uuid, '1.0.0']] }) } });
+  await seed(ctx.git, {
+    elements: [x, a, b, z],
+    manifests: {
+      [name]: manifestYaml(name, {
+        apps: [
+          [x.uuid, '1.0.0'],
+          [z.uuid, '1.0.0'],
+        ],
+      }),
+    },
+  });
   const write = async (method: 'PUT', url: string, payload: Record<string, unknown>) => {
     const res = await app.inject({ method, url, headers: ctx.auth(), payload });
     t.equal(res.statusCode, 200, res.body);
@@ -43,7 +61,15 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
   };
   // First: add a and move z to 2.0.0 (the whole manifest). Second: add b, next to a. Third: move z to latest.
   const first = await write('PUT', `${API}/manifests/${name}`, {
-    manifest: { name, apps: [{ uuid: x.uuid, release: '1.0.0' }, { uuid: a.uuid, release: '1.0.0' }, { uuid: z.uuid, release: '2.0.0' }], workflows: [] },
+    manifest: {
+      name,
+      apps: [
+        { uuid: x.uuid, release: '1.0.0' },
+        { uuid: a.uuid, release: '1.0.0' },
+        { uuid: z.uuid, release: '2.0.0' },
+      ],
+      workflows: [],
+    },
   });
   const second = await write('PUT', `${API}/manifests/${name}/${b.uuid}?elementType=PAGE`, { release: '1.0.0' });
   const third = await write('PUT', `${API}/manifests/${name}/${z.uuid}?elementType=PAGE`, { release: 'latest' });
@@ -63,7 +89,10 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
     (error: Error) => t.fail(error.message),
   );
   const view = async (n: number) => (await app.inject({ method: 'GET', url: `${API}/pull_requests/${n}`, headers: ctx.auth() })).json().data.pull_request;
-  t.match(await view(third.ours), { state: 'conflicted', conflicts: [{ target: `manifest:${name}/PAGE:${z.uuid}`, expected: '1.0.0', found: '2.0.0', wanted: 'latest' }] });
+  t.match(await view(third.ours), {
+    state: 'conflicted',
+    conflicts: [{ target: `manifest:${name}/PAGE:${z.uuid}`, expected: '1.0.0', found: '2.0.0', wanted: 'latest' }],
+  });
   t.match(github.pulls.get(third.number)!.body, new RegExp(`conflicts with the default branch[\\s\\S]*manifest:${name}/PAGE:${z.uuid}`), 'the forge is told');
   t.notMatch(github.pulls.get(second.number)!.body, /conflicts/, 'the rebuilt one is not');
 
@@ -71,7 +100,14 @@ t.test('a merge on the forge: neighbours rebuilt and mergeable, a true conflict 
   t.equal((await mergedWebhook(ctx, second, secondMerge)).json().data.action, 'merged');
   t.equal(
     await ctx.remoteGit('show', `main:manifests/${name}.yaml`),
-    manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [a.uuid, '1.0.0'], [b.uuid, '1.0.0'], [z.uuid, '2.0.0']] }),
+    manifestYaml(name, {
+      apps: [
+        [x.uuid, '1.0.0'],
+        [a.uuid, '1.0.0'],
+        [b.uuid, '1.0.0'],
+        [z.uuid, '2.0.0'],
+      ],
+    }),
     'both entries are on the default branch',
   );
 
@@ -90,7 +126,9 @@ t.test('merge and close through mir call the forge; opening again for the same b
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [a, b] });
   const open = async (uuid: string) =>
-    (await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } })).json().data;
+    (
+      await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } })
+    ).json().data;
   const toMerge = await open(a.uuid);
   const toClose = await open(b.uuid);
 
@@ -115,7 +153,9 @@ t.test('merge and close through mir call the forge; opening again for the same b
   });
   const before = github.pulls.size;
   // The adapter reads only these fields of the row.
-  const row = { source_branch: 'mir/manifest/prod/retry', target_branch: 'main', title: 'Retry', body: 'b' } as Parameters<typeof provider.open>[0]['pullRequest'];
+  const row = { source_branch: 'mir/manifest/prod/retry', target_branch: 'main', title: 'Retry', body: 'b' } as Parameters<
+    typeof provider.open
+  >[0]['pullRequest'];
   const once = await provider.open({ pullRequest: row });
   const twice = await provider.open({ pullRequest: row });
   t.equal(twice.number, once.number, 'the same pull request');

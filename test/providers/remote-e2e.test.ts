@@ -36,7 +36,12 @@ t.test('a release through GitHub: pushed to the remote, opened on the forge, ava
   t.match(github.log.join(''), /post \/repos\/acme\/releases\/pulls/i, 'the pull request was opened on GitHub');
 
   const status = async () =>
-    ((await app.inject({ method: 'GET', url: `${API}/releases/${shop.uuid}?elementType=PAGE`, headers: ctx.auth(writer) })).json().data as { release_version: string; status: string }[])
+    (
+      (await app.inject({ method: 'GET', url: `${API}/releases/${shop.uuid}?elementType=PAGE`, headers: ctx.auth(writer) })).json().data as {
+        release_version: string;
+        status: string;
+      }[]
+    )
       .filter((r) => r.release_version === '1.0.0')
       .map((r) => r.status);
   t.same(await status(), ['pending'], 'pending until the forge merges it');
@@ -89,7 +94,15 @@ t.test('a forge that refuses a merge answers 409 with its reason; a refused toke
     };
     if (req.method === 'GET' && req.url?.startsWith('/repos/acme/releases/pulls')) return json(200, []);
     if (req.method === 'POST' && req.url === '/repos/acme/releases/pulls') {
-      return json(201, { id: 9, number: 77, html_url: 'https://github.com/acme/releases/pull/77', state: 'open', merged_at: null, merge_commit_sha: null, head: { ref: 'x', sha: 'y' } });
+      return json(201, {
+        id: 9,
+        number: 77,
+        html_url: 'https://github.com/acme/releases/pull/77',
+        state: 'open',
+        merged_at: null,
+        merge_commit_sha: null,
+        head: { ref: 'x', sha: 'y' },
+      });
     }
     if (req.method === 'PUT' && req.url === '/repos/acme/releases/pulls/77/merge') return json(mergeAnswer.status, mergeAnswer.body);
     return json(404, { message: 'Not Found' });
@@ -99,7 +112,12 @@ t.test('a forge that refuses a merge answers 409 with its reason; a refused toke
   const ctx = await buildForgeApp(t, { forge: 'github', apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, secret: SECRET });
   const shop = element('PAGE', ['1.0.0']);
   await seed(ctx.git, { elements: [shop] });
-  const opened = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/prod/${shop.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+  const opened = await ctx.app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/prod/${shop.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release: '1.0.0' },
+  });
   t.equal(opened.statusCode, 200, opened.body);
   const number = opened.json().data.pull_request.number;
   t.equal(opened.json().data.pull_request.external_number, 77);
@@ -109,8 +127,16 @@ t.test('a forge that refuses a merge answers 409 with its reason; a refused toke
   t.equal(refused.statusCode, 409);
   t.match(refused.headers['content-type'], /^application\/problem\+json/);
   t.match(refused.json(), { code: 'provider_refused', provider: 'github', reason: 'Required status check "ci" is expected.', provider_status: 405 });
-  t.equal((await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests/${number}`, headers: ctx.auth() })).json().data.pull_request.state, 'open', 'still open');
-  t.match(requests, ['GET /repos/acme/releases/pulls?state=open&head=acme%3A' + opened.json().data.branch_name.replace(/\//g, '%2F') + '&base=main&per_page=100', 'POST /repos/acme/releases/pulls', 'PUT /repos/acme/releases/pulls/77/merge']);
+  t.equal(
+    (await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests/${number}`, headers: ctx.auth() })).json().data.pull_request.state,
+    'open',
+    'still open',
+  );
+  t.match(requests, [
+    'GET /repos/acme/releases/pulls?state=open&head=acme%3A' + opened.json().data.branch_name.replace(/\//g, '%2F') + '&base=main&per_page=100',
+    'POST /repos/acme/releases/pulls',
+    'PUT /repos/acme/releases/pulls/77/merge',
+  ]);
 
   mergeAnswer = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
   const denied = await ctx.app.inject({ method: 'POST', url: `${API}/pull_requests/${number}/merge`, headers: ctx.auth() });

@@ -24,7 +24,12 @@ async function openPullRequest(ctx: ForgeApp): Promise<Opened> {
   const a = element('PAGE', ['1.0.0']);
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [a], manifests: { [name]: manifestYaml(name) } });
-  const res = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+  const res = await ctx.app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release: '1.0.0' },
+  });
   if (res.statusCode !== 200) throw new Error(`write failed: ${res.body}`);
   const data = res.json().data;
   return { number: data.pull_request.number, external: data.pull_request.external_number, branch: data.branch_name };
@@ -38,11 +43,28 @@ function mergedDelivery(forge: Forge, pr: Opened, mergeCommit: string): { header
       const body = JSON.stringify({
         action: 'closed',
         number: pr.external,
-        pull_request: { id: 1, number: pr.external, html_url: 'https://github.com/acme/releases/pull/1', state: 'closed', merged: true, merged_at: '2026-01-01T00:00:00Z', merge_commit_sha: mergeCommit, head: { ref: pr.branch, sha: 'c'.repeat(40) }, merged_by: { login: 'octocat' } },
+        pull_request: {
+          id: 1,
+          number: pr.external,
+          html_url: 'https://github.com/acme/releases/pull/1',
+          state: 'closed',
+          merged: true,
+          merged_at: '2026-01-01T00:00:00Z',
+          merge_commit_sha: mergeCommit,
+          head: { ref: pr.branch, sha: 'c'.repeat(40) },
+          merged_by: { login: 'octocat' },
+        },
         repository: { full_name: 'acme/releases' },
         sender: { login: 'octocat' },
       });
-      return { headers: { 'x-github-event': 'pull_request', 'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958', 'x-hub-signature-256': hubSignature(SECRET, body) }, body };
+      return {
+        headers: {
+          'x-github-event': 'pull_request',
+          'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+          'x-hub-signature-256': hubSignature(SECRET, body),
+        },
+        body,
+      };
     }
     case 'gitlab': {
       // https://docs.gitlab.com/user/project/integrations/webhook_events/#merge-request-events
@@ -50,7 +72,16 @@ function mergedDelivery(forge: Forge, pr: Opened, mergeCommit: string): { header
         object_kind: 'merge_request',
         event_type: 'merge_request',
         user: { username: 'root' },
-        object_attributes: { id: 99, iid: pr.external, state: 'merged', action: 'merge', merge_commit_sha: mergeCommit, source_branch: pr.branch, target_branch: 'main', web_url: 'https://gitlab.com/acme/platform/releases/-/merge_requests/1' },
+        object_attributes: {
+          id: 99,
+          iid: pr.external,
+          state: 'merged',
+          action: 'merge',
+          merge_commit_sha: mergeCommit,
+          source_branch: pr.branch,
+          target_branch: 'main',
+          web_url: 'https://gitlab.com/acme/platform/releases/-/merge_requests/1',
+        },
       });
       return { headers: { 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': SECRET }, body };
     }
@@ -58,7 +89,14 @@ function mergedDelivery(forge: Forge, pr: Opened, mergeCommit: string): { header
       // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/#Merged (12-character merge commit)
       const body = JSON.stringify({
         actor: { nickname: 'ada', display_name: 'Ada' },
-        pullrequest: { id: pr.external, type: 'pullrequest', state: 'MERGED', merge_commit: { hash: mergeCommit.slice(0, 12) }, source: { branch: { name: pr.branch } }, destination: { branch: { name: 'main' } } },
+        pullrequest: {
+          id: pr.external,
+          type: 'pullrequest',
+          state: 'MERGED',
+          merge_commit: { hash: mergeCommit.slice(0, 12) },
+          source: { branch: { name: pr.branch } },
+          destination: { branch: { name: 'main' } },
+        },
         repository: { full_name: 'acme/releases' },
       });
       return { headers: { 'x-event-key': 'pullrequest:fulfilled', 'x-hook-uuid': 'b5b2a3c4', 'x-hub-signature': hmacSignature(SECRET, body) }, body };
@@ -67,7 +105,15 @@ function mergedDelivery(forge: Forge, pr: Opened, mergeCommit: string): { header
       // https://learn.microsoft.com/en-us/azure/devops/service-hooks/events#git.pullrequest.merged
       const body = JSON.stringify({
         eventType: 'git.pullrequest.merged',
-        resource: { pullRequestId: pr.external, status: 'completed', mergeStatus: 'succeeded', sourceRefName: `refs/heads/${pr.branch}`, targetRefName: 'refs/heads/main', lastMergeCommit: { commitId: mergeCommit }, closedBy: { uniqueName: 'ada@example.com' } },
+        resource: {
+          pullRequestId: pr.external,
+          status: 'completed',
+          mergeStatus: 'succeeded',
+          sourceRefName: `refs/heads/${pr.branch}`,
+          targetRefName: 'refs/heads/main',
+          lastMergeCommit: { commitId: mergeCommit },
+          closedBy: { uniqueName: 'ada@example.com' },
+        },
       });
       return { headers: { authorization: `Basic ${Buffer.from(`azure-hook:${SECRET}`).toString('base64')}` }, body };
     }
@@ -116,9 +162,13 @@ t.test('webhooks per forge', async (t) => {
       const delivery = mergedDelivery(forge, pr, mergeCommit);
       const post = (headers: Record<string, string>, body = delivery.body, provider: string = forge) =>
         ctx.app.inject({ method: 'POST', url: `${API}/webhooks/${provider}`, headers: { 'content-type': 'application/json', ...headers }, payload: body });
-      const state = async () => (await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests/${pr.number}`, headers: ctx.auth() })).json().data.pull_request.state;
+      const state = async () =>
+        (await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests/${pr.number}`, headers: ctx.auth() })).json().data.pull_request.state;
 
-      for (const [what, headers] of [['forged', forged(forge, delivery)], ['missing', withoutProof(forge, delivery)]] as const) {
+      for (const [what, headers] of [
+        ['forged', forged(forge, delivery)],
+        ['missing', withoutProof(forge, delivery)],
+      ] as const) {
         const refused = await post(headers);
         t.equal(refused.statusCode, 401, `${what} proof: 401`);
         t.match(refused.headers['content-type'], /^application\/problem\+json/);
@@ -133,7 +183,10 @@ t.test('webhooks per forge', async (t) => {
       t.equal(await state(), 'merged');
       t.equal((await ctx.remoteGit('for-each-ref', `refs/heads/${pr.branch}`)).trim(), '', 'the branch is deleted on the remote');
       const audit = await ctx.app.services.audit.list({ target: `pull_request:${pr.number}` });
-      t.same(audit.map((e) => e.action), ['pull_request.merge']);
+      t.same(
+        audit.map((e) => e.action),
+        ['pull_request.merge'],
+      );
       t.match(audit[0]!.actor, new RegExp(`^${forge}`), 'the forge is the actor');
 
       const again = await post(delivery.headers);
@@ -142,17 +195,29 @@ t.test('webhooks per forge', async (t) => {
       t.equal((await ctx.app.services.audit.list({ target: `pull_request:${pr.number}` })).length, 1, 'and records nothing');
 
       if (forge === 'gitlab') {
-        const late = JSON.stringify({ object_kind: 'merge_request', object_attributes: { iid: pr.external, state: 'closed', action: 'close', source_branch: pr.branch } });
+        const late = JSON.stringify({
+          object_kind: 'merge_request',
+          object_attributes: { iid: pr.external, state: 'closed', action: 'close', source_branch: pr.branch },
+        });
         const res = await post({ 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': SECRET }, late);
         t.same(res.json().data, { action: 'unchanged', pull_request: pr.number }, 'a late close of a merged pull request changes nothing');
         t.equal(await state(), 'merged');
       }
       if (forge === 'github') {
-        const vector = await post({ 'x-github-event': 'pull_request', 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' }, 'Hello, World!');
+        const vector = await post(
+          { 'x-github-event': 'pull_request', 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' },
+          'Hello, World!',
+        );
         t.equal(vector.statusCode, 400, 'signed as in GitHub’s test vector: authentic; then the body is not JSON');
         t.equal(vector.json().code, 'invalid_webhook_payload');
       }
-      const ping = await post({ ...delivery.headers, ...(forge === 'github' ? { 'x-github-event': 'ping', 'x-hub-signature-256': hubSignature(SECRET, '{"zen":"Keep it logically awesome."}') } : {}) }, forge === 'github' ? '{"zen":"Keep it logically awesome."}' : delivery.body);
+      const ping = await post(
+        {
+          ...delivery.headers,
+          ...(forge === 'github' ? { 'x-github-event': 'ping', 'x-hub-signature-256': hubSignature(SECRET, '{"zen":"Keep it logically awesome."}') } : {}),
+        },
+        forge === 'github' ? '{"zen":"Keep it logically awesome."}' : delivery.body,
+      );
       t.equal(ping.statusCode, 200, 'other events are acknowledged');
     });
   }
@@ -162,16 +227,30 @@ t.test('webhooks per forge', async (t) => {
     const res = await ctx.app.inject({ method: 'GET', url: '/readyz' });
     t.equal(res.statusCode, 503);
     t.match(res.json(), { code: 'not_ready', checks: { provider: /^gitlab is unreachable/ } });
-    const hook = await ctx.app.inject({ method: 'POST', url: `${API}/webhooks/gitlab`, headers: { 'content-type': 'application/json', 'x-gitlab-token': '' }, payload: '{}' });
+    const hook = await ctx.app.inject({
+      method: 'POST',
+      url: `${API}/webhooks/gitlab`,
+      headers: { 'content-type': 'application/json', 'x-gitlab-token': '' },
+      payload: '{}',
+    });
     t.equal(hook.statusCode, 401);
     t.match(hook.json().message, /MIR_WEBHOOK_SECRET/);
 
     const a = element('PAGE', ['1.0.0']);
     await seed(ctx.git, { elements: [a] });
-    const write = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/prod/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+    const write = await ctx.app.inject({
+      method: 'PUT',
+      url: `${API}/manifests/prod/${a.uuid}?elementType=PAGE`,
+      headers: ctx.auth(),
+      payload: { release: '1.0.0' },
+    });
     t.equal(write.statusCode, 503, 'a write while the forge is unreachable fails');
     t.match(write.json(), { code: 'provider_unavailable', provider: 'gitlab' });
-    t.same((await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests`, headers: ctx.auth() })).json().data.pull_requests, [], 'and records no pull request');
+    t.same(
+      (await ctx.app.inject({ method: 'GET', url: `${API}/pull_requests`, headers: ctx.auth() })).json().data.pull_requests,
+      [],
+      'and records no pull request',
+    );
     t.equal((await ctx.remoteGit('for-each-ref', 'refs/heads/mir/')).trim(), '', 'nor leaves its branch on the remote');
   });
 });

@@ -41,7 +41,10 @@ t.test('POST /publish: many changes, one branch, one commit, one pull request; r
   const res = await publish({ changes, commit_message: 'Ship the October train', base_sha: seeded.commit });
   t.equal(res.statusCode, 200, res.body);
   const data = res.json().data;
-  t.match(data, { branch_name: /^mir\/publish\/[a-z0-9]{8}$/, pull_request: { state: 'open', title: `Publish 4 changes to ${[dev, prod].sort().join(', ')}` } });
+  t.match(data, {
+    branch_name: /^mir\/publish\/[a-z0-9]{8}$/,
+    pull_request: { state: 'open', title: `Publish 4 changes to ${[dev, prod].sort().join(', ')}` },
+  });
   t.equal((await git(ctx, 'rev-list', '--count', `main..${data.branch_name}`)).trim(), '1', 'one commit');
   t.equal((await git(ctx, 'rev-parse', `${data.branch_name}^`)).trim(), seeded.commit, 'on top of the default branch');
   t.same((await git(ctx, 'diff', '--name-only', `main..${data.branch_name}`)).trim().split('\n'), [`manifests/${dev}.yaml`, `manifests/${prod}.yaml`]);
@@ -53,7 +56,10 @@ t.test('POST /publish: many changes, one branch, one commit, one pull request; r
   t.match(await git(ctx, 'show', `${data.branch_name}:manifests/${dev}.yaml`), new RegExp(`uuid: ${b.uuid}\\n    release: 2.0.0`));
   t.equal((await app.services.pullRequests.list({})).length, 1, 'one pull request');
   const audit = await app.services.audit.list({ action: 'publish' });
-  t.match(audit[0], { target: `manifests:${[dev, prod].sort().join(',')}`, details: { pull_request: data.pull_request.number, manifests: [dev, prod].sort() } });
+  t.match(audit[0], {
+    target: `manifests:${[dev, prod].sort().join(',')}`,
+    details: { pull_request: data.pull_request.number, manifests: [dev, prod].sort() },
+  });
 
   const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/${data.pull_request.number}/merge`, headers: ctx.auth(writer) });
   t.equal(merged.statusCode, 200);
@@ -101,15 +107,27 @@ t.test('POST /publish: many changes, one branch, one commit, one pull request; r
     const noManifest = await publish({ changes: [{ manifest: 'nowhere', element_uuid: b.uuid, element_type: 'PAGE', release: '2.0.0' }] });
     t.equal(noManifest.statusCode, 404);
     t.equal(noManifest.json().code, 'manifest_not_found');
-    const noElement = await publish({ changes: [{ manifest: dev, element_uuid: '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11', element_type: 'PAGE', release: 'latest' }] });
+    const noElement = await publish({
+      changes: [{ manifest: dev, element_uuid: '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11', element_type: 'PAGE', release: 'latest' }],
+    });
     t.equal(noElement.statusCode, 404);
     t.equal(noElement.json().code, 'element_not_found');
-    const stale = await publish({ changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: '1.0.0' }] }, '', { 'if-match': `"${seeded.commit}"` });
+    const stale = await publish({ changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: '1.0.0' }] }, '', {
+      'if-match': `"${seeded.commit}"`,
+    });
     t.equal(stale.statusCode, 409);
     t.match(stale.json(), { code: 'stale_base', entries: [`manifest:${prod}/PAGE:${a.uuid}`] });
-    const unmoved = await publish({ changes: [{ manifest: prod, element_uuid: b.uuid, element_type: 'PAGE', release: '2.0.0' }], base_sha: seeded.commit }, '?dry_run=true');
+    const unmoved = await publish(
+      { changes: [{ manifest: prod, element_uuid: b.uuid, element_type: 'PAGE', release: '2.0.0' }], base_sha: seeded.commit },
+      '?dry_run=true',
+    );
     t.equal(unmoved.statusCode, 200, 'an entry that did not move is not stale');
-    t.match(unmoved.json().data, { dry_run: true, branch_name: /^mir\/publish\//, files: [{ path: `manifests/${prod}.yaml`, change: 'modified' }], operations: [{ op: 'set_entry', from: null, to: '2.0.0' }] });
+    t.match(unmoved.json().data, {
+      dry_run: true,
+      branch_name: /^mir\/publish\//,
+      files: [{ path: `manifests/${prod}.yaml`, change: 'modified' }],
+      operations: [{ op: 'set_entry', from: null, to: '2.0.0' }],
+    });
     t.equal(await refs(ctx), before, 'nothing pushed');
     const pullRequests = (await app.services.pullRequests.list({})).length;
     const audits = (await app.services.audit.list({ limit: 1000 })).length;

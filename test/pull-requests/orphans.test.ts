@@ -26,7 +26,12 @@ async function app(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
 /** A commit of its own on top of main, pushed to `branch`: what a process pushes before it dies. */
 async function pushed(ctx: TestApp, branch: string): Promise<{ base: string; commit: string }> {
   const base = await ctx.git.headCommit();
-  const commit = await ctx.git.commit({ parent: base, changes: [{ path: `notes/${randomUUID()}.txt`, bytes: enc('x') }], message: 'left behind', author: PEOPLE });
+  const commit = await ctx.git.commit({
+    parent: base,
+    changes: [{ path: `notes/${randomUUID()}.txt`, bytes: enc('x') }],
+    message: 'left behind',
+    author: PEOPLE,
+  });
   await ctx.git.pushBranch({ branch, commit, expectedOld: null });
   return { base, commit };
 }
@@ -71,7 +76,11 @@ t.test('an opening row left by a crash: kept within the grace period, then remov
   t.match(await auditEvents(ctx, { action: 'pull_request.abandoned' }), [
     { actor: 'mir', target: `pull_request:${opening.number}`, details: { branch, head_commit: commit } },
   ]);
-  t.same(await ctx.app.services.sweeper.sweep(), { abandoned: [], orphanBranches: [], restoredBranches: [], abandonedHotfixes: [] }, 'a second sweep finds nothing');
+  t.same(
+    await ctx.app.services.sweeper.sweep(),
+    { abandoned: [], orphanBranches: [], restoredBranches: [], abandonedHotfixes: [] },
+    'a second sweep finds nothing',
+  );
 });
 
 t.test('a branch under the prefix with no row is removed after the grace period; others are never touched', async (t) => {
@@ -101,9 +110,18 @@ t.test('an open pull request whose branch was deleted gets it back at its head, 
   const e = element('PAGE', ['1.0.0']);
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [e], manifests: { [name]: manifestYaml(name) } });
-  const put = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${e.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+  const put = await ctx.app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${e.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release: '1.0.0' },
+  });
   t.equal(put.statusCode, 200);
-  const { branch_name: branch, commit_sha: head, pull_request: pr } = put.json().data as { branch_name: string; commit_sha: string; pull_request: { number: number } };
+  const {
+    branch_name: branch,
+    commit_sha: head,
+    pull_request: pr,
+  } = put.json().data as { branch_name: string; commit_sha: string; pull_request: { number: number } };
   await ctx.git.deleteBranch({ branch });
   t.equal(await ctx.git.resolveRef(branch), null);
 
@@ -156,11 +174,15 @@ t.test('an opening hotfix left by a crash: removed with the branch it pushed onc
   t.equal(await state(stale.id), undefined, 'the stale row is gone');
   t.equal(await ctx.git.resolveRef(stale.branch), null, 'and the branch it pushed');
   t.equal(await state(moved.id), undefined, 'a stale row whose branch moved is gone too');
-  t.equal(await ctx.git.resolveRef(moved.branch), moved.tip, 'but a branch not at its commit is someone else\'s: kept');
+  t.equal(await ctx.git.resolveRef(moved.branch), moved.tip, "but a branch not at its commit is someone else's: kept");
   t.match(await state(fresh.id), { state: 'opening' }, 'a create this young may still be on its way');
   t.equal(await ctx.git.resolveRef(fresh.branch), fresh.tip);
   t.match(await auditEvents(ctx, { target: `hotfix:${stale.id}` }), [
-    { actor: 'mir', action: 'hotfix.abandoned', details: { branch: stale.branch, base_commit: stale.baseCommit, reason: 'its process stopped while opening it' } },
+    {
+      actor: 'mir',
+      action: 'hotfix.abandoned',
+      details: { branch: stale.branch, base_commit: stale.baseCommit, reason: 'its process stopped while opening it' },
+    },
   ]);
   t.equal((await auditEvents(ctx, { action: 'hotfix.abandoned' })).length, 2, 'one event per removed row');
   t.same((await ctx.app.services.sweeper.sweep()).abandonedHotfixes, [], 'a second sweep finds nothing');
@@ -184,7 +206,12 @@ t.test('a failure between the steps of opening a pull request leaves no row, no 
   const name = manifestName('prod');
   const seeded = await seed(ctx.git, { elements: [e], manifests: { [name]: manifestYaml(name) } });
 
-  const put = await ctx.app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${e.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { release: '1.0.0' } });
+  const put = await ctx.app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${e.uuid}?elementType=PAGE`,
+    headers: ctx.auth(),
+    payload: { release: '1.0.0' },
+  });
   t.equal(put.statusCode, 500);
   t.match(put.headers['content-type'], /^application\/problem\+json/);
   t.match(put.json(), { status: 500, code: 'internal_error' });

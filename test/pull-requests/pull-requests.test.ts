@@ -34,14 +34,22 @@ t.test('20 concurrent pull requests on one manifest, merged in random order: not
       app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${e.uuid}?elementType=PAGE`, headers: ctx.auth(token), payload: { release: '1.0.0' } }),
     ),
   );
-  t.same(opened.map((r) => r.statusCode), elements.map(() => 200), 'all 20 opened');
+  t.same(
+    opened.map((r) => r.statusCode),
+    elements.map(() => 200),
+    'all 20 opened',
+  );
   const numbers = opened.map((r) => r.json().data.pull_request.number as number);
   t.equal(new Set(opened.map((r) => r.json().data.branch_name)).size, 20, '20 distinct branches');
 
   const merged = await Promise.all(
     shuffle(numbers).map((n) => app.inject({ method: 'POST', url: `${API}/pull_requests/${n}/merge`, headers: ctx.auth(token) })),
   );
-  t.same(merged.map((r) => r.statusCode), numbers.map(() => 200), JSON.stringify(merged.filter((r) => r.statusCode !== 200).map((r) => r.json())));
+  t.same(
+    merged.map((r) => r.statusCode),
+    numbers.map(() => 200),
+    JSON.stringify(merged.filter((r) => r.statusCode !== 200).map((r) => r.json())),
+  );
   t.match(merged[0]!.json().data, { pull_request: { state: 'merged', merge_commit: /^[0-9a-f]{40}$/ }, commit_sha: /^[0-9a-f]{40}$/ });
 
   const text = await git(ctx, 'show', `main:manifests/${name}.yaml`);
@@ -89,9 +97,15 @@ t.test('two pull requests for the same entry: the second conflicts and nothing i
   t.match(text, new RegExp(`uuid: ${other.uuid}\\n    release: 1.0.0`));
 
   const conflicted = await app.inject({ method: 'GET', url: `${API}/pull_requests?state=conflicted`, headers: ctx.auth(token) });
-  t.same(conflicted.json().data.pull_requests.map((p: { number: number }) => p.number), [second]);
+  t.same(
+    conflicted.json().data.pull_requests.map((p: { number: number }) => p.number),
+    [second],
+  );
   const events = await app.services.audit.list({ target: `pull_request:${second}` });
-  t.same(events.map((e) => e.action), ['pull_request.conflict']);
+  t.same(
+    events.map((e) => e.action),
+    ['pull_request.conflict'],
+  );
 });
 
 t.test('merge and close: states, branches, 404 and 409', async (t) => {
@@ -103,7 +117,9 @@ t.test('merge and close: states, branches, 404 and 409', async (t) => {
   const writer = await ctx.tokenFor('source_control:releases_write');
   const reader = await ctx.tokenFor('source_control:releases_read');
   const open = async () =>
-    (await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release: '1.0.0' } })).json().data;
+    (
+      await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release: '1.0.0' } })
+    ).json().data;
 
   const toClose = await open();
   const closed = await app.inject({ method: 'POST', url: `${API}/pull_requests/${toClose.pull_request.number}/close`, headers: ctx.auth(writer) });
@@ -115,7 +131,11 @@ t.test('merge and close: states, branches, 404 and 409', async (t) => {
   t.equal(mergeClosed.json().code, 'pull_request_not_open');
 
   const toMerge = await open();
-  t.equal((await app.inject({ method: 'POST', url: `${API}/pull_requests/${toMerge.pull_request.number}/merge`, headers: ctx.auth(reader) })).statusCode, 403, 'merging needs the write scope');
+  t.equal(
+    (await app.inject({ method: 'POST', url: `${API}/pull_requests/${toMerge.pull_request.number}/merge`, headers: ctx.auth(reader) })).statusCode,
+    403,
+    'merging needs the write scope',
+  );
   const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/${toMerge.pull_request.number}/merge`, headers: ctx.auth(writer) });
   t.equal(merged.statusCode, 200);
   t.equal((await git(ctx, 'rev-parse', 'main')).trim(), merged.json().data.commit_sha);
@@ -131,9 +151,15 @@ t.test('merge and close: states, branches, 404 and 409', async (t) => {
   t.equal(badNumber.statusCode, 400);
 
   const list = await app.inject({ method: 'GET', url: `${API}/pull_requests?state=merged`, headers: ctx.auth(reader) });
-  t.same(list.json().data.pull_requests.map((p: { number: number }) => p.number), [toMerge.pull_request.number]);
+  t.same(
+    list.json().data.pull_requests.map((p: { number: number }) => p.number),
+    [toMerge.pull_request.number],
+  );
   const audit = await app.services.audit.list({ target: `pull_request:${toMerge.pull_request.number}` });
-  t.same(audit.map((e) => e.action), ['pull_request.merge']);
+  t.same(
+    audit.map((e) => e.action),
+    ['pull_request.merge'],
+  );
 });
 
 t.test('a push to main from outside between open and merge is kept', async (t) => {
@@ -144,7 +170,12 @@ t.test('a push to main from outside between open and merge is kept', async (t) =
   const name = manifestName('prod');
   await seed(ctx.git, { elements: [a] });
   const token = await ctx.tokenFor('source_control:releases_write');
-  const opened = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(token), payload: { release: '1.0.0' } });
+  const opened = await app.inject({
+    method: 'PUT',
+    url: `${API}/manifests/${name}/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(token),
+    payload: { release: '1.0.0' },
+  });
   // Someone commits to main with plain git meanwhile (here: more elements and a README change).
   await seed(ctx.git, { elements: [b], manifests: { other: manifestYaml('other') } });
   const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/${opened.json().data.pull_request.number}/merge`, headers: ctx.auth(token) });

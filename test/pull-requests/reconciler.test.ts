@@ -36,7 +36,17 @@ t.test('two pull requests on neighbouring entries: merging the first leaves the 
   // the middle two, so both insert their lines at the same place in the file.
   const [x, a, b, z] = elementsInUuidOrder(4, 'PAGE', ['1.0.0', '2.0.0']) as [FixtureElement, FixtureElement, FixtureElement, FixtureElement];
   const name = manifestName('prod');
-  await seed(ctx.git, { elements: [x, a, b, z], manifests: { [name]: manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [z.uuid, '1.0.0']] }) } });
+  await seed(ctx.git, {
+    elements: [x, a, b, z],
+    manifests: {
+      [name]: manifestYaml(name, {
+        apps: [
+          [x.uuid, '1.0.0'],
+          [z.uuid, '1.0.0'],
+        ],
+      }),
+    },
+  });
   const writer = await ctx.tokenFor('source_control:releases_write');
   const set = async (uuid: string, release: string) => {
     const res = await app.inject({ method: 'PUT', url: `${API}/manifests/${name}/${uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release } });
@@ -60,7 +70,14 @@ t.test('two pull requests on neighbouring entries: merging the first leaves the 
   t.ok(await git.mergesCleanly('main', second.branch_name), 'and now merges cleanly');
   t.equal(
     await git.out('show', `${second.branch_name}:manifests/${name}.yaml`),
-    manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [a.uuid, '1.0.0'], [b.uuid, '1.0.0'], [z.uuid, '1.0.0']] }).trim(),
+    manifestYaml(name, {
+      apps: [
+        [x.uuid, '1.0.0'],
+        [a.uuid, '1.0.0'],
+        [b.uuid, '1.0.0'],
+        [z.uuid, '1.0.0'],
+      ],
+    }).trim(),
     'the rebuilt branch holds both entries',
   );
   const view = await app.inject({ method: 'GET', url: `${API}/pull_requests/${second.pull_request.number}`, headers: ctx.auth(writer) });
@@ -77,7 +94,14 @@ t.test('two pull requests on neighbouring entries: merging the first leaves the 
   t.equal(mergedSecond.statusCode, 200);
   t.equal(
     await git.out('show', `main:manifests/${name}.yaml`),
-    manifestYaml(name, { apps: [[x.uuid, '1.0.0'], [a.uuid, '1.0.0'], [b.uuid, '1.0.0'], [z.uuid, '1.0.0']] }).trim(),
+    manifestYaml(name, {
+      apps: [
+        [x.uuid, '1.0.0'],
+        [a.uuid, '1.0.0'],
+        [b.uuid, '1.0.0'],
+        [z.uuid, '1.0.0'],
+      ],
+    }).trim(),
     'both entries are on the default branch',
   );
 });
@@ -94,7 +118,9 @@ t.test('refresh: an intent that truly conflicts is marked conflicted; unrelated 
   const writer = await ctx.tokenFor('source_control:releases_write');
   const reader = await ctx.tokenFor('source_control:releases_read');
   const set = async (manifest: string, type: string, uuid: string, release: string) =>
-    (await app.inject({ method: 'PUT', url: `${API}/manifests/${manifest}/${uuid}?elementType=${type}`, headers: ctx.auth(writer), payload: { release } })).json().data as {
+    (
+      await app.inject({ method: 'PUT', url: `${API}/manifests/${manifest}/${uuid}?elementType=${type}`, headers: ctx.auth(writer), payload: { release } })
+    ).json().data as {
       branch_name: string;
       pull_request: { number: number };
     };
@@ -112,7 +138,10 @@ t.test('refresh: an intent that truly conflicts is marked conflicted; unrelated 
     action: 'conflicted',
     pull_request: { state: 'conflicted', conflicts: [{ target: `manifest:${name}/PAGE:${x.uuid}`, expected: '1.0.0', found: '2.0.0', wanted: 'latest' }] },
   });
-  t.same((await app.services.audit.list({ target: `pull_request:${loser.pull_request.number}` })).map((e) => e.action), ['pull_request.conflict']);
+  t.same(
+    (await app.services.audit.list({ target: `pull_request:${loser.pull_request.number}` })).map((e) => e.action),
+    ['pull_request.conflict'],
+  );
   t.equal((await refresh(loser.pull_request.number)).json().data.action, 'conflicted', 'still conflicted, recorded once');
   t.equal((await app.services.audit.list({ target: `pull_request:${loser.pull_request.number}` })).length, 1);
 

@@ -33,7 +33,10 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
   const bad: Record<string, { zip: Uint8Array; reason: RegExp }> = {
     '2.0.0': { zip: randomBytes(300), reason: /^not a zip file/ },
     '3.0.0': { zip: craftZip([stored('main.json', '{}'), stored('../evil', 'owned')]), reason: /^entry name "\.\.\/evil" has a \.\. segment$/ },
-    '4.0.0': { zip: craftZip([deflated('bomb.bin', 'tiny', { uncompressedSize: 0xfffffff0 })]), reason: /^entry "bomb\.bin": entry declares 4294967280 bytes$/ },
+    '4.0.0': {
+      zip: craftZip([deflated('bomb.bin', 'tiny', { uncompressedSize: 0xfffffff0 })]),
+      reason: /^entry "bomb\.bin": entry declares 4294967280 bytes$/,
+    },
     '5.0.0': { zip: craftZip([deflated('main.json', '{"a": 1}', { crc: 1 })]), reason: /^entry "main\.json": entry fails its CRC-32 check$/ },
   };
   const path = (version: string) => artifactPath('PAGE', a.uuid, version);
@@ -43,10 +46,41 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
   const before = await branches();
 
   const writes: [string, (version: string) => Promise<{ statusCode: number; json(): any }>][] = [
-    ['POST /publish', (version) => app.inject({ method: 'POST', url: `${API}/publish`, headers: ctx.auth(writer), payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: version }] } })],
-    ['POST /publish?dry_run=true', (version) => app.inject({ method: 'POST', url: `${API}/publish?dry_run=true`, headers: ctx.auth(writer), payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: version }] } })],
-    ['PUT /manifests/{name}/{uuid}', (version) => app.inject({ method: 'PUT', url: `${API}/manifests/${prod}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release: version } })],
-    ['PUT /manifests/{name}', (version) => app.inject({ method: 'PUT', url: `${API}/manifests/${prod}`, headers: ctx.auth(writer), payload: { manifest: { apps: [{ uuid: a.uuid, release: version }], workflows: [] } } })],
+    [
+      'POST /publish',
+      (version) =>
+        app.inject({
+          method: 'POST',
+          url: `${API}/publish`,
+          headers: ctx.auth(writer),
+          payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: version }] },
+        }),
+    ],
+    [
+      'POST /publish?dry_run=true',
+      (version) =>
+        app.inject({
+          method: 'POST',
+          url: `${API}/publish?dry_run=true`,
+          headers: ctx.auth(writer),
+          payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: version }] },
+        }),
+    ],
+    [
+      'PUT /manifests/{name}/{uuid}',
+      (version) =>
+        app.inject({ method: 'PUT', url: `${API}/manifests/${prod}/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release: version } }),
+    ],
+    [
+      'PUT /manifests/{name}',
+      (version) =>
+        app.inject({
+          method: 'PUT',
+          url: `${API}/manifests/${prod}`,
+          headers: ctx.auth(writer),
+          payload: { manifest: { apps: [{ uuid: a.uuid, release: version }], workflows: [] } },
+        }),
+    ],
   ];
   for (const [route, write] of writes) {
     for (const [version, { reason }] of Object.entries(bad)) {
@@ -59,13 +93,22 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
   t.same(await app.services.pullRequests.list({}), [], 'no pull request opened');
   t.same(await branches(), before, 'no branch pushed');
 
-  const good = await app.inject({ method: 'POST', url: `${API}/publish`, headers: ctx.auth(writer), payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: '1.0.0' }] } });
+  const good = await app.inject({
+    method: 'POST',
+    url: `${API}/publish`,
+    headers: ctx.auth(writer),
+    payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: '1.0.0' }] },
+  });
   t.equal(good.statusCode, 200, 'a valid artifact still publishes');
 
   await t.test('the verdicts are rows of the artifacts table', async (t) => {
     const snapshot = await ctx.git.snapshot();
     const blob = (version: string) => snapshot.releases.get(`PAGE:${a.uuid}`)!.get(version)!.blobId;
-    const rows = await db.selectFrom('artifacts').select(['blob_id', 'problem', 'checks']).where('blob_id', 'in', ['1.0.0', ...Object.keys(bad)].map(blob)).execute();
+    const rows = await db
+      .selectFrom('artifacts')
+      .select(['blob_id', 'problem', 'checks'])
+      .where('blob_id', 'in', ['1.0.0', ...Object.keys(bad)].map(blob))
+      .execute();
     const byBlob = new Map(rows.map((r) => [r.blob_id, r]));
     t.same(byBlob.get(blob('1.0.0')), { blob_id: blob('1.0.0'), problem: null, checks: CHECKS });
     for (const [version, { reason }] of Object.entries(bad)) t.match(byBlob.get(blob(version)), { problem: reason, checks: CHECKS }, version);
@@ -78,22 +121,48 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
     t.match(infos.get(blob('3.0.0'))?.problem, bad['3.0.0']!.reason);
 
     // A row written before verdicts existed, or by a replica of the previous release.
-    await db.updateTable('artifacts').set({ problem: null, checks: null }).where('blob_id', 'in', [blob('1.0.0'), blob('3.0.0')]).execute();
+    await db
+      .updateTable('artifacts')
+      .set({ problem: null, checks: null })
+      .where('blob_id', 'in', [blob('1.0.0'), blob('3.0.0')])
+      .execute();
     const second = counting(ctx.git);
     const catalog = createArtifactCatalog({ db, git: second.git });
-    await t.rejects(catalog.requireValid([located[0]!, located[2]!]), { code: 'artifact_invalid', details: { path: path('3.0.0') } }, 'an unchecked row is not trusted');
+    await t.rejects(
+      catalog.requireValid([located[0]!, located[2]!]),
+      { code: 'artifact_invalid', details: { path: path('3.0.0') } },
+      'an unchecked row is not trusted',
+    );
     t.equal(second.reads(), 2, 'only the unchecked rows are read again');
-    const rechecked = await db.selectFrom('artifacts').select(['blob_id', 'problem', 'checks']).where('blob_id', 'in', [blob('1.0.0'), blob('3.0.0')]).execute();
-    t.same(new Map(rechecked.map((r) => [r.blob_id, [r.problem === null, r.checks]])), new Map([[blob('1.0.0'), [true, CHECKS]], [blob('3.0.0'), [false, CHECKS]]]), 'and their rows updated');
+    const rechecked = await db
+      .selectFrom('artifacts')
+      .select(['blob_id', 'problem', 'checks'])
+      .where('blob_id', 'in', [blob('1.0.0'), blob('3.0.0')])
+      .execute();
+    t.same(
+      new Map(rechecked.map((r) => [r.blob_id, [r.problem === null, r.checks]])),
+      new Map([
+        [blob('1.0.0'), [true, CHECKS]],
+        [blob('3.0.0'), [false, CHECKS]],
+      ]),
+      'and their rows updated',
+    );
     await catalog.requireValid(located.slice(0, 1));
     t.equal(second.reads(), 2, 'then kept in memory');
   });
 
   await t.test('GET /instances/{name}/releases refuses the whole answer when its manifest names a bad artifact', async (t) => {
     const broken = manifestName('broken');
-    await commitFiles(ctx.git, { [`manifests/${broken}.yaml`]: manifestYaml(broken, { apps: [[a.uuid, '3.0.0']] }) }, 'Point an instance at a bad zip with plain git\n');
+    await commitFiles(
+      ctx.git,
+      { [`manifests/${broken}.yaml`]: manifestYaml(broken, { apps: [[a.uuid, '3.0.0']] }) },
+      'Point an instance at a bad zip with plain git\n',
+    );
     await ctx.git.fetch();
-    for (const [name, manifest] of [['eu-bad', broken], ['eu-good', dev]]) {
+    for (const [name, manifest] of [
+      ['eu-bad', broken],
+      ['eu-good', dev],
+    ]) {
       const created = await app.inject({ method: 'POST', url: `${API}/instances`, headers: ctx.auth(), payload: { name, manifest } });
       t.equal(created.statusCode, 201, created.body);
     }

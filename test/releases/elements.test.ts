@@ -66,12 +66,22 @@ t.test('GET /elements on 200 elements and 5 manifests matches what the manifests
   t.equal(pages, 4, '200 elements in pages of 64');
   t.equal(seen.length, 200);
   t.equal(new Set(seen.map((r) => r.uuid)).size, 200, 'no element twice across pages');
-  t.same(seen.map((r) => r.type), [...seen.map((r) => r.type)].sort(), 'apps first, then workflows');
+  t.same(
+    seen.map((r) => r.type),
+    [...seen.map((r) => r.type)].sort(),
+    'apps first, then workflows',
+  );
 
   let mismatches = 0;
   for (const row of seen) {
     const fixture = elements.find((e) => e.uuid === row.uuid)!;
-    const want = { name: fixture.name, type: fixture.type, latest_release: fixture.releases.length ? fixture.releases.at(-1)! : null, releases_count: fixture.releases.length, manifests: expected.get(row.uuid) };
+    const want = {
+      name: fixture.name,
+      type: fixture.type,
+      latest_release: fixture.releases.length ? fixture.releases.at(-1)! : null,
+      releases_count: fixture.releases.length,
+      manifests: expected.get(row.uuid),
+    };
     const got = { name: row.name, type: row.type, latest_release: row.latest_release, releases_count: row.releases_count, manifests: row.manifests };
     if (JSON.stringify(got) !== JSON.stringify(want)) {
       mismatches++;
@@ -92,7 +102,11 @@ t.test('GET /elements on 200 elements and 5 manifests matches what the manifests
   t.equal(workflows.json().data.elements.length, 50);
   t.equal(workflows.json().data.next_cursor, null);
   const byName = await get(`?name=${elements[5]!.name.slice(4).toUpperCase()}`);
-  t.same(byName.json().data.elements.map((r: Row) => r.uuid), [elements[5]!.uuid], 'name filter, case-insensitive');
+  t.same(
+    byName.json().data.elements.map((r: Row) => r.uuid),
+    [elements[5]!.uuid],
+    'name filter, case-insensitive',
+  );
 
   await t.test('open pull requests are overlaid', async (t) => {
     const writer = await ctx.tokenFor('source_control:releases_write');
@@ -104,7 +118,12 @@ t.test('GET /elements on 200 elements and 5 manifests matches what the manifests
       payload: { changes: [{ manifest: names[0], element_uuid: target.uuid, element_type: 'PAGE', release: '1.0.0' }] },
     });
     t.equal(publish.statusCode, 200);
-    const release = await app.inject({ method: 'POST', url: `${API}/releases/${target.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { bump: 'major' } });
+    const release = await app.inject({
+      method: 'POST',
+      url: `${API}/releases/${target.uuid}?elementType=PAGE`,
+      headers: ctx.auth(writer),
+      payload: { bump: 'major' },
+    });
     t.equal(release.statusCode, 200);
     const res = await get(`?name=${target.name}`);
     const row = res.json().data.elements[0] as Row;
@@ -117,11 +136,19 @@ t.test('GET /elements on 200 elements and 5 manifests matches what the manifests
   });
 
   await t.test('bad queries are 400 naming the parameter', async (t) => {
-    for (const [query, field] of [['?cursor=garbage', 'query.cursor'], ['?limit=0', 'querystring.limit'], ['?type=APP', 'querystring.type'], ['?extra=1', 'querystring.extra']]) {
+    for (const [query, field] of [
+      ['?cursor=garbage', 'query.cursor'],
+      ['?limit=0', 'querystring.limit'],
+      ['?type=APP', 'querystring.type'],
+      ['?extra=1', 'querystring.extra'],
+    ]) {
       const res = await get(query!);
       t.equal(res.statusCode, 400, query!);
       t.match(res.headers['content-type'], /^application\/problem\+json/);
-      t.ok(res.json().errors.some((e: { field: string }) => e.field === field), `${field} in ${JSON.stringify(res.json().errors)}`);
+      t.ok(
+        res.json().errors.some((e: { field: string }) => e.field === field),
+        `${field} in ${JSON.stringify(res.json().errors)}`,
+      );
     }
     const anonymous = await app.inject({ method: 'GET', url: `${API}/elements` });
     t.equal(anonymous.statusCode, 401);

@@ -34,7 +34,10 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
 }
 
 const fiftyFiles = Object.fromEntries(
-  Array.from({ length: 50 }, (_, i) => [i % 5 === 0 ? `queries/q${i}.sql` : i % 7 === 0 ? `lib/deep/m${i}.js` : `components/c${i}.json`, `// file ${i}\n${'x'.repeat(i * 37)}\n`]),
+  Array.from({ length: 50 }, (_, i) => [
+    i % 5 === 0 ? `queries/q${i}.sql` : i % 7 === 0 ? `lib/deep/m${i}.js` : `components/c${i}.json`,
+    `// file ${i}\n${'x'.repeat(i * 37)}\n`,
+  ]),
 );
 
 t.test('POST a release of a 50-file app: branch, pull request, and after merge the zip unzips to the source', async (t) => {
@@ -49,14 +52,24 @@ t.test('POST a release of a 50-file app: branch, pull request, and after merge t
   const dry = await app.inject({ method: 'POST', url: `${url}&dry_run=true`, headers: ctx.auth(writer), payload });
   const dryAgain = await app.inject({ method: 'POST', url: `${url}&dry_run=true`, headers: ctx.auth(writer), payload });
   t.equal(dry.statusCode, 200);
-  t.match(dry.json().data, { dry_run: true, release_version: '1.0.0', branch_name: `mir/release/${big.uuid}/1.0.0`, files: [{ path: `dist/apps/${big.uuid}/1.0.0.zip`, change: 'added' }] });
+  t.match(dry.json().data, {
+    dry_run: true,
+    release_version: '1.0.0',
+    branch_name: `mir/release/${big.uuid}/1.0.0`,
+    files: [{ path: `dist/apps/${big.uuid}/1.0.0.zip`, change: 'added' }],
+  });
   t.equal(dryAgain.json().data.sha256, dry.json().data.sha256, 'the same commit builds the same bytes');
 
   const res = await app.inject({ method: 'POST', url, headers: ctx.auth(writer), payload });
   t.equal(res.statusCode, 200, res.body);
   t.same(retoolResponseErrors('POST', '/source_control/releases/{elementUuid}', 200, res.json()), []);
   const data = res.json().data;
-  t.match(data, { branch_name: `mir/release/${big.uuid}/1.0.0`, release_version: '1.0.0', sha256: dry.json().data.sha256, pull_request: { state: 'open', title: `Release ${big.name} 1.0.0` } });
+  t.match(data, {
+    branch_name: `mir/release/${big.uuid}/1.0.0`,
+    release_version: '1.0.0',
+    sha256: dry.json().data.sha256,
+    pull_request: { state: 'open', title: `Release ${big.name} 1.0.0` },
+  });
   t.equal((await git(ctx, 'rev-parse', data.branch_name)).trim(), data.commit_sha);
   t.match(await git(ctx, 'log', '-1', '--format=%an%n%B', data.commit_sha), /^test-source_control:releases_write\nRelease the big app/);
   t.equal((await git(ctx, 'diff', '--name-only', `main..${data.branch_name}`)).trim(), `dist/apps/${big.uuid}/1.0.0.zip`, 'the branch adds only the zip');
@@ -105,11 +118,27 @@ t.test('GET releases: Retool shape, newest first, pending ones overlaid; the dep
   t.equal(res.statusCode, 200);
   t.same(retoolResponseErrors('GET', '/source_control/releases/{elementUuid}', 200, res.json()), []);
   const releases = res.json().data;
-  t.same(releases.map((r: { release_version: string }) => r.release_version), ['1.10.0', '1.2.0', '1.0.0'], 'numeric order, newest first');
-  t.match(releases[0], { status: 'available', release_description: `release 1.10.0 of ${a.name}`, created_at: '2026-01-01T00:00:00.000Z', created_by: 'Grace Hopper', sha256: /^[0-9a-f]{64}$/, size: Number });
+  t.same(
+    releases.map((r: { release_version: string }) => r.release_version),
+    ['1.10.0', '1.2.0', '1.0.0'],
+    'numeric order, newest first',
+  );
+  t.match(releases[0], {
+    status: 'available',
+    release_description: `release 1.10.0 of ${a.name}`,
+    created_at: '2026-01-01T00:00:00.000Z',
+    created_by: 'Grace Hopper',
+    sha256: /^[0-9a-f]{64}$/,
+    size: Number,
+  });
   t.notOk('pull_request' in releases[0]);
 
-  const proposed = await app.inject({ method: 'POST', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { bump: 'minor', release_description: 'Dark mode' } });
+  const proposed = await app.inject({
+    method: 'POST',
+    url: `${API}/releases/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(writer),
+    payload: { bump: 'minor', release_description: 'Dark mode' },
+  });
   t.equal(proposed.statusCode, 200);
   t.equal(proposed.json().data.release_version, '1.11.0', 'bump minor from the highest, 1.10.0');
   const withPending = await app.inject({ method: 'GET', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth(reader) });
@@ -128,7 +157,10 @@ t.test('GET releases: Retool shape, newest first, pending ones overlaid; the dep
   t.same(deprecated.json().data, withPending.json().data);
 
   const workflow = await app.inject({ method: 'GET', url: `${API}/releases/${wf.uuid}?elementType=WORKFLOW`, headers: ctx.auth(reader) });
-  t.same(workflow.json().data.map((r: { release_version: string }) => r.release_version), ['0.1.0']);
+  t.same(
+    workflow.json().data.map((r: { release_version: string }) => r.release_version),
+    ['0.1.0'],
+  );
   const wrongType = await app.inject({ method: 'GET', url: `${API}/releases/${wf.uuid}?elementType=PAGE`, headers: ctx.auth(reader) });
   t.equal(wrongType.statusCode, 404);
   t.match(wrongType.headers['content-type'], PROBLEM);
@@ -143,7 +175,12 @@ t.test('GET releases: Retool shape, newest first, pending ones overlaid; the dep
   t.equal(badUuid.json().errors[0].field, 'params.elementUuid');
   const anonymous = await app.inject({ method: 'GET', url: `${API}/releases/${a.uuid}?elementType=PAGE` });
   t.equal(anonymous.statusCode, 401);
-  const readerWrites = await app.inject({ method: 'POST', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth(reader), payload: { bump: 'patch' } });
+  const readerWrites = await app.inject({
+    method: 'POST',
+    url: `${API}/releases/${a.uuid}?elementType=PAGE`,
+    headers: ctx.auth(reader),
+    payload: { bump: 'patch' },
+  });
   t.equal(readerWrites.statusCode, 403);
 });
 
@@ -157,7 +194,12 @@ t.test('zips made by other tools (no .release.json) are listed with the commit t
   const retool = { name: 'Retool Bot', email: 'bot@retool.example' };
   const added = await ctx.git.withWriteLock(async () => {
     const head = await ctx.git.headCommit();
-    const next = await ctx.git.commit({ parent: head, changes: [{ path: `dist/apps/${a.uuid}/2.0.0.zip`, bytes }], message: 'Retool release 2.0.0', author: retool });
+    const next = await ctx.git.commit({
+      parent: head,
+      changes: [{ path: `dist/apps/${a.uuid}/2.0.0.zip`, bytes }],
+      message: 'Retool release 2.0.0',
+      author: retool,
+    });
     await ctx.git.fastForwardDefault({ from: head, to: next });
     return next;
   });
@@ -170,7 +212,14 @@ t.test('zips made by other tools (no .release.json) are listed with the commit t
   t.equal(res.statusCode, 200);
   t.same(retoolResponseErrors('GET', '/source_control/releases/{elementUuid}', 200, res.json()), []);
   t.match(res.json().data, [
-    { release_version: '2.0.0', release_description: '', created_by: 'Retool Bot', created_at: new Date(addedAt * 1000).toISOString(), status: 'available', size: bytes.length },
+    {
+      release_version: '2.0.0',
+      release_description: '',
+      created_by: 'Retool Bot',
+      created_at: new Date(addedAt * 1000).toISOString(),
+      status: 'available',
+      size: bytes.length,
+    },
   ]);
   const again = await ctx.app.inject({ method: 'GET', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth() });
   t.same(again.json().data, res.json().data, 'the remembered answer is the same');
@@ -202,7 +251,10 @@ t.test('version rules, bump rules and their errors; bad input writes nothing', a
     const res = await post(a.uuid, payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload));
     t.match(res.headers['content-type'], PROBLEM);
-    t.ok(res.json().errors.some((e: { field: string }) => e.field === field), `${field} named in ${JSON.stringify(res.json().errors)}`);
+    t.ok(
+      res.json().errors.some((e: { field: string }) => e.field === field),
+      `${field} named in ${JSON.stringify(res.json().errors)}`,
+    );
   }
   const exists = await post(a.uuid, { release_version: '2.0.0' });
   t.equal(exists.statusCode, 409);
@@ -230,21 +282,38 @@ t.test('version rules, bump rules and their errors; bad input writes nothing', a
   const major = await post(a.uuid, { bump: 'major' }, 'PAGE', '&dry_run=true');
   t.equal(major.json().data.release_version, '3.0.0');
 
-  for (const [bump, first] of [['major', '1.0.0'], ['minor', '0.1.0'], ['patch', '0.0.1']]) {
+  for (const [bump, first] of [
+    ['major', '1.0.0'],
+    ['minor', '0.1.0'],
+    ['patch', '0.0.1'],
+  ]) {
     const res = await post(fresh.uuid, { bump }, 'WORKFLOW', '&dry_run=true');
     t.equal(res.json().data.release_version, first, `first ${bump} release`);
     t.match(res.json().data.files, [{ path: `dist/workflows/${fresh.uuid}/${first}.zip`, change: 'added' }]);
   }
 
-  const concurrent = await Promise.all([post(fresh.uuid, { release_version: '5.0.0' }, 'WORKFLOW'), post(fresh.uuid, { release_version: '5.0.0' }, 'WORKFLOW')]);
+  const concurrent = await Promise.all([
+    post(fresh.uuid, { release_version: '5.0.0' }, 'WORKFLOW'),
+    post(fresh.uuid, { release_version: '5.0.0' }, 'WORKFLOW'),
+  ]);
   t.same(concurrent.map((r) => r.statusCode).sort(), [200, 409], 'two concurrent requests for one version: one wins');
   t.equal(concurrent.find((r) => r.statusCode === 409)!.json().code, 'version_exists');
 
-  const deprecated = await app.inject({ method: 'POST', url: `${API}/releases/apps/${a.uuid}`, headers: ctx.auth(writer), payload: { release_version: '9.0.0' } });
+  const deprecated = await app.inject({
+    method: 'POST',
+    url: `${API}/releases/apps/${a.uuid}`,
+    headers: ctx.auth(writer),
+    payload: { release_version: '9.0.0' },
+  });
   t.equal(deprecated.statusCode, 200);
   t.same(retoolResponseErrors('POST', '/source_control/releases/apps/{appUuid}', 200, deprecated.json()), []);
   t.equal(deprecated.json().data.branch_name, `mir/release/${a.uuid}/9.0.0`);
-  const deprecatedError = await app.inject({ method: 'POST', url: `${API}/releases/apps/${a.uuid}`, headers: ctx.auth(writer), payload: { release_version: '1.0.0' } });
+  const deprecatedError = await app.inject({
+    method: 'POST',
+    url: `${API}/releases/apps/${a.uuid}`,
+    headers: ctx.auth(writer),
+    payload: { release_version: '1.0.0' },
+  });
   t.same(retoolResponseErrors('POST', '/source_control/releases/apps/{appUuid}', 409, deprecatedError.json()), []);
 });
 
@@ -254,7 +323,12 @@ t.test('dry runs push nothing and record nothing', async (t) => {
   await seed(ctx.git, { elements: [a] });
   const before = await refs(ctx);
   const audits = (await ctx.app.services.audit.list({ limit: 1000 })).length;
-  const res = await ctx.app.inject({ method: 'POST', url: `${API}/releases/${a.uuid}?elementType=PAGE&dry_run=true`, headers: ctx.auth(), payload: { bump: 'patch' } });
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/releases/${a.uuid}?elementType=PAGE&dry_run=true`,
+    headers: ctx.auth(),
+    payload: { bump: 'patch' },
+  });
   t.equal(res.statusCode, 200);
   t.match(res.json().data, { dry_run: true, release_version: '1.0.1', operations: [{ op: 'add_artifact', version: '1.0.1', element_uuid: a.uuid }] });
   t.equal(await refs(ctx), before);
@@ -274,7 +348,10 @@ t.test('GET the artifact: the zip, ETag = sha256, 304, Content-Disposition; 404'
   const sha = createHash('sha256').update(res.rawPayload).digest('hex');
   t.equal(res.headers.etag, `"${sha}"`);
   t.match(res.headers['content-disposition'], `attachment; filename="${a.name}-1.1.0.zip"`);
-  const onMain = await run('sh', ['-c', `git --git-dir '${path.join(ctx.config.dataDir, 'repo.git')}' cat-file blob main:dist/apps/${a.uuid}/1.1.0.zip | sha256sum`]);
+  const onMain = await run('sh', [
+    '-c',
+    `git --git-dir '${path.join(ctx.config.dataDir, 'repo.git')}' cat-file blob main:dist/apps/${a.uuid}/1.1.0.zip | sha256sum`,
+  ]);
   t.equal(onMain.stdout.split(' ')[0], sha, 'the bytes on the default branch');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mir-dl-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -302,7 +379,12 @@ t.test('a protected list that does not parse is 422, not "not found"', async (t)
   await seed(ctx.git, { elements: [a] });
   await ctx.git.withWriteLock(async () => {
     const head = await ctx.git.headCommit();
-    const next = await ctx.git.commit({ parent: head, changes: [{ path: '.retool/protected-apps.yaml', bytes: new TextEncoder().encode('apps: [oops\n') }], message: 'Break it', author: { name: 'x', email: 'x@example.com' } });
+    const next = await ctx.git.commit({
+      parent: head,
+      changes: [{ path: '.retool/protected-apps.yaml', bytes: new TextEncoder().encode('apps: [oops\n') }],
+      message: 'Break it',
+      author: { name: 'x', email: 'x@example.com' },
+    });
     await ctx.git.fastForwardDefault({ from: head, to: next });
   });
   const res = await ctx.app.inject({ method: 'POST', url: `${API}/releases/${a.uuid}?elementType=PAGE`, headers: ctx.auth(), payload: { bump: 'patch' } });

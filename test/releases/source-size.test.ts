@@ -20,7 +20,14 @@ t.test('readFolder with maxBytes sums the sizes first', async (t) => {
   const e = element('PAGE', [], { 'a.txt': 'x'.repeat(600), 'lib/b.txt': 'y'.repeat(500) });
   const { commit } = await seed(ctx.git, { elements: [e] });
   const folder = `apps/${e.name}`;
-  t.same((await ctx.git.readFolder({ ref: commit, path: folder, maxBytes: 1100 }))?.map((f) => [f.path, f.bytes.length]), [['a.txt', 600], ['lib/b.txt', 500]], 'at the limit: read');
+  t.same(
+    (await ctx.git.readFolder({ ref: commit, path: folder, maxBytes: 1100 }))?.map((f) => [f.path, f.bytes.length]),
+    [
+      ['a.txt', 600],
+      ['lib/b.txt', 500],
+    ],
+    'at the limit: read',
+  );
   await t.rejects(ctx.git.readFolder({ ref: commit, path: folder, maxBytes: 1099 }), {
     code: 'artifact_too_large',
     status: 422,
@@ -44,7 +51,14 @@ t.test('POST a release of an app holding a file over the limit: 422 before the f
   await writeFile(path.join(repo, 'objects', oid.slice(0, 2), oid.slice(2)), deflateSync(object));
   const index = path.join(await mkdtemp(path.join(os.tmpdir(), 'mir-index-')), 'index');
   t.teardown(() => rm(path.dirname(index), { recursive: true, force: true }));
-  const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: 'Editor', GIT_AUTHOR_EMAIL: 'editor@example.com', GIT_COMMITTER_NAME: 'Editor', GIT_COMMITTER_EMAIL: 'editor@example.com' };
+  const env = {
+    ...process.env,
+    GIT_INDEX_FILE: index,
+    GIT_AUTHOR_NAME: 'Editor',
+    GIT_AUTHOR_EMAIL: 'editor@example.com',
+    GIT_COMMITTER_NAME: 'Editor',
+    GIT_COMMITTER_EMAIL: 'editor@example.com',
+  };
   const git = async (...args: string[]) => (await run('git', ['--git-dir', repo, ...args], { env })).stdout.trim();
   await git('read-tree', 'main');
   await git('update-index', '--add', '--cacheinfo', `100644,${oid},apps/${e.name}/huge.bin`);
@@ -53,9 +67,20 @@ t.test('POST a release of an app holding a file over the limit: 422 before the f
   await ctx.git.fetch();
   const writer = await ctx.tokenFor('source_control:releases_write');
 
-  const res = await ctx.app.inject({ method: 'POST', url: `${API}/releases/${e.uuid}?elementType=PAGE`, headers: ctx.auth(writer), payload: { release_version: '1.0.0' } });
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/releases/${e.uuid}?elementType=PAGE`,
+    headers: ctx.auth(writer),
+    payload: { release_version: '1.0.0' },
+  });
   t.equal(res.statusCode, 422, res.body);
-  t.match(res.json(), { code: 'artifact_too_large', limit: 'total_bytes', max: DEFAULT_ARTIFACT_LIMITS.maxTotalBytes, path: `apps/${e.name}`, reason: /^source folder holds \d+ bytes in 3 files$/ });
+  t.match(res.json(), {
+    code: 'artifact_too_large',
+    limit: 'total_bytes',
+    max: DEFAULT_ARTIFACT_LIMITS.maxTotalBytes,
+    path: `apps/${e.name}`,
+    reason: /^source folder holds \d+ bytes in 3 files$/,
+  });
   t.ok(Number(/holds (\d+)/.exec(res.json().reason)![1]) > size, 'the size is the sum of the headers');
   t.same(await ctx.app.services.pullRequests.list({}), [], 'no pull request');
 });

@@ -63,8 +63,16 @@ t.test('entries: .release.json first, then byte order; dated 1980-01-01 00:00; d
   const zip = await buildArtifact(FILES, METADATA);
   const { local, central } = listHeaders(zip);
   const expectedNames = ['.release.json', '-first', '.positions.json', '10', '2', 'lib/query1.js', 'src/main.rsx', 'é/naïve.txt'];
-  t.same(local.map((h) => h.name), expectedNames, 'local headers in order, no folder entries');
-  t.same(central.map((h) => h.name), expectedNames, 'central directory in the same order');
+  t.same(
+    local.map((h) => h.name),
+    expectedNames,
+    'local headers in order, no folder entries',
+  );
+  t.same(
+    central.map((h) => h.name),
+    expectedNames,
+    'central directory in the same order',
+  );
   for (const h of [...local, ...central]) {
     t.equal(h.time, 0, `${h.name}: 00:00:00`);
     t.equal(h.date, (0 << 9) | (1 << 5) | 1, `${h.name}: 1980-01-01`);
@@ -106,9 +114,7 @@ t.test('readArtifact returns what was built, and the metadata', async (t) => {
   t.same(await readArtifactMetadata(zip), METADATA);
 });
 
-const segment = fc
-  .stringMatching(/^[A-Za-z0-9 ._é-]{1,12}$/)
-  .filter((s) => s !== '.' && s !== '..' && s.toLowerCase() !== '.git' && !/^[A-Za-z]:/.test(s));
+const segment = fc.stringMatching(/^[A-Za-z0-9 ._é-]{1,12}$/).filter((s) => s !== '.' && s !== '..' && s.toLowerCase() !== '.git' && !/^[A-Za-z]:/.test(s));
 const filePath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
 /** Unique paths where none is a folder of another, as in a git tree. */
 const files = fc
@@ -171,9 +177,7 @@ t.test('buildArtifact refuses what cannot be a safe artifact', async (t) => {
     const error = await caughtAsync(() => buildArtifact(input, METADATA));
     t.match(error, { status: 422, code, details: { reason } }, what);
   }
-  const bad = await caughtAsync(() =>
-    buildArtifact([], { ...METADATA, element_uuid: 'x', release_version: 'v1', source_tree: 'ABC', format: 2 as 1 }),
-  );
+  const bad = await caughtAsync(() => buildArtifact([], { ...METADATA, element_uuid: 'x', release_version: 'v1', source_tree: 'ABC', format: 2 as 1 }));
   t.match(bad, { status: 400, code: 'validation_failed' });
   t.same(
     (bad.details.errors as { field: string }[]).map((e) => e.field),
@@ -225,7 +229,10 @@ t.test('an Info-ZIP Unicode Path field names the entry when the UTF-8 flag is of
   view.setUint32(5, crc32(header), true);
   field.set(real, 9);
   const zip = craftZip([{ ...stored('x', 'content'), name: header, localName: header, extra: field }]);
-  t.same((await readArtifact(zip)).entries.map((e) => e.path), ['naïve.txt']);
+  t.same(
+    (await readArtifact(zip)).entries.map((e) => e.path),
+    ['naïve.txt'],
+  );
 });
 
 t.test('readArtifact refuses unsafe and corrupt zips with a reason', async (t) => {
@@ -241,7 +248,12 @@ t.test('readArtifact refuses unsafe and corrupt zips with a reason', async (t) =
   const extra = (id: number, size: number, body: number[] = []) => new Uint8Array([id & 0xff, id >> 8, size & 0xff, size >> 8, ...body]);
   const table: [string, Uint8Array, string, RegExp, object?][] = [
     ['multi-disk', patched(craftZip([ok]), (v, eocd) => v.setUint16(eocd + 4, 1, true)), 'artifact_invalid', /multi-disk/],
-    ['zip64 count without records', patched(craftZip([ok]), (v, eocd) => (v.setUint16(eocd + 8, 0xffff, true), v.setUint16(eocd + 10, 0xffff, true))), 'artifact_invalid', /zip64 end of central directory locator missing/],
+    [
+      'zip64 count without records',
+      patched(craftZip([ok]), (v, eocd) => (v.setUint16(eocd + 8, 0xffff, true), v.setUint16(eocd + 10, 0xffff, true))),
+      'artifact_invalid',
+      /zip64 end of central directory locator missing/,
+    ],
     ['extra field overruns', craftZip([{ ...ok, extra: extra(0x5455, 200) }]), 'artifact_invalid', /corrupt extra fields/],
     ['zip64 size without zip64 field', craftZip([{ ...ok, uncompressedSize: 0xffffffff }]), 'artifact_invalid', /zip64 sizes without a zip64 extra field/],
     ['zip64 field too short', craftZip([{ ...ok, uncompressedSize: 0xffffffff, extra: extra(0x0001, 0) }]), 'artifact_invalid', /zip64 extra field too short/],
@@ -263,18 +275,45 @@ t.test('readArtifact refuses unsafe and corrupt zips with a reason', async (t) =
     ['encrypted', craftZip([{ ...ok, flags: 1 }]), 'artifact_invalid', /encrypted/],
     ['bzip2', craftZip([{ ...ok, method: 12 }]), 'artifact_invalid', /compression method 12/],
     ['local name differs', craftZip([{ ...ok, localName: '../../evil' }]), 'artifact_invalid', /local header names another file/],
-    ['overlapping entries', craftZip([stored('a', 'x', { compressedSize: 50, uncompressedSize: 50 }), stored('b', 'y'.repeat(100))]), 'artifact_invalid', /entries "a" and "b" overlap/],
-    ['data past the directory', craftZip([stored('a', 'x', { compressedSize: 50, uncompressedSize: 50 })]), 'artifact_invalid', /entry data lies outside the file/],
+    [
+      'overlapping entries',
+      craftZip([stored('a', 'x', { compressedSize: 50, uncompressedSize: 50 }), stored('b', 'y'.repeat(100))]),
+      'artifact_invalid',
+      /entries "a" and "b" overlap/,
+    ],
+    [
+      'data past the directory',
+      craftZip([stored('a', 'x', { compressedSize: 50, uncompressedSize: 50 })]),
+      'artifact_invalid',
+      /entry data lies outside the file/,
+    ],
     ['entry count lies', craftZip([ok], { declaredCount: 2 }), 'artifact_invalid', /central directory entry 1 is corrupt/],
     ['stored sizes differ', craftZip([{ ...ok, uncompressedSize: 3 }]), 'artifact_invalid', /different compressed and uncompressed sizes/],
     ['bad CRC', craftZip([{ ...ok, crc: 1 }]), 'artifact_invalid', /CRC-32/],
     ['declares more than it holds', craftZip([deflated('a', 'abc', { uncompressedSize: 10 })]), 'artifact_invalid', /holds 3 bytes but declares 10/],
     ['not deflate data', craftZip([{ ...ok, method: 8, uncompressedSize: 4 }]), 'artifact_invalid', /does not inflate/],
-    ['inflates past its declared size', craftZip([deflated('a', 'abcdefgh', { uncompressedSize: 4 })]), 'artifact_too_large', /more than the 4 bytes it declares/, { limit: 'entry_bytes', max: 4, entry: 'a' }],
+    [
+      'inflates past its declared size',
+      craftZip([deflated('a', 'abcdefgh', { uncompressedSize: 4 })]),
+      'artifact_too_large',
+      /more than the 4 bytes it declares/,
+      { limit: 'entry_bytes', max: 4, entry: 'a' },
+    ],
     ['metadata not JSON', craftZip([metadataEntry('{nope')]), 'artifact_invalid', /\.release\.json is not valid UTF-8 JSON/],
     ['metadata format 2', craftZip([metadataEntry({ ...METADATA, format: 2 })]), 'artifact_invalid', /has format 2; this service reads format 1/],
-    ['metadata field wrong', craftZip([metadataEntry({ ...METADATA, created_at: 'yesterday' })]), 'artifact_invalid', /created_at must be an ISO 8601 timestamp/],
-    ['metadata too big', craftZip([deflated('.release.json', ' '.repeat(1024 * 1024 + 1))]), 'artifact_too_large', /declares 1048577 bytes/, { limit: 'metadata_bytes' }],
+    [
+      'metadata field wrong',
+      craftZip([metadataEntry({ ...METADATA, created_at: 'yesterday' })]),
+      'artifact_invalid',
+      /created_at must be an ISO 8601 timestamp/,
+    ],
+    [
+      'metadata too big',
+      craftZip([deflated('.release.json', ' '.repeat(1024 * 1024 + 1))]),
+      'artifact_too_large',
+      /declares 1048577 bytes/,
+      { limit: 'metadata_bytes' },
+    ],
   ];
   for (const [what, zip, code, reason, more] of table) {
     const error = await caughtAsync(() => readArtifact(zip));

@@ -55,7 +55,10 @@ t.test('treeId is git write-tree, folder ordering and modes included', async (t)
 t.test('property: treeId matches git for generated folders', async (t) => {
   const segment = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,6}$/).filter((s) => !s.endsWith('.') && s.toLowerCase() !== '.git');
   const filesArb = fc
-    .uniqueArray(fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/')), { minLength: 1, maxLength: 8 })
+    .uniqueArray(
+      fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/')),
+      { minLength: 1, maxLength: 8 },
+    )
     // A path may not be both a file and a folder.
     .filter((paths) => paths.every((p) => !paths.some((q) => q.startsWith(`${p}/`))))
     .map((paths) => paths.map((p, i): TreeFile => ({ path: p, bytes: enc(`${p}:${i}`), executable: i % 3 === 0 })));

@@ -43,13 +43,22 @@ t.test('fixed paths', async (t) => {
   t.equal(typeOfDistFolder('apps'), 'PAGE');
   t.equal(typeOfDistFolder('workflows'), 'WORKFLOW');
   t.equal(typeOfDistFolder('Apps'), null);
-  t.match(caught(() => distFolderOf('APP' as never)), invalidField('type', /PAGE or WORKFLOW/));
+  t.match(
+    caught(() => distFolderOf('APP' as never)),
+    invalidField('type', /PAGE or WORKFLOW/),
+  );
 });
 
 t.test('manifest paths', async (t) => {
   t.equal(manifestPath('prod'), 'manifests/prod.yaml');
-  t.match(caught(() => manifestPath('../prod')), invalidField('name', /a-z/));
-  t.match(caught(() => manifestPath('')), invalidField('name', /a-z/));
+  t.match(
+    caught(() => manifestPath('../prod')),
+    invalidField('name', /a-z/),
+  );
+  t.match(
+    caught(() => manifestPath('')),
+    invalidField('name', /a-z/),
+  );
   const table: [string, string | null][] = [
     ['manifests/prod.yaml', 'prod'],
     ['manifests/dev-eu_1.yaml', 'dev-eu_1'],
@@ -69,9 +78,18 @@ t.test('artifact paths', async (t) => {
   t.equal(artifactDir('PAGE', UUID), `dist/apps/${UUID}`);
   t.equal(artifactDir('WORKFLOW', UUID.toUpperCase()), `dist/workflows/${UUID}`, 'uuid lowercased');
   t.equal(artifactPath('PAGE', UUID, '1.4.2'), `dist/apps/${UUID}/1.4.2.zip`);
-  t.match(caught(() => artifactPath('PAGE', UUID, '../../x')), invalidField('version', /X\.Y\.Z/));
-  t.match(caught(() => artifactPath('PAGE', '../..', '1.0.0')), invalidField('uuid', /UUID/));
-  t.match(caught(() => artifactPath('PAGE', UUID, 'latest')), invalidField('version', /X\.Y\.Z/));
+  t.match(
+    caught(() => artifactPath('PAGE', UUID, '../../x')),
+    invalidField('version', /X\.Y\.Z/),
+  );
+  t.match(
+    caught(() => artifactPath('PAGE', '../..', '1.0.0')),
+    invalidField('uuid', /UUID/),
+  );
+  t.match(
+    caught(() => artifactPath('PAGE', UUID, 'latest')),
+    invalidField('version', /X\.Y\.Z/),
+  );
 
   t.same(parseArtifactPath(`dist/apps/${UUID}/1.4.2.zip`), { type: 'PAGE', uuid: UUID, version: '1.4.2' });
   t.same(parseArtifactPath(`dist/workflows/${UUID}/0.0.1.zip`), { type: 'WORKFLOW', uuid: UUID, version: '0.0.1' });
@@ -120,13 +138,34 @@ t.test('source folders', async (t) => {
   t.equal(sourceFolder({ type: 'WORKFLOW', name: 'nightly' }), 'workflows/nightly');
   t.equal(sourceFolder({ type: 'PAGE', name: 'x', path: 'teams/ops/x/' }), 'teams/ops/x', 'trailing slash removed');
   t.equal(sourceFolder({ type: 'PAGE', name: 'a/b', path: 'apps/a-b' }), 'apps/a-b', 'a path makes any name usable');
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: 'a/b' })), invalidField('name', /contains a slash; set path/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: '..' })), invalidField('name', /\.\. segment/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: '' })), invalidField('name', /is empty/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '../x' })), invalidField('path', /\.\. segment/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '/' })), invalidField('path', /is empty/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '' })), invalidField('path', /is empty/));
-  t.match(caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '/abs' })), invalidField('path', /absolute/));
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: 'a/b' })),
+    invalidField('name', /contains a slash; set path/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: '..' })),
+    invalidField('name', /\.\. segment/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: '' })),
+    invalidField('name', /is empty/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '../x' })),
+    invalidField('path', /\.\. segment/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '/' })),
+    invalidField('path', /is empty/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '' })),
+    invalidField('path', /is empty/),
+  );
+  t.match(
+    caught(() => sourceFolder({ type: 'PAGE', name: 'x', path: '/abs' })),
+    invalidField('path', /absolute/),
+  );
   t.equal(relativeToFolder('apps/x/main.rsx', 'apps/x'), 'main.rsx');
   t.equal(relativeToFolder('apps/x/lib/a.js', 'apps/x'), 'lib/a.js');
   t.equal(relativeToFolder('apps/xy/main.rsx', 'apps/x'), null, 'a sibling with a longer name is outside');
@@ -156,8 +195,14 @@ t.test('branch names', async (t) => {
     ['mir/x', false],
   ];
   for (const [prefix, ok] of prefixes) t.equal(isBranchPrefix(prefix), ok, JSON.stringify(prefix));
-  t.match(caught(() => parseBranchPrefix('mir', 'MIR_BRANCH_PREFIX')), invalidField('MIR_BRANCH_PREFIX', /followed by \//));
-  t.match(caught(() => manifestBranch('mir', 'prod', 'abc123')), invalidField('branchPrefix', /like mir\//));
+  t.match(
+    caught(() => parseBranchPrefix('mir', 'MIR_BRANCH_PREFIX')),
+    invalidField('MIR_BRANCH_PREFIX', /followed by \//),
+  );
+  t.match(
+    caught(() => manifestBranch('mir', 'prod', 'abc123')),
+    invalidField('branchPrefix', /like mir\//),
+  );
 
   const ids: [string, boolean][] = [
     ['abc123', true],
@@ -168,10 +213,22 @@ t.test('branch names', async (t) => {
     ['abc-123', false],
   ];
   for (const [id, ok] of ids) t.equal(isBranchId(id), ok, id);
-  t.match(caught(() => publishBranch('mir/', '../..')), invalidField('id', /a-z and 0-9/));
-  t.match(caught(() => manifestBranch('mir/', 'Prod', 'abc123')), invalidField('name', /a-z/));
-  t.match(caught(() => hotfixBranch(UUID, '1.4.2')), invalidField('line', /X\.Y/));
-  t.match(caught(() => releaseBranch('mir/', UUID, '1.4')), invalidField('version', /X\.Y\.Z/));
+  t.match(
+    caught(() => publishBranch('mir/', '../..')),
+    invalidField('id', /a-z and 0-9/),
+  );
+  t.match(
+    caught(() => manifestBranch('mir/', 'Prod', 'abc123')),
+    invalidField('name', /a-z/),
+  );
+  t.match(
+    caught(() => hotfixBranch(UUID, '1.4.2')),
+    invalidField('line', /X\.Y/),
+  );
+  t.match(
+    caught(() => releaseBranch('mir/', UUID, '1.4')),
+    invalidField('version', /X\.Y\.Z/),
+  );
 });
 
 t.test('branch names parse back', async (t) => {
@@ -280,15 +337,22 @@ t.test('every artifact path round-trips', async (t) => {
       (type, uuid, version) => {
         const path = artifactPath(type, uuid, version);
         const back = parseArtifactPath(path);
-        return back !== null && back.type === type && back.uuid === uuid.toLowerCase() && back.version === version &&
-          artifactPath(back.type, back.uuid, back.version) === path;
+        return (
+          back !== null &&
+          back.type === type &&
+          back.uuid === uuid.toLowerCase() &&
+          back.version === version &&
+          artifactPath(back.type, back.uuid, back.version) === path
+        );
       },
     ),
   );
-  fc.assert(fc.property(nasty, (path) => {
-    const back = parseArtifactPath(path);
-    return back === null || artifactPath(back.type, back.uuid, back.version) === path;
-  }));
+  fc.assert(
+    fc.property(nasty, (path) => {
+      const back = parseArtifactPath(path);
+      return back === null || artifactPath(back.type, back.uuid, back.version) === path;
+    }),
+  );
   fc.assert(fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,62}$/), (name) => parseManifestPath(manifestPath(name)) === name));
   t.pass('round trips hold');
 });

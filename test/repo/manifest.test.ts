@@ -98,10 +98,7 @@ t.test('canonical text is returned byte for byte', async (t) => {
 });
 
 t.test('what parsing normalizes', async (t) => {
-  const file = parseManifest(
-    `name: prod\napps: [{uuid: ${A.toUpperCase()}, release: "1.0.0"}]\nworkflows:\n`,
-    PATH,
-  );
+  const file = parseManifest(`name: prod\napps: [{uuid: ${A.toUpperCase()}, release: "1.0.0"}]\nworkflows:\n`, PATH);
   t.equal(
     file.toString(),
     `version: 1.0.0\nname: prod\napps:\n  - uuid: ${A}\n    release: 1.0.0\nworkflows: []\n`,
@@ -180,12 +177,30 @@ t.test('the same uuid may be both an app and a workflow', async (t) => {
 
 t.test('mutations validate their input', async (t) => {
   const file = createManifest('prod');
-  t.match(caught(() => file.setEntry('PAGE', 'x', '1.0.0')), invalidField('uuid', /UUID/));
-  t.match(caught(() => file.setEntry('PAGE', A, '1.0')), invalidField('release', /X\.Y\.Z or latest/));
-  t.match(caught(() => file.setEntry('APP' as never, A, '1.0.0')), invalidField('type', /PAGE or WORKFLOW/));
-  t.match(caught(() => file.removeEntry('PAGE', '../x')), invalidField('uuid', /UUID/));
-  t.match(caught(() => file.getEntry('PAGE', '')), invalidField('uuid', /UUID/));
-  t.match(caught(() => createManifest('Prod')), invalidField('name', /a-z/));
+  t.match(
+    caught(() => file.setEntry('PAGE', 'x', '1.0.0')),
+    invalidField('uuid', /UUID/),
+  );
+  t.match(
+    caught(() => file.setEntry('PAGE', A, '1.0')),
+    invalidField('release', /X\.Y\.Z or latest/),
+  );
+  t.match(
+    caught(() => file.setEntry('APP' as never, A, '1.0.0')),
+    invalidField('type', /PAGE or WORKFLOW/),
+  );
+  t.match(
+    caught(() => file.removeEntry('PAGE', '../x')),
+    invalidField('uuid', /UUID/),
+  );
+  t.match(
+    caught(() => file.getEntry('PAGE', '')),
+    invalidField('uuid', /UUID/),
+  );
+  t.match(
+    caught(() => createManifest('Prod')),
+    invalidField('name', /a-z/),
+  );
   t.equal(file.toString(), createManifest('prod').toString(), 'a refused mutation changes nothing');
 });
 
@@ -219,13 +234,22 @@ t.test('replace keeps the comments of surviving entries and reports the changes'
 });
 
 t.test('parseManifestEntries validates a request body, every field at once', async (t) => {
-  t.same(parseManifestEntries({ name: 'ignored', apps: [{ uuid: B, release: 'latest' }, { uuid: A.toUpperCase(), release: '1.0.0' }] }), {
-    apps: [
-      { uuid: A, release: '1.0.0' },
-      { uuid: B, release: 'latest' },
-    ],
-    workflows: [],
-  });
+  t.same(
+    parseManifestEntries({
+      name: 'ignored',
+      apps: [
+        { uuid: B, release: 'latest' },
+        { uuid: A.toUpperCase(), release: '1.0.0' },
+      ],
+    }),
+    {
+      apps: [
+        { uuid: A, release: '1.0.0' },
+        { uuid: B, release: 'latest' },
+      ],
+      workflows: [],
+    },
+  );
   const error = caught(() =>
     parseManifestEntries(
       {
@@ -238,16 +262,16 @@ t.test('parseManifestEntries validates a request body, every field at once', asy
   t.match(error, { status: 400, code: 'validation_failed' });
   t.same(
     (error.details.errors as { field: string }[]).map((e) => e.field),
-    [
-      'body.manifest.apps[0].uuid',
-      'body.manifest.apps[0].release',
-      'body.manifest.apps[1]',
-      'body.manifest.apps[3].uuid',
-      'body.manifest.workflows',
-    ],
+    ['body.manifest.apps[0].uuid', 'body.manifest.apps[0].release', 'body.manifest.apps[1]', 'body.manifest.apps[3].uuid', 'body.manifest.workflows'],
   );
-  t.match(caught(() => parseManifestEntries([], 'body.manifest')), invalidField('body.manifest', /must be an object/));
-  t.match(caught(() => parseManifestEntries(null)), invalidField('manifest', /got null/));
+  t.match(
+    caught(() => parseManifestEntries([], 'body.manifest')),
+    invalidField('body.manifest', /must be an object/),
+  );
+  t.match(
+    caught(() => parseManifestEntries(null)),
+    invalidField('manifest', /got null/),
+  );
 });
 
 t.test('diffManifests', async (t) => {
@@ -267,10 +291,7 @@ const release = fc.oneof(
   fc.constant('latest'),
   fc.tuple(fc.nat({ max: 40 }), fc.nat({ max: 40 }), fc.nat({ max: 400 })).map(([a, b, c]) => `${a}.${b}.${c}`),
 );
-const entries = fc.uniqueArray(
-  fc.record({ uuid: fc.uuid().map((u) => u.toLowerCase()), release }),
-  { selector: (e) => e.uuid, maxLength: 12 },
-);
+const entries = fc.uniqueArray(fc.record({ uuid: fc.uuid().map((u) => u.toLowerCase()), release }), { selector: (e) => e.uuid, maxLength: 12 });
 const manifestName = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 const manifest: fc.Arbitrary<Manifest> = fc.record({
   version: fc.constant('1.0.0'),
@@ -467,7 +488,8 @@ t.test('property: one-entry edits of a canonical file splice lines exactly as th
       const slow = parseManifest(`# a comment\n${canonicalText}`, path);
       for (const e of edits) {
         if (e.kind === 'replace') {
-          if (JSON.stringify(fast.replace({ apps: e.apps, workflows: e.workflows })) !== JSON.stringify(slow.replace({ apps: e.apps, workflows: e.workflows }))) return false;
+          if (JSON.stringify(fast.replace({ apps: e.apps, workflows: e.workflows })) !== JSON.stringify(slow.replace({ apps: e.apps, workflows: e.workflows })))
+            return false;
         } else if (e.kind === 'set') {
           if (fast.setEntry(e.type, e.uuid, e.release) !== slow.setEntry(e.type, e.uuid, e.release)) return false;
         } else if (fast.removeEntry(e.type, e.uuid) !== slow.removeEntry(e.type, e.uuid)) return false;

@@ -56,27 +56,45 @@ t.test('every reason a protected list is refused, with its line', async (t) => {
     ['path escapes', `apps:\n  - uuid: ${A}\n    name: x\n    path: ../../etc\n`, 4, /^apps\[0\]: path "\.\.\/\.\.\/etc" has a \.\. segment$/],
     ['path absolute', `apps:\n  - uuid: ${A}\n    name: x\n    path: /srv/x\n`, 4, /^apps\[0\]: path "\/srv\/x" is absolute$/],
     ['path a number', `apps:\n  - uuid: ${A}\n    name: x\n    path: 12\n`, 4, /^apps\[0\]\.path must be a string, got 12$/],
-    ['path under .retool', `apps:\n  - uuid: ${A}\n    name: x\n    path: .retool/x\n`, 4, /^apps\[0\]: path "\.retool\/x" is inside \.retool, which holds the protected lists, not source$/],
+    [
+      'path under .retool',
+      `apps:\n  - uuid: ${A}\n    name: x\n    path: .retool/x\n`,
+      4,
+      /^apps\[0\]: path "\.retool\/x" is inside \.retool, which holds the protected lists, not source$/,
+    ],
     ['path .retool itself', `apps:\n  - uuid: ${A}\n    name: x\n    path: .retool/\n`, 4, /^apps\[0\]: path "\.retool\/" is inside \.retool/],
     ['path .Retool in another case', `apps:\n  - uuid: ${A}\n    name: x\n    path: .Retool/x\n`, 4, /^apps\[0\]: path "\.Retool\/x" is inside \.retool/],
-    ['duplicate uuid', `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${A.toUpperCase()}\n    name: y\n`, 4, /^apps\[1\]\.uuid .* duplicates the element at line 2$/],
-    ['shared folder', `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${B}\n    name: y\n    path: apps/x/\n`, 4, /^apps\[1\]: source folder apps\/x is also the folder of the element at line 2$/],
+    [
+      'duplicate uuid',
+      `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${A.toUpperCase()}\n    name: y\n`,
+      4,
+      /^apps\[1\]\.uuid .* duplicates the element at line 2$/,
+    ],
+    [
+      'shared folder',
+      `apps:\n  - uuid: ${A}\n    name: x\n  - uuid: ${B}\n    name: y\n    path: apps/x/\n`,
+      4,
+      /^apps\[1\]: source folder apps\/x is also the folder of the element at line 2$/,
+    ],
   ];
   for (const [what, text, line, reason] of table) {
     const error = caught(() => parseProtectedApps(text, APPS));
     t.match(error, { status: 422, code: 'repository_file_invalid', details: { path: APPS, line, reason } }, what);
   }
-  t.match(caught(() => parseProtectedWorkflows('workflows: 1\n')), {
-    details: { path: WORKFLOWS, line: 1, reason: /^workflows must be a list/ },
-  });
-  t.match(caught(() => parseProtectedApps(new Uint8Array([0xc3]), APPS)), { details: { line: 1, reason: 'is not valid UTF-8' } });
+  t.match(
+    caught(() => parseProtectedWorkflows('workflows: 1\n')),
+    {
+      details: { path: WORKFLOWS, line: 1, reason: /^workflows must be a list/ },
+    },
+  );
+  t.match(
+    caught(() => parseProtectedApps(new Uint8Array([0xc3]), APPS)),
+    { details: { line: 1, reason: 'is not valid UTF-8' } },
+  );
 });
 
 t.test('findElement', async (t) => {
-  const elements = [
-    ...parseProtectedApps(`apps:\n  - uuid: ${A}\n    name: a\n`),
-    ...parseProtectedWorkflows(`workflows:\n  - uuid: ${B}\n    name: b\n`),
-  ];
+  const elements = [...parseProtectedApps(`apps:\n  - uuid: ${A}\n    name: a\n`), ...parseProtectedWorkflows(`workflows:\n  - uuid: ${B}\n    name: b\n`)];
   t.equal(findElement(elements, 'PAGE', A)?.name, 'a');
   t.equal(findElement(elements, 'PAGE', A.toUpperCase())?.name, 'a');
   t.equal(findElement(elements, 'WORKFLOW', B)?.sourceFolder, 'workflows/b');
@@ -107,9 +125,7 @@ t.test('property: any text gives elements with contained folders, or a 422 with 
         const elements = parseProtectedApps(text, APPS);
         return elements.every(
           (e) =>
-            !e.sourceFolder.startsWith('/') &&
-            e.sourceFolder.split('/').every((s) => s !== '' && s !== '.' && s !== '..') &&
-            !e.sourceFolder.includes('\\'),
+            !e.sourceFolder.startsWith('/') && e.sourceFolder.split('/').every((s) => s !== '' && s !== '.' && s !== '..') && !e.sourceFolder.includes('\\'),
         );
       } catch (error) {
         return (

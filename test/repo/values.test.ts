@@ -39,8 +39,14 @@ t.test('uuids: any case accepted, stored lowercase', async (t) => {
   t.equal(parseUuid(UUID.toUpperCase(), 'f'), UUID);
   t.equal(isCanonicalUuid(UUID), true);
   t.equal(isCanonicalUuid(UUID.toUpperCase()), false);
-  t.match(caught(() => parseUuid('nope', 'path.elementUuid')), invalidField('path.elementUuid', /must be a UUID.*"nope"/));
-  t.match(caught(() => parseUuid(7, 'body.uuid')), invalidField('body.uuid', /must be a string, got number 7/));
+  t.match(
+    caught(() => parseUuid('nope', 'path.elementUuid')),
+    invalidField('path.elementUuid', /must be a UUID.*"nope"/),
+  );
+  t.match(
+    caught(() => parseUuid(7, 'body.uuid')),
+    invalidField('body.uuid', /must be a string, got number 7/),
+  );
 });
 
 t.test('manifest names', async (t) => {
@@ -62,8 +68,14 @@ t.test('manifest names', async (t) => {
   ];
   for (const [value, ok] of table) t.equal(isManifestName(value), ok, `isManifestName(${JSON.stringify(value)})`);
   t.equal(parseManifestName('uat', 'name'), 'uat');
-  t.match(caught(() => parseManifestName('../x', 'path.manifestName')), invalidField('path.manifestName', /a-z, 0-9, _ and -/));
-  t.match(caught(() => parseManifestName(undefined, 'name')), invalidField('name', /must be a string, got undefined/));
+  t.match(
+    caught(() => parseManifestName('../x', 'path.manifestName')),
+    invalidField('path.manifestName', /a-z, 0-9, _ and -/),
+  );
+  t.match(
+    caught(() => parseManifestName(undefined, 'name')),
+    invalidField('name', /must be a string, got undefined/),
+  );
 });
 
 t.test('versions and lines are strict', async (t) => {
@@ -97,8 +109,14 @@ t.test('versions and lines are strict', async (t) => {
   for (const [value, ok] of lines) t.equal(isLine(value), ok, `isLine(${JSON.stringify(value)})`);
   t.equal(parseVersion('1.4.2', 'v'), '1.4.2');
   t.equal(parseLine('1.4', 'l'), '1.4');
-  t.match(caught(() => parseVersion('v1.0.0', 'body.release_version')), invalidField('body.release_version', /X\.Y\.Z.*"v1\.0\.0"/));
-  t.match(caught(() => parseLine('1.4.2', 'line')), invalidField('line', /X\.Y/));
+  t.match(
+    caught(() => parseVersion('v1.0.0', 'body.release_version')),
+    invalidField('body.release_version', /X\.Y\.Z.*"v1\.0\.0"/),
+  );
+  t.match(
+    caught(() => parseLine('1.4.2', 'line')),
+    invalidField('line', /X\.Y/),
+  );
 });
 
 t.test('element types and release references', async (t) => {
@@ -107,7 +125,10 @@ t.test('element types and release references', async (t) => {
   t.equal(isElementType('page'), false);
   t.equal(isElementType('APP'), false);
   t.equal(parseElementType('WORKFLOW', 'query.elementType'), 'WORKFLOW');
-  t.match(caught(() => parseElementType('workflow', 'query.elementType')), invalidField('query.elementType', /PAGE or WORKFLOW/));
+  t.match(
+    caught(() => parseElementType('workflow', 'query.elementType')),
+    invalidField('query.elementType', /PAGE or WORKFLOW/),
+  );
 
   const refs: [unknown, boolean][] = [
     ['latest', true],
@@ -119,7 +140,10 @@ t.test('element types and release references', async (t) => {
   ];
   for (const [value, ok] of refs) t.equal(isReleaseRef(value), ok, `isReleaseRef(${JSON.stringify(value)})`);
   t.equal(parseReleaseRef('latest', 'r'), 'latest');
-  t.match(caught(() => parseReleaseRef('1.0', 'body.release')), invalidField('body.release', /X\.Y\.Z or latest/));
+  t.match(
+    caught(() => parseReleaseRef('1.0', 'body.release')),
+    invalidField('body.release', /X\.Y\.Z or latest/),
+  );
 });
 
 t.test('error messages cut long input short', async (t) => {

@@ -13,9 +13,7 @@ import {
 } from '../../src/repo/version.js';
 import { caught, invalidField } from './helpers.js';
 
-const version = fc
-  .tuple(fc.bigInt({ min: 0n, max: 10n ** 25n }), fc.bigInt({ min: 0n, max: 30n }), fc.nat({ max: 30 }))
-  .map(([a, b, c]) => `${a}.${b}.${c}`);
+const version = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 25n }), fc.bigInt({ min: 0n, max: 30n }), fc.nat({ max: 30 })).map(([a, b, c]) => `${a}.${b}.${c}`);
 
 t.test('compareVersions is numeric, component by component', async (t) => {
   const table: [string, string, number][] = [
@@ -29,8 +27,14 @@ t.test('compareVersions is numeric, component by component', async (t) => {
     ['9007199254740993.0.0', '9007199254740992.0.0', 1],
   ];
   for (const [a, b, expected] of table) t.equal(compareVersions(a, b), expected, `${a} vs ${b}`);
-  t.match(caught(() => compareVersions('1.0', '1.0.0')), invalidField('a', /X\.Y\.Z/));
-  t.match(caught(() => compareVersions('1.0.0', 'v1.0.0')), invalidField('b', /X\.Y\.Z/));
+  t.match(
+    caught(() => compareVersions('1.0', '1.0.0')),
+    invalidField('a', /X\.Y\.Z/),
+  );
+  t.match(
+    caught(() => compareVersions('1.0.0', 'v1.0.0')),
+    invalidField('b', /X\.Y\.Z/),
+  );
 });
 
 t.test('sorting and the highest version', async (t) => {
@@ -41,7 +45,10 @@ t.test('sorting and the highest version', async (t) => {
   t.same(input, ['1.0.0', '2.0.0'], 'the input is not reordered');
   t.equal(highestVersion(['0.1.0', '0.10.0', '0.9.0']), '0.10.0');
   t.equal(highestVersion([]), null);
-  t.match(caught(() => sortVersionsDesc(['1.0.0', 'latest'])), invalidField('versions[1]', /X\.Y\.Z/));
+  t.match(
+    caught(() => sortVersionsDesc(['1.0.0', 'latest'])),
+    invalidField('versions[1]', /X\.Y\.Z/),
+  );
 });
 
 t.test('isGreaterThanAll', async (t) => {
@@ -49,7 +56,10 @@ t.test('isGreaterThanAll', async (t) => {
   t.equal(isGreaterThanAll('1.0.1', ['1.0.0', '0.9.0']), true);
   t.equal(isGreaterThanAll('1.0.0', ['1.0.0']), false, 'equal is not greater');
   t.equal(isGreaterThanAll('1.0.0', ['1.0.1', '0.1.0']), false);
-  t.match(caught(() => isGreaterThanAll('x', [])), invalidField('version', /X\.Y\.Z/));
+  t.match(
+    caught(() => isGreaterThanAll('x', [])),
+    invalidField('version', /X\.Y\.Z/),
+  );
 });
 
 t.test('bumpVersion', async (t) => {
@@ -64,8 +74,14 @@ t.test('bumpVersion', async (t) => {
     ['9007199254740992.0.0', 'major', '9007199254740993.0.0'],
   ];
   for (const [highest, kind, expected] of table) t.equal(bumpVersion(highest, kind), expected, `${highest} + ${kind}`);
-  t.match(caught(() => bumpVersion('1.0.0', 'huge' as never)), invalidField('bump', /major, minor or patch/));
-  t.match(caught(() => bumpVersion('1.0', 'patch')), invalidField('highest', /X\.Y\.Z/));
+  t.match(
+    caught(() => bumpVersion('1.0.0', 'huge' as never)),
+    invalidField('bump', /major, minor or patch/),
+  );
+  t.match(
+    caught(() => bumpVersion('1.0', 'patch')),
+    invalidField('highest', /X\.Y\.Z/),
+  );
 });
 
 t.test('lines', async (t) => {
@@ -78,14 +94,18 @@ t.test('lines', async (t) => {
   t.equal(nextPatchInLine(versions, '1.4'), '1.4.11');
   t.equal(nextPatchInLine(versions, '1.5'), '1.5.1');
   t.equal(nextPatchInLine(versions, '3.1'), '3.1.0', 'a line without versions starts at X.Y.0');
-  t.match(caught(() => nextPatchInLine(versions, '1.4.0')), invalidField('line', /X\.Y/));
-  t.match(caught(() => lineOf('1.4')), invalidField('version', /X\.Y\.Z/));
+  t.match(
+    caught(() => nextPatchInLine(versions, '1.4.0')),
+    invalidField('line', /X\.Y/),
+  );
+  t.match(
+    caught(() => lineOf('1.4')),
+    invalidField('version', /X\.Y\.Z/),
+  );
 });
 
 t.test('properties', async (t) => {
-  fc.assert(
-    fc.property(version, version, (a, b) => Math.sign(compareVersions(a, b)) === -Math.sign(compareVersions(b, a))),
-  );
+  fc.assert(fc.property(version, version, (a, b) => Math.sign(compareVersions(a, b)) === -Math.sign(compareVersions(b, a))));
   fc.assert(
     fc.property(fc.array(version), (list) => {
       const sorted = sortVersionsDesc(list);

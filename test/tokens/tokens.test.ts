@@ -41,7 +41,9 @@ t.test('token lifecycle over HTTP', async (t) => {
   });
 
   await t.test('revoking: 200 once, then the token gets 401; 409 on a second revoke', async (t) => {
-    const admin2 = (await app.inject({ method: 'POST', url: '/api/v2/tokens', headers: ctx.auth(), payload: { name: 'second-admin', scopes: ['admin'] } })).json().data;
+    const admin2 = (
+      await app.inject({ method: 'POST', url: '/api/v2/tokens', headers: ctx.auth(), payload: { name: 'second-admin', scopes: ['admin'] } })
+    ).json().data;
     const before = await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth(admin2.token) });
     t.equal(before.statusCode, 200);
     const revoked = await app.inject({ method: 'DELETE', url: `/api/v2/tokens/${admin2.id}`, headers: ctx.auth() });
@@ -54,7 +56,10 @@ t.test('token lifecycle over HTTP', async (t) => {
     t.equal(again.statusCode, 409);
     t.equal(again.json().code, 'token_revoked');
     const active = (await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth() })).json().data.tokens;
-    t.notOk(active.some((row: { id: string }) => row.id === admin2.id), 'revoked tokens are hidden by default');
+    t.notOk(
+      active.some((row: { id: string }) => row.id === admin2.id),
+      'revoked tokens are hidden by default',
+    );
     const all = (await app.inject({ method: 'GET', url: '/api/v2/tokens?include_revoked=true', headers: ctx.auth() })).json().data.tokens;
     t.ok(all.some((row: { id: string }) => row.id === admin2.id));
   });
@@ -69,10 +74,22 @@ t.test('token lifecycle over HTTP', async (t) => {
   });
 
   await t.test('expired tokens get 401; an expiry in the past is refused', async (t) => {
-    const past = await app.inject({ method: 'POST', url: '/api/v2/tokens', headers: ctx.auth(), payload: { name: 'old', scopes: ['admin'], expires_at: '2001-01-01T00:00:00Z' } });
+    const past = await app.inject({
+      method: 'POST',
+      url: '/api/v2/tokens',
+      headers: ctx.auth(),
+      payload: { name: 'old', scopes: ['admin'], expires_at: '2001-01-01T00:00:00Z' },
+    });
     t.equal(past.statusCode, 400);
     t.equal(past.json().errors[0].field, 'body.expires_at');
-    const soon = (await app.inject({ method: 'POST', url: '/api/v2/tokens', headers: ctx.auth(), payload: { name: 'brief', scopes: ['admin'], expires_at: new Date(Date.now() + 1500).toISOString() } })).json().data;
+    const soon = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v2/tokens',
+        headers: ctx.auth(),
+        payload: { name: 'brief', scopes: ['admin'], expires_at: new Date(Date.now() + 1500).toISOString() },
+      })
+    ).json().data;
     t.equal((await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth(soon.token) })).statusCode, 200);
     await new Promise((resolve) => setTimeout(resolve, 1600));
     t.equal((await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth(soon.token) })).statusCode, 401);
@@ -80,7 +97,10 @@ t.test('token lifecycle over HTTP', async (t) => {
 
   await t.test('every token write is audited', async (t) => {
     const events = await app.services.audit.list({ target: `token:${token.id}` });
-    t.same(events.map((e) => e.action), ['token.create']);
+    t.same(
+      events.map((e) => e.action),
+      ['token.create'],
+    );
     t.equal(events[0]?.actor, 'test-admin');
     t.match(events[0]?.details, { name: 'release-bot', scopes: ['source_control:releases_write'] });
     const audit = await app.inject({ method: 'GET', url: '/api/v2/audit_events?action=token.revoke', headers: ctx.auth() });

@@ -57,12 +57,21 @@ export function createAzureProvider(deps: ForgeDeps): ForgeProvider {
 
     async open({ pullRequest: row }) {
       const existing = await request<{ value?: AzurePullRequest[] }>('GET', '/pullrequests', {
-        query: { 'searchCriteria.sourceRefName': ref(row.source_branch), 'searchCriteria.targetRefName': ref(row.target_branch), 'searchCriteria.status': 'active' },
+        query: {
+          'searchCriteria.sourceRefName': ref(row.source_branch),
+          'searchCriteria.targetRefName': ref(row.target_branch),
+          'searchCriteria.status': 'active',
+        },
       });
       const same = (existing.body.value ?? []).find((pr) => pr.sourceRefName === ref(row.source_branch) && pr.pullRequestId !== undefined);
       if (same) return view(same);
       const created = await request<AzurePullRequest>('POST', '/pullrequests', {
-        body: { sourceRefName: ref(row.source_branch), targetRefName: ref(row.target_branch), title: row.title, description: fitDescription(row.body, DESCRIPTION_LIMIT) },
+        body: {
+          sourceRefName: ref(row.source_branch),
+          targetRefName: ref(row.target_branch),
+          title: row.title,
+          description: fitDescription(row.body, DESCRIPTION_LIMIT),
+        },
       });
       if (created.body.pullRequestId === undefined) throw errors.providerUnavailable('azure', 'the created pull request has no pullRequestId');
       return view(created.body);
@@ -90,7 +99,11 @@ export function createAzureProvider(deps: ForgeDeps): ForgeProvider {
         pr = (await request<AzurePullRequest>('GET', `/pullrequests/${idOf(row)}`)).body;
       }
       if (pr.status !== 'completed') {
-        throw errors.providerRefused('azure', pr.mergeFailureMessage ?? `the pull request was not completed (merge status ${pr.mergeStatus ?? 'unknown'})`, 409);
+        throw errors.providerRefused(
+          'azure',
+          pr.mergeFailureMessage ?? `the pull request was not completed (merge status ${pr.mergeStatus ?? 'unknown'})`,
+          409,
+        );
       }
       return { mergeCommit: fullSha(pr.lastMergeCommit?.commitId) ?? '' };
     },
@@ -102,7 +115,9 @@ export function createAzureProvider(deps: ForgeDeps): ForgeProvider {
 
     async list(filter) {
       const status = filter.state === 'merged' ? 'completed' : filter.state === 'closed' ? 'abandoned' : filter.state ? 'active' : 'all';
-      const prs = await request<{ value?: AzurePullRequest[] }>('GET', '/pullrequests', { query: { 'searchCriteria.status': status, 'searchCriteria.targetRefName': ref(deps.defaultBranch) } });
+      const prs = await request<{ value?: AzurePullRequest[] }>('GET', '/pullrequests', {
+        query: { 'searchCriteria.status': status, 'searchCriteria.targetRefName': ref(deps.defaultBranch) },
+      });
       return (prs.body.value ?? []).filter((pr) => pr.pullRequestId !== undefined).map(view);
     },
 

@@ -84,7 +84,12 @@ export function createBitbucketProvider(deps: ForgeDeps): ForgeProvider {
 
     async merge(row) {
       const merged = await http.request<BitbucketPullRequest>('POST', `${base}/pullrequests/${idOf(row)}/merge`, {
-        body: { type: 'pullrequest_merge_parameters', message: `Merged in ${row.source_branch} (pull request #${idOf(row)})\n\n${row.title}`, close_source_branch: true, merge_strategy: 'merge_commit' },
+        body: {
+          type: 'pullrequest_merge_parameters',
+          message: `Merged in ${row.source_branch} (pull request #${idOf(row)})\n\n${row.title}`,
+          close_source_branch: true,
+          merge_strategy: 'merge_commit',
+        },
       });
       return { mergeCommit: fullSha(merged.body?.merge_commit?.hash) ?? '' };
     },

@@ -73,7 +73,12 @@ export function createGitHubProvider(deps: ForgeDeps): ForgeProvider {
     async merge(row) {
       // `sha` makes GitHub refuse (409) when the branch moved since we last pushed it.
       const merged = await http.request<GitHubMergeResult>('PUT', `${base}/pulls/${numberOf(row)}/merge`, {
-        body: { commit_title: `Merge pull request #${numberOf(row)} from ${row.source_branch}`, commit_message: row.title, sha: row.head_commit, merge_method: 'merge' },
+        body: {
+          commit_title: `Merge pull request #${numberOf(row)} from ${row.source_branch}`,
+          commit_message: row.title,
+          sha: row.head_commit,
+          merge_method: 'merge',
+        },
       });
       return { mergeCommit: merged.body.sha };
     },

@@ -36,7 +36,7 @@ export function createGitLabProvider(deps: ForgeDeps): ForgeProvider {
     number: mr.iid,
     url: mr.web_url,
     state: mr.state === 'merged' ? 'merged' : mr.state === 'closed' ? 'closed' : 'open',
-    mergeCommit: mr.state === 'merged' ? fullSha(mr.merge_commit_sha) ?? fullSha(mr.squash_commit_sha) : null,
+    mergeCommit: mr.state === 'merged' ? (fullSha(mr.merge_commit_sha) ?? fullSha(mr.squash_commit_sha)) : null,
     sourceBranch: mr.source_branch,
   });
   const iidOf = (row: PullRequestRow) => row.external_number ?? Number(row.external_id);
@@ -81,13 +81,17 @@ export function createGitLabProvider(deps: ForgeDeps): ForgeProvider {
     },
 
     async list(filter) {
-      const state = filter.state === 'open' || filter.state === 'conflicted' ? 'opened' : filter.state ?? 'all';
-      const mrs = await http.request<GitLabMergeRequest[]>('GET', `${base}/merge_requests`, { query: { state, target_branch: deps.defaultBranch, per_page: 100 } });
+      const state = filter.state === 'open' || filter.state === 'conflicted' ? 'opened' : (filter.state ?? 'all');
+      const mrs = await http.request<GitLabMergeRequest[]>('GET', `${base}/merge_requests`, {
+        query: { state, target_branch: deps.defaultBranch, per_page: 100 },
+      });
       return mrs.body.map(view);
     },
 
     async annotate(row, note) {
-      await http.request('PUT', `${base}/merge_requests/${iidOf(row)}`, { body: { description: fitDescription(`${row.body}\n\n---\n${note}`, DESCRIPTION_LIMIT) } });
+      await http.request('PUT', `${base}/merge_requests/${iidOf(row)}`, {
+        body: { description: fitDescription(`${row.body}\n\n---\n${note}`, DESCRIPTION_LIMIT) },
+      });
     },
 
     async check() {

@@ -89,7 +89,8 @@ export function forgeReason(body: unknown, text: string): string {
     // GitHub validation failures list what was wrong.
     if (Array.isArray(record.errors)) {
       for (const item of record.errors) {
-        if (item && typeof item === 'object' && typeof (item as Record<string, unknown>).message === 'string') parts.push((item as Record<string, unknown>).message as string);
+        if (item && typeof item === 'object' && typeof (item as Record<string, unknown>).message === 'string')
+          parts.push((item as Record<string, unknown>).message as string);
       }
     }
     if (parts.length > 0) return parts.join(': ').slice(0, 1000);

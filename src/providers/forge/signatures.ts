@@ -24,7 +24,8 @@ export function hmacSignature(secret: string, rawBody: string): string {
 export function verifyHmacHeader(provider: string, headers: WebhookHeaders, header: string, rawBody: string, secret: string): void {
   const given = headerValue(headers, header);
   if (!given) throw errors.webhookUnauthorized(provider, `the ${header} header is missing`);
-  if (!sameText(given.trim().toLowerCase(), hmacSignature(secret, rawBody))) throw errors.webhookUnauthorized(provider, `the ${header} signature does not match the body`);
+  if (!sameText(given.trim().toLowerCase(), hmacSignature(secret, rawBody)))
+    throw errors.webhookUnauthorized(provider, `the ${header} signature does not match the body`);
 }
 
 export function verifyTokenHeader(provider: string, headers: WebhookHeaders, header: string, secret: string): void {
