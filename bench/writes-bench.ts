@@ -312,7 +312,9 @@ async function startMir(dataDir: string, repo: GeneratedRepo): Promise<Mir> {
   await mkdir(dataDir, { recursive: true });
   await cp(repo.path, path.join(dataDir, 'repo.git'), { recursive: true });
   // A whole-manifest body of 14,000 entries is ~0.9 MiB, next to the 1 MiB default.
-  const replica = await createReplica({ name: 'mir', dataDir, env: { MIR_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) } });
+  // MIR_BENCH_NODE_ARGS reach mir's process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+  const nodeArgs = process.env.MIR_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const replica = await createReplica({ name: 'mir', dataDir, env: { MIR_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) }, nodeArgs });
   const probe = startProbe(`${replica.base}/healthz`);
   const from = Date.now();
   const [readyMs] = await timed(async () => {

@@ -39,7 +39,7 @@ export interface Replica {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function createReplica(options: { name: string; dataDir: string; env: Record<string, string> }): Promise<Replica> {
+export async function createReplica(options: { name: string; dataDir: string; env: Record<string, string>; nodeArgs?: readonly string[] }): Promise<Replica> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -61,7 +61,7 @@ export async function createReplica(options: { name: string; dataDir: string; en
     async start() {
       if (child) throw new Error(`${options.name} is running`);
       expectingExit = false;
-      const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
         env: { PATH: process.env.PATH ?? '', ...TSX_CHILD_ENV, PORT: String(port), MIR_DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
