@@ -32,6 +32,7 @@ import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
 import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
+import { createArtifactWarmer, registerWarmerMetrics, type ArtifactWarmer } from './releases/artifact-warmer.js';
 import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
 import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
@@ -51,6 +52,9 @@ import { createTokenService, type TokenService } from './tokens/tokens.service.j
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
 
 export interface AppDeps {
+/** How often the artifact warmer looks for a new head of the default branch (a cheap comparison). */
+const WARM_INTERVAL_MS = 2_000;
+
   readonly config: Config;
   readonly database: DatabaseHandle;
   /** Started by the caller (src/server.ts), who also closes it after the app. */
@@ -70,6 +74,7 @@ export interface Services {
   readonly manifests: ManifestService;
   readonly artifacts: ArtifactCatalog;
   readonly releases: ReleaseService;
+  readonly warmer: ArtifactWarmer;
   readonly matrix: ReleaseMatrix;
   readonly publish: PublishService;
   readonly hotfixes: HotfixService;
@@ -125,7 +130,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app, config.bodyLimitBytes);
   registerAuth(app, services.tokens);
   await registerOpenApi(app);
-  registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
+  const metrics = registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
+  registerWarmerMetrics(metrics, services.warmer, deps.git);
 
   const checks: ReadinessCheck[] = [
     ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),
@@ -143,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(webhookRoutes({ sync: services.pullRequestSync }));
   app.addHook('onReady', () => services.pullRequestSync.start());
   app.addHook('onClose', () => services.pullRequestSync.stop());
-  // Started by the process once it is ready (src/server.ts); tests sweep by hand.
+  // Started by the process once it is ready (src/server.ts); tests sweep and warm by hand.
   app.addHook('onClose', () => services.sweeper.stop());
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
@@ -152,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   return Object.assign(app, { services }) as unknown as App;
 }
+  app.addHook('onClose', () => services.warmer.stop());
 
 function createForge(deps: AppDeps): ForgeProvider {
   const config = deps.config.provider;
@@ -222,7 +229,10 @@ function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | nul
       intervalMs: deps.config.sweep.intervalMs,
       logger: logger.child({ component: 'sweeper' }),
     });
-  return { audit, tokens, pullRequests, manifests, artifacts, instances, releases, matrix, publish, hotfixes, pullRequestSync, sweeper };
+  const warmer =
+    deps.services?.warmer ??
+    createArtifactWarmer({ git: deps.git, catalog: artifacts, intervalMs: WARM_INTERVAL_MS, logger: logger.child({ component: 'artifacts' }) });
+  return { audit, tokens, pullRequests, manifests, artifacts, warmer, instances, releases, matrix, publish, hotfixes, pullRequestSync, sweeper };
 }
 
 /**

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     if (tokenFile) logger.info({ path: tokenFile }, 'created the first admin token; read it from this file (mode 0600)');
     startup.done();
     app.services.sweeper.start();
+    app.services.warmer.start();
     logger.info({ port: config.port, host: config.host }, 'ready');
   } catch (error) {
     if (error instanceof StartupAborted) return;

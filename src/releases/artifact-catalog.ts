@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from '../db/database.js';
 import { isAppError } from '../errors.js';
-import type { GitWorker } from '../git/types.js';
+import { elementKey, type GitWorker, type ReleaseArtifact, type Snapshot } from '../git/types.js';
 import { checkArtifact, readArtifactMetadata, sha256Hex, type ReleaseMetadata } from '../repo/artifact.js';
 import { repoErrors } from '../repo/errors.js';
 import { quote } from '../repo/values.js';
@@ -37,8 +37,24 @@ export interface ArtifactCatalog {
    * the order given) whose zip failed its checks: what publishing and serving an artifact need.
    */
   requireValid(artifacts: readonly Located[]): Promise<Map<string, ArtifactInfo>>;
-  /** Its in-memory cache, for /metrics. */
+  /**
+   * Describes every artifact of `snapshot` not described yet by this catalog, those its manifests
+   * name first (what instances and proposals ask for), in slices of a few hundred: what keeps the
+   * first read of a large repository from reading tens of thousands of zips while a client waits
+   * (src/releases/artifact-warmer.ts runs it in the background). Requests describing the same
+   * blobs meanwhile share the reads rather than repeating them.
+   */
+  warm(snapshot: Snapshot, options?: { signal?: AbortSignal; onProgress?: (progress: WarmProgress) => void }): Promise<WarmProgress & { aborted: boolean }>;
+  /** Its in-memory caches, for /metrics. */
   cacheStats(): CacheStats[];
+}
+
+export interface WarmProgress {
+  /** Artifacts described so far (from memory, the database or git). */
+  readonly checked: number;
+  /** Of those, the zips read from git and checked. */
+  readonly read: number;
+  readonly ms: number;
 }
 
 /**
@@ -50,11 +66,22 @@ export const CHECKS = 1;
 
 /** Entries kept in memory; each is ~300 bytes plus its metadata. */
 const MEMORY_ENTRIES = 100_000;
+/** Blob ids the warmer has seen described: 200,000 artifacts take ~20 MB. */
+const WARMED_ENTRIES = 1_000_000;
+/** Zips read at once (their reads interleave on the object store). */
 const READ_BATCH = 16;
+/** Rows recorded per insert, and per slice of warm-up. */
+const RECORD_SLICE = 250;
+const WARM_SLICE = 500;
+const WARM_LOG_MS = 10_000;
 
 export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker }): ArtifactCatalog {
   const memory = new BoundedCache<string, ArtifactInfo>('artifacts', MEMORY_ENTRIES);
   const remember = (info: ArtifactInfo) => memory.set(info.blobId, info);
+  /** Blobs being read and checked now, by whichever describe started first. */
+  const reading = new Map<string, Promise<ArtifactInfo | null>>();
+  const warmed = new BoundedCache<string, true>('artifacts_warmed', WARMED_ENTRIES);
+  const stats = { read: 0 };
 
   async function read(artifact: Located): Promise<ArtifactRow | null> {
     const bytes = await deps.git.readBlob({ oid: artifact.blobId });
@@ -82,7 +109,7 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
   }
 
   const catalog: ArtifactCatalog = {
-    cacheStats: () => [memory.stats()],
+    cacheStats: () => [memory.stats(), warmed.stats()],
 
     async requireValid(artifacts) {
       const infos = await catalog.describe(artifacts);
@@ -96,38 +123,141 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
     async describe(artifacts) {
       const result = new Map<string, ArtifactInfo>();
       const wanted = new Map<string, Located>();
+      const shared: Promise<ArtifactInfo | null>[] = [];
       for (const artifact of artifacts) {
         const known = memory.get(artifact.blobId);
         if (known) result.set(artifact.blobId, known);
+        else if (reading.has(artifact.blobId)) shared.push(reading.get(artifact.blobId)!);
         else wanted.set(artifact.blobId, artifact);
       }
-      if (wanted.size === 0) return result;
-      const fromDb = (await findArtifacts(deps.db, [...wanted.keys()])).filter((row) => row.checks !== null && row.checks >= CHECKS);
-      const fresh: ArtifactRow[] = [];
-      const found = new Set(fromDb.map((row) => row.blob_id));
-      const pending = [...wanted.values()].filter((a) => !found.has(a.blobId));
-      for (let i = 0; i < pending.length; i += READ_BATCH) {
-        await yieldToEventLoop();
-        const rows = await Promise.all(pending.slice(i, i + READ_BATCH).map(read));
-        for (const row of rows) if (row) fresh.push(row);
+      if (wanted.size > 0) {
+        const fromDb = (await findArtifacts(deps.db, [...wanted.keys()])).filter((row) => row.checks !== null && row.checks >= CHECKS);
+        for (const row of fromDb) result.set(row.blob_id, remember(infoOf(row)));
+        // Another describe (a request, or the warmer) may have started on some while we asked the database.
+        const pending = [...wanted.values()].filter((a) => !result.has(a.blobId) && !reading.has(a.blobId));
+        for (const a of wanted.values()) if (!result.has(a.blobId) && reading.has(a.blobId)) shared.push(reading.get(a.blobId)!);
+        for (const info of await readAndRecord(pending)) result.set(info.blobId, info);
       }
-      await insertArtifacts(deps.db, fresh);
-      for (const row of [...fromDb, ...fresh]) {
-        const info: ArtifactInfo = {
-          blobId: row.blob_id,
-          sha256: row.sha256,
-          size: row.size,
-          metadata: (row.metadata as ReleaseMetadata | null) ?? null,
-          metadataError: row.metadata_error,
-          problem: row.problem,
-        };
-        remember(info);
-        result.set(info.blobId, info);
-      }
+      for (const info of await Promise.all(shared)) if (info) result.set(info.blobId, info);
       return result;
     },
+
+    async warm(snapshot, options = {}) {
+      const started = performance.now();
+      let checked = 0;
+      let read = 0;
+      let nextLog = started + WARM_LOG_MS;
+      for (const slice of warmOrder(snapshot, WARM_SLICE)) {
+        if (options.signal?.aborted) break;
+        const todo = slice.filter((a) => !warmed.get(a.blobId));
+        if (todo.length === 0) continue;
+        const before = stats.read;
+        const infos = await catalog.describe(todo);
+        read += stats.read - before;
+        for (const a of todo) if (infos.has(a.blobId)) warmed.set(a.blobId, true);
+        checked += todo.length;
+        if (performance.now() >= nextLog) {
+          options.onProgress?.({ checked, read, ms: Math.round(performance.now() - started) });
+          nextLog = performance.now() + WARM_LOG_MS;
+        }
+      }
+      return { checked, read, ms: Math.round(performance.now() - started), aborted: options.signal?.aborted ?? false };
+    },
   };
+
+  /**
+   * Reads, checks and records blobs nobody else is reading: a slice at a time (the event loop
+   * stays free between slices), each settled row remembered and recorded before the next, so a
+   * concurrent describe of the same blob waits for this one rather than reading it again.
+   */
+  async function readAndRecord(pending: readonly Located[]): Promise<ArtifactInfo[]> {
+    if (pending.length === 0) return [];
+    const settle = new Map<string, { resolve: (info: ArtifactInfo | null) => void; reject: (error: unknown) => void }>();
+    for (const artifact of pending) {
+      const promise = new Promise<ArtifactInfo | null>((resolve, reject) => settle.set(artifact.blobId, { resolve, reject }));
+      // A reader that fails rejects its sharers too; they must not be left unhandled meanwhile.
+      promise.catch(() => {});
+      reading.set(artifact.blobId, promise);
+    }
+    const infos: ArtifactInfo[] = [];
+    let next = 0;
+    try {
+      while (next < pending.length) {
+        const slice = pending.slice(next, next + RECORD_SLICE);
+        const rows: ArtifactRow[] = [];
+        for (let i = 0; i < slice.length; i += READ_BATCH) {
+          await yieldToEventLoop();
+          for (const row of await Promise.all(slice.slice(i, i + READ_BATCH).map(read))) if (row) rows.push(row);
+        }
+        stats.read += rows.length;
+        await insertArtifacts(deps.db, rows);
+        const byBlob = new Map(rows.map((row) => [row.blob_id, remember(infoOf(row))]));
+        for (const artifact of slice) {
+          const info = byBlob.get(artifact.blobId) ?? null;
+          if (info) infos.push(info);
+          settle.get(artifact.blobId)!.resolve(info);
+          reading.delete(artifact.blobId);
+        }
+        next += slice.length;
+      }
+    } catch (error) {
+      for (const artifact of pending.slice(next)) {
+        settle.get(artifact.blobId)!.reject(error);
+        reading.delete(artifact.blobId);
+      }
+      throw error;
+    }
+    return infos;
+  }
+
   return catalog;
+}
+
+function infoOf(row: ArtifactRow): ArtifactInfo {
+  return {
+    blobId: row.blob_id,
+    sha256: row.sha256,
+    size: row.size,
+    metadata: (row.metadata as ReleaseMetadata | null) ?? null,
+    metadataError: row.metadata_error,
+    problem: row.problem,
+  };
+}
+
+/** Every artifact of `snapshot` once, in slices: those its manifests name first, then the rest. */
+function* warmOrder(snapshot: Snapshot, size: number): Generator<Located[]> {
+  const seen = new Set<string>();
+  let slice: Located[] = [];
+  const add = (artifact: ReleaseArtifact | undefined) => {
+    if (!artifact || seen.has(artifact.blobId)) return false;
+    seen.add(artifact.blobId);
+    slice.push({ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path });
+    return slice.length === size;
+  };
+  for (const entry of snapshot.manifests.values()) {
+    const manifest = entry.file?.manifest;
+    if (!manifest) continue;
+    for (const [type, entries] of [
+      ['PAGE', manifest.apps],
+      ['WORKFLOW', manifest.workflows],
+    ] as const) {
+      for (const e of entries) {
+        if (add(snapshot.releases.get(elementKey(type, e.uuid))?.get(e.release))) {
+          yield slice;
+          slice = [];
+        }
+      }
+    }
+  }
+  for (const versions of snapshot.releases.values()) {
+    for (const artifact of versions.values()) {
+      if (add(artifact)) {
+        yield slice;
+        slice = [];
+      }
+    }
+  }
+  if (slice.length > 0) yield slice;
 }
 
 /** checkArtifact's reason, naming the entry unless the reason already does. */

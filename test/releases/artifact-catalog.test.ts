@@ -174,3 +174,76 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
     t.match(served.json().data.elements, [{ uuid: a.uuid, release: '1.0.0', artifact: { path: path('1.0.0') } }]);
   });
 });
+
+t.test('warm-up describes every artifact ahead of requests, those manifests name first, each zip read once', async (t) => {
+  const ctx = await buildTestApp(t);
+  const db = ctx.database.handle.db;
+  const [a, b] = [element('PAGE', ['1.0.0', '1.1.0', '2.0.0']), element('WORKFLOW', ['0.1.0'])];
+  const prod = manifestName('prod');
+  await seed(ctx.git, { elements: [a, b], manifests: { [prod]: manifestYaml(prod, { apps: [[a.uuid, '2.0.0']], workflows: [[b.uuid, '0.1.0']] }) } });
+  const snapshot = await ctx.git.snapshot();
+  const blob = (type: 'PAGE' | 'WORKFLOW', uuid: string, version: string) => snapshot.releases.get(`${type}:${uuid}`)!.get(version)!.blobId;
+  const located = (version: string) => ({ blobId: blob('PAGE', a.uuid, version), commit: snapshot.commit, path: artifactPath('PAGE', a.uuid, version) });
+
+  const order: string[] = [];
+  const reads = counting(ctx.git);
+  const git: GitWorker = { ...reads.git, readBlob: (options) => (order.push(options.oid), reads.git.readBlob(options)) };
+  const catalog = createArtifactCatalog({ db, git });
+  const progress: number[] = [];
+  const warmed = await catalog.warm(snapshot, { onProgress: (p) => progress.push(p.checked) });
+  t.match(warmed, { checked: 4, read: 4, aborted: false });
+  t.same(new Set(order.slice(0, 2)), new Set([blob('PAGE', a.uuid, '2.0.0'), blob('WORKFLOW', b.uuid, '0.1.0')]), 'what the manifest names first');
+  t.equal(reads.reads(), 4, 'each zip read once');
+
+  const infos = await catalog.describe(['1.0.0', '1.1.0', '2.0.0'].map(located));
+  t.equal(infos.size, 3);
+  t.equal(reads.reads(), 4, 'a request after the warm-up reads nothing');
+  t.match(await catalog.warm(snapshot), { checked: 0, read: 0 }, 'a second pass over the same head has nothing to do');
+  const rows = await db.selectFrom('artifacts').select('blob_id').execute();
+  t.equal(rows.length, 4, 'and every verdict is a row');
+
+  await t.test('describes running at once share the reads of the same blobs', async (t) => {
+    const fresh = counting(ctx.git);
+    // A new process: nothing in memory; the rows gone too, so every zip must be read.
+    await db.deleteFrom('artifacts').execute();
+    const other = createArtifactCatalog({ db, git: fresh.git });
+    const all = ['1.0.0', '1.1.0', '2.0.0'].map(located);
+    const [first, second, third] = await Promise.all([other.describe(all), other.describe(all.slice(1)), other.warm(snapshot)]);
+    t.equal(fresh.reads(), 4, 'four zips, read once each across three callers');
+    t.equal(first.size, 3);
+    t.equal(second.size, 2);
+    t.same([...second.values()], [first.get(all[1]!.blobId), first.get(all[2]!.blobId)], 'the same verdicts');
+    t.equal(third.checked, 4);
+  });
+
+  await t.test('an aborted warm-up stops at its next slice', async (t) => {
+    const abort = new AbortController();
+    abort.abort();
+    const result = await createArtifactCatalog({ db, git: ctx.git }).warm(snapshot, { signal: abort.signal });
+    t.match(result, { checked: 0, aborted: true });
+  });
+});
+
+t.test('the warmer warms the head at start and again when it moves, and stops cleanly', async (t) => {
+  const ctx = await buildTestApp(t);
+  const a = element('PAGE', ['1.0.0']);
+  await seed(ctx.git, { elements: [a] });
+  const { warmer } = ctx.app.services;
+  const warm = async () => /^mir_artifacts_warm (\d)$/m.exec((await ctx.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1];
+  t.equal(warmer.warmedHead, undefined);
+  t.equal(await warm(), '0', '/metrics says the head is not warm yet');
+  await warmer.warmNow();
+  t.equal(warmer.warmedHead, await ctx.git.headCommit());
+  t.equal(await warm(), '1', 'and then that it is');
+
+  const zip = craftZip([stored('main.json', '{}')]);
+  const head = await commitFiles(ctx.git, { [artifactPath('PAGE', a.uuid, '9.9.9')]: zip }, 'A zip pushed with plain git\n');
+  await ctx.git.fetch();
+  await warmer.warmNow();
+  t.equal(warmer.warmedHead, head, 'the new head is warmed');
+  const rows = await ctx.database.handle.db.selectFrom('artifacts').select(['blob_id', 'problem']).execute();
+  t.equal(rows.length, 2, 'its new zip described too');
+  await warmer.stop();
+  await warmer.warmNow();
+  t.equal(warmer.warmedHead, head, 'a stopped warmer does nothing');
+});
