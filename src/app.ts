@@ -51,10 +51,10 @@ import { createTokenService, type TokenService } from './tokens/tokens.service.j
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
 
-export interface AppDeps {
 /** How often the artifact warmer looks for a new head of the default branch (a cheap comparison). */
 const WARM_INTERVAL_MS = 2_000;
 
+export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
   /** Started by the caller (src/server.ts), who also closes it after the app. */
@@ -151,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onClose', () => services.pullRequestSync.stop());
   // Started by the process once it is ready (src/server.ts); tests sweep and warm by hand.
   app.addHook('onClose', () => services.sweeper.stop());
+  app.addHook('onClose', () => services.warmer.stop());
   await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
   await app.register(publishRoutes({ publish: services.publish }));
   await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
@@ -158,7 +159,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   return Object.assign(app, { services }) as unknown as App;
 }
-  app.addHook('onClose', () => services.warmer.stop());
 
 function createForge(deps: AppDeps): ForgeProvider {
   const config = deps.config.provider;
