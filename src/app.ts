@@ -31,8 +31,8 @@ import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
-import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
 import { createArtifactWarmer, registerWarmerMetrics, type ArtifactWarmer } from './releases/artifact-warmer.js';
+import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
 import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
 import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
@@ -73,8 +73,8 @@ export interface Services {
   readonly pullRequestSync: PullRequestSync;
   readonly manifests: ManifestService;
   readonly artifacts: ArtifactCatalog;
-  readonly releases: ReleaseService;
   readonly warmer: ArtifactWarmer;
+  readonly releases: ReleaseService;
   readonly matrix: ReleaseMatrix;
   readonly publish: PublishService;
   readonly hotfixes: HotfixService;
