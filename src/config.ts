@@ -60,6 +60,9 @@ export const EnvSchema = Type.Object({
   MIR_BRANCH_PREFIX: Type.String({ pattern: '^([A-Za-z0-9][A-Za-z0-9._-]*/)*$', default: 'mir/' }),
   MIR_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'Base URL clients use to reach this service' })),
   MIR_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 1_048_576 }),
+  MIR_CORS_ORIGINS: Type.Optional(
+    Type.String({ description: 'Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser; unset: no CORS' }),
+  ),
   MIR_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
   MIR_PROVIDER: Type.Enum([...PROVIDERS], { default: 'builtin', description: 'Where pull requests live' }),
@@ -115,6 +118,8 @@ export interface Config {
     readonly graceMs: number;
   };
   readonly bodyLimitBytes: number;
+  /** Origins whose pages may call the API from a browser, each as the browser sends it in `Origin`; empty: no CORS. */
+  readonly corsOrigins: readonly string[];
   readonly shutdownTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly provider: ProviderConfig;
@@ -166,6 +171,7 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     throw new ConfigError(['MIR_GIT_TOKEN/MIR_GIT_USERNAME: set MIR_GIT_URL too, or leave both unset']);
   }
   const { provider, git } = providerConfig(env);
+  const corsOrigins = parseCorsOrigins(env.MIR_CORS_ORIGINS);
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
@@ -182,6 +188,7 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     publicUrl: env.MIR_PUBLIC_URL?.replace(/\/+$/, ''),
     sweep: Object.freeze({ intervalMs: env.MIR_SWEEP_SECONDS * 1000, graceMs: env.MIR_ORPHAN_GRACE_SECONDS * 1000 }),
     bodyLimitBytes: env.MIR_BODY_LIMIT_BYTES,
+    corsOrigins,
     shutdownTimeoutMs: env.MIR_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: env.LOG_LEVEL,
     provider,
@@ -226,6 +233,42 @@ function providerConfig(env: Env): { provider: ProviderConfig; git: { url: strin
       token: git.token ?? token,
     },
   };
+}
+
+/**
+ * MIR_CORS_ORIGINS: each origin exactly as a browser serializes it in the `Origin` header (lower-case
+ * host, no default port, no path), since that header is compared as a string; a near miss such as
+ * `https://Dash.example/` would otherwise never match and fail silently in the browser.
+ *
+ * `*` is refused even though credentials stay off (tokens travel in `Authorization`, never in
+ * cookies, so no page can borrow a user's session): /metrics, /readyz and /openapi.json answer without
+ * a token, and mir usually sits on a private network, so `*` would let any web page a colleague opens
+ * read them from inside that network. Naming the dashboards costs one line.
+ */
+function parseCorsOrigins(value: string | undefined): readonly string[] {
+  const origins = (value ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  const problems = origins.flatMap((origin) => {
+    const problem = originProblem(origin);
+    return problem ? [`MIR_CORS_ORIGINS: ${JSON.stringify(origin)} ${problem}`] : [];
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze([...new Set(origins)]);
+}
+
+function originProblem(origin: string): string | null {
+  if (origin === '*') return 'is not accepted: list the origins of the pages that call mir';
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return 'is not an origin: scheme://host[:port]';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an origin: the scheme must be http or https';
+  if (url.origin !== origin) return `is not an origin as browsers send it (scheme://host[:port], lower case, no path): ${JSON.stringify(url.origin)}`;
+  return null;
 }
 
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'MIR_GIT_TOKEN', 'MIR_GIT_URL', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET', 'MIR_PROVIDER_API_URL']);
