@@ -13,6 +13,7 @@ import { errors, hasCode } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
+import { registerCors } from './http/cors.js';
 import { registerErrorHandling, sendProblem } from './http/error-handler.js';
 import { registerInputChecks } from './http/input-checks.js';
 import { healthRoutes, type ReadinessCheck } from './http/health.routes.js';
@@ -118,10 +119,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   useStrictValidation(app, schemas);
   app.setSerializerCompiler(sharedSerializerCompiler(schemas));
   registerInputChecks(app);
-  // Callback style, not async: it runs on every request.
-  const startup = deps.startup;
+  // Callback style, not async: these run on every request.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
+  });
+  // Before the start-up gate and authentication: a preflight is answered before either, and their
+  // 503 and 401 answers carry the CORS headers a page needs to read them.
+  await registerCors(app, config.corsOrigins);
+  const startup = deps.startup;
+  app.addHook('onRequest', (request, _reply, done) => {
     // Until start-up is done the API waits (503 with Retry-After); health, metrics and docs answer.
     if (startup && !startup.ready && request.url.startsWith('/api/')) return done(errors.notReady({ startup: startup.reason }));
     done();
