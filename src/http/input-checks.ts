@@ -13,6 +13,17 @@ const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
 /** Either problem's characters: one cheap scan clears nearly every string. */
 const SUSPECT = /[\u0000\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * Where a NUL or a surrogate could come from in a JSON text decoded from UTF-8: only an escape
+ * (decoding turns bad bytes into U+FFFD, never into a surrogate, and JSON refuses a raw NUL).
+ */
+const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+/**
+ * Requests whose JSON body holds no such escape: nothing in it to walk. A whole manifest of
+ * 14,000 entries is ~28,000 strings, whose walk held the event loop ~40 ms; the scan of its text
+ * takes ~1 ms.
+ */
+const escapeFreeBodies = new WeakSet<object>();
 
 /** Why `value` cannot be stored, or null. */
 function unstorable(value: string): string | null {
@@ -83,7 +94,7 @@ export function registerInputChecks(app: FastifyInstance): void {
     const schema = request.routeOptions.schema;
     checkStrings(request.params, 'params', problems);
     checkStrings(request.query, 'query', problems);
-    checkStrings(request.body, 'body', problems);
+    if (!escapeFreeBodies.has(request)) checkStrings(request.body, 'body', problems);
     checkIntegers(request.params, schema?.params, 'params', problems);
     checkIntegers(request.query, schema?.querystring, 'query', problems);
     // A JSON string ("~~") is a body too. (The webhook route, whose parser keeps the raw string, has a body schema.)
@@ -112,6 +123,7 @@ function acceptUtf8JsonBodiesOnly(app: FastifyInstance): void {
     if (text.startsWith('\ufeff'))
       return done(errors.invalidJson('The body starts with a byte-order mark: send UTF-8 JSON without one (RFC 8259 §8.1)'), undefined);
     if (text.trim() === '') return done(null, undefined);
+    if (!SUSPECT_ESCAPE.test(text)) escapeFreeBodies.add(request);
     return parseJson(request, text, done);
   });
 }
