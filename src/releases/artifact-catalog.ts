@@ -133,9 +133,8 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
       if (wanted.size > 0) {
         const fromDb = (await findArtifacts(deps.db, [...wanted.keys()])).filter((row) => row.checks !== null && row.checks >= CHECKS);
         for (const row of fromDb) result.set(row.blob_id, remember(infoOf(row)));
-        // Another describe (a request, or the warmer) may have started on some while we asked the database.
-        const pending = [...wanted.values()].filter((a) => !result.has(a.blobId) && !reading.has(a.blobId));
-        for (const a of wanted.values()) if (!result.has(a.blobId) && reading.has(a.blobId)) shared.push(reading.get(a.blobId)!);
+        // Another describe (a request, or the warmer) may claim some while this one reads.
+        const pending = [...wanted.values()].filter((a) => !result.has(a.blobId));
         for (const info of await readAndRecord(pending)) result.set(info.blobId, info);
       }
       for (const info of await Promise.all(shared)) if (info) result.set(info.blobId, info);
@@ -167,26 +166,36 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
 
   /**
    * Reads, checks and records blobs nobody else is reading: a slice at a time (the event loop
-   * stays free between slices), each settled row remembered and recorded before the next, so a
-   * concurrent describe of the same blob waits for this one rather than reading it again.
+   * stays free between slices), each slice claimed as it starts and remembered and recorded before
+   * the next, so a concurrent describe of the same blob waits for this one rather than reading it
+   * again. A blob another describe claimed or settled meanwhile is taken from it.
    */
   async function readAndRecord(pending: readonly Located[]): Promise<ArtifactInfo[]> {
-    if (pending.length === 0) return [];
-    const settle = new Map<string, { resolve: (info: ArtifactInfo | null) => void; reject: (error: unknown) => void }>();
-    for (const artifact of pending) {
-      const promise = new Promise<ArtifactInfo | null>((resolve, reject) => settle.set(artifact.blobId, { resolve, reject }));
-      // A reader that fails rejects its sharers too; they must not be left unhandled meanwhile.
-      promise.catch(() => {});
-      reading.set(artifact.blobId, promise);
-    }
     const infos: ArtifactInfo[] = [];
-    let next = 0;
-    try {
-      while (next < pending.length) {
-        const slice = pending.slice(next, next + RECORD_SLICE);
+    const shared: Promise<ArtifactInfo | null>[] = [];
+    for (let next = 0; next < pending.length; next += RECORD_SLICE) {
+      await yieldToEventLoop();
+      const slice: Located[] = [];
+      for (const artifact of pending.slice(next, next + RECORD_SLICE)) {
+        const known = memory.get(artifact.blobId);
+        const claimed = reading.get(artifact.blobId);
+        if (known) infos.push(known);
+        else if (claimed) shared.push(claimed);
+        else slice.push(artifact);
+      }
+      const settle = new Map<string, (info: ArtifactInfo | null, error?: unknown) => void>();
+      for (const artifact of slice) {
+        const promise = new Promise<ArtifactInfo | null>((resolve, reject) =>
+          settle.set(artifact.blobId, (info, error) => (error === undefined ? resolve(info) : reject(error))),
+        );
+        // A reader that fails rejects its sharers too; none may be left unhandled meanwhile.
+        promise.catch(() => {});
+        reading.set(artifact.blobId, promise);
+      }
+      try {
         const rows: ArtifactRow[] = [];
         for (let i = 0; i < slice.length; i += READ_BATCH) {
-          await yieldToEventLoop();
+          if (i > 0) await yieldToEventLoop();
           for (const row of await Promise.all(slice.slice(i, i + READ_BATCH).map(read))) if (row) rows.push(row);
         }
         stats.read += rows.length;
@@ -195,18 +204,16 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
         for (const artifact of slice) {
           const info = byBlob.get(artifact.blobId) ?? null;
           if (info) infos.push(info);
-          settle.get(artifact.blobId)!.resolve(info);
-          reading.delete(artifact.blobId);
+          settle.get(artifact.blobId)!(info);
         }
-        next += slice.length;
+      } catch (error) {
+        for (const artifact of slice) settle.get(artifact.blobId)!(null, error ?? new Error('artifact read failed'));
+        throw error;
+      } finally {
+        for (const artifact of slice) reading.delete(artifact.blobId);
       }
-    } catch (error) {
-      for (const artifact of pending.slice(next)) {
-        settle.get(artifact.blobId)!.reject(error);
-        reading.delete(artifact.blobId);
-      }
-      throw error;
     }
+    for (const info of await Promise.all(shared)) if (info) infos.push(info);
     return infos;
   }
 
