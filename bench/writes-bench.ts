@@ -372,6 +372,20 @@ async function startMir(dataDir: string, repo: GeneratedRepo): Promise<Mir> {
   };
 }
 
+/** RSS (MiB) of a Node process that only opens PGlite on `dataDir` and reads the artifacts table. */
+async function pgliteAlone(dataDir: string): Promise<number> {
+  const script = [
+    "import { PGlite } from '@electric-sql/pglite';",
+    `const db = await PGlite.create(${JSON.stringify(dataDir)});`,
+    "await db.query('select count(*), sum(size) from artifacts');",
+    'await new Promise((resolve) => setTimeout(resolve, 3000));',
+    'process.stdout.write(String(process.memoryUsage().rss));',
+    'await db.close();',
+  ].join('\n');
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), maxBuffer: 1 << 20 });
+  return Number(stdout) / 1024 / 1024;
+}
+
 /** Resolves once /metrics says every artifact of the head is described (src/releases/artifact-warmer.ts). */
 async function untilWarm(base: string): Promise<void> {
   const deadline = Date.now() + REQUEST_TIMEOUT_MS;
@@ -494,6 +508,8 @@ interface ScaleColumn {
   releasesBytes: number;
   firstElements: number;
   readStallMs: number;
+  /** RSS of a process holding only PGlite on the same data dir, after a query of the artifacts table. */
+  pgliteAloneMiB?: number;
 }
 
 /** VmRSS of an idle mir once it moved less than 1% over 3 s, at least 10 s and at most 30 s on. */
@@ -635,6 +651,7 @@ function report(
         'steady RSS, idle after the reads / peak so far (MiB)',
         (c) => `${ms(c.afterReads.rss)} / ${ms(c.afterReads.peak)} (${s(c.afterReads.afterMs)} s on)`,
       ),
+      row('PGlite alone: RSS of a process holding only it, same data dir (MiB)', (c) => (c.pgliteAloneMiB === undefined ? '—' : ms(c.pgliteAloneMiB))),
       '',
     );
   }
@@ -679,6 +696,7 @@ async function main(): Promise<void> {
         progress(`  mir ready in ${s(running.readyMs)} s; reads`);
         scale.push(await scaleReads(running, repo, cloneMs));
         await running.stop();
+        scale.at(-1)!.pgliteAloneMiB = await pgliteAlone(path.join(work, 'data', 'pglite'));
       }
       if (writes) {
         const tree = await nativeWorktree(work, bare);
