@@ -12,6 +12,7 @@ import { elementKey } from '../git/types.js';
 import { LATEST, type ElementType } from '../repo/values.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 import * as repository from './instances.repository.js';
 
 export interface InstanceView {
@@ -71,6 +72,8 @@ export interface InstanceServiceDeps {
 
 const DEFAULT_BINDING_TTL_MS = 2_000;
 const MAX_ANSWERS = 10_000;
+/** Elements serialized between two yields to the event loop. */
+const SERIALIZE_SLICE = 2_000;
 
 export function createInstanceService(deps: InstanceServiceDeps): InstanceService {
   const ttl = deps.bindingTtlMs ?? DEFAULT_BINDING_TTL_MS;
@@ -128,7 +131,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     const infos = await deps.artifacts.requireValid(
       located.flatMap((e) => (e.artifact ? [{ blobId: e.artifact.blobId, commit: snapshot.commit, path: e.artifact.path }] : [])),
     );
-    const elements: EffectiveElement[] = located.map((e) => {
+    const element = (e: (typeof located)[number]): EffectiveElement => {
       const base = { uuid: e.uuid, type: e.type, name: names.get(elementKey(e.type, e.uuid)) ?? null, release: e.release };
       if (e.release === LATEST) return { ...base, artifact: null, source_commit: snapshot.commit };
       const info = e.artifact ? infos.get(e.artifact.blobId) : undefined;
@@ -149,8 +152,19 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
           download_url: `${deps.baseUrl}/api/v2/source_control/releases/${e.uuid}/${e.release}/artifact?${query}`,
         },
       };
-    });
-    return JSON.stringify(elements);
+    };
+    // In slices: the JSON of 50,000 elements is ~19 MB, whose one JSON.stringify held the event loop.
+    const parts: string[] = [];
+    for (let i = 0; i < located.length; i += SERIALIZE_SLICE) {
+      if (i > 0) await yieldToEventLoop();
+      parts.push(
+        located
+          .slice(i, i + SERIALIZE_SLICE)
+          .map((e) => JSON.stringify(element(e)))
+          .join(','),
+      );
+    }
+    return `[${parts.join(',')}]`;
   }
 
   /**
