@@ -6,7 +6,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, errors, invalidField, isAppError, statusTitle, type FieldError } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-const RETRY_AFTER_SECONDS = 5;
+/** Seconds a 503 asks the client to wait (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
 
 interface ValidationIssue {
   instancePath?: string;
@@ -30,23 +31,27 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  // Every 503 is a dependency that is away for now (database, git remote, forge, start-up): say when
+  // to try again (RFC 9110 §10.2.3).
+  if (error.status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemDocument(error, request.id));
+}
+
+/** The problem document sent for `error` (the document's examples are rendered by it too). */
+export function problemDocument(error: AppError, requestId: string) {
   const status = error.status;
   const internal = status >= 500 && error.code === 'internal_error';
-  const body = {
+  return {
     ...error.details,
     success: false as const,
     // A 5xx message may carry internals (SQL, paths, stack); only catalog errors that are meant
     // for clients (git_unavailable…) keep theirs.
-    message: internal ? `Internal error; quote request id ${request.id} when reporting it` : error.message,
+    message: internal ? `Internal error; quote request id ${requestId} when reporting it` : error.message,
     code: error.code,
     status,
     title: statusTitle(status),
-    request_id: request.id,
+    request_id: requestId,
   };
-  // Every 503 is a dependency that is away for now (database, git remote, forge, start-up): say when
-  // to try again (RFC 9110 §10.2.3).
-  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
 function toAppError(error: FastifyError, bodyLimit: number): AppError {
