@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Request counts and latencies by route template (`http_requests_total`, `http_request_duration_seconds`), the request-path caches (`mir_cache_*`) and the process's default metrics, in Prometheus' text exposition format 0.0.4 (`Content-Type: text/plain; version=0.0.4; charset=utf-8`). For a scraper, not for people.
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -28,7 +31,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description Answers as long as the process runs and its event loop turns; it checks no dependency (that is /readyz). Point a liveness probe here: restarting on a database outage would not help.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: every dependency (database, git, provider) answers */
+        /**
+         * Readiness: every dependency (database, git, provider) answers
+         * @description Checks, in parallel and within 5 s each, that start-up is done, the database answers, the git remote answers and, with a forge provider, that the forge accepts the token. 503 not_ready names each failing check in `checks`. Point a readiness probe or a load balancer here.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -62,10 +71,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API tokens (never the tokens themselves) */
+        /**
+         * List API tokens (never the tokens themselves)
+         * @description Newest first; revoked tokens only with include_revoked=true. `token_prefix` tells tokens apart; the secret is never shown again.
+         */
         get: operations["listTokens"];
         put?: never;
-        /** Create an API token; the token is returned once, only here */
+        /**
+         * Create an API token; the token is returned once, only here
+         * @description The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything).
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -80,11 +95,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one API token (never the token itself) */
+        /**
+         * Get one API token (never the token itself)
+         * @description Its scopes, expiry, when it was last used (updated at most once a minute) and whether it is revoked.
+         */
         get: operations["getToken"];
         put?: never;
         post?: never;
-        /** Revoke an API token; it answers 401 from then on */
+        /**
+         * Revoke an API token; it answers 401 from then on
+         * @description At once in this process, within 10 s in the others (a verified token is trusted that long). Revoking is audited and cannot be undone: create a new token instead. 409 token_revoked when it is revoked already.
+         */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -98,7 +119,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first */
+        /**
+         * The audit trail, newest first
+         * @description Every change made through mir, recorded in the same transaction as the change: who (`actor`), what (`action`, e.g. manifest.entry.set, release.create, pull_request.merge, token.revoke), on what (`target`, e.g. manifest:prod, instance:prod-eu), with its details and the request id.
+         */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -115,7 +139,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the manifests on the default branch (broken files listed with their error) */
+        /**
+         * List the manifests on the default branch (broken files listed with their error)
+         * @description Every manifests/<name>.yaml on the default branch as of the last fetch (`commit_sha` says which commit), sorted by name. A file that does not parse is listed with `error: {path, line, reason}` instead of its entries; fix it with git.
+         */
         get: operations["listManifests"];
         put?: never;
         post?: never;
@@ -132,9 +159,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one manifest; ETag is the default-branch commit (use it as If-Match on writes) */
+        /**
+         * Get one manifest; ETag is the default-branch commit (use it as If-Match on writes)
+         * @description Its entries as the default branch holds them. The ETag is the commit it was read at: If-None-Match answers 304 until the default branch moves; as If-Match (or base_sha) on a write it makes the write fail with 409 stale_base if an entry it changes moved since.
+         */
         get: operations["getManifest"];
-        /** Replace a whole manifest (creating it if missing) through a pull request */
+        /**
+         * Replace a whole manifest (creating it if missing) through a pull request
+         * @description Pushes mir/manifest/<name>/<id> with the manifest as given (entries not listed are removed; comments and unknown keys in the file survive) and opens its pull request; nothing reaches the default branch but by its merge. `manifest` is required: send `{"manifest": {"apps": [], "workflows": []}}` to empty it. Every release must be on the default branch or be latest.
+         */
         put: operations["setManifest"];
         post?: never;
         delete?: never;
@@ -152,7 +185,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Delete a manifest through a pull request */
+        /**
+         * Delete a manifest through a pull request
+         * @description Proposes removing manifests/<name>.yaml (a file that does not parse may be deleted too). Instances bound to it answer 404 manifest_not_found once it is merged. The body is optional.
+         */
         post: operations["deleteManifest"];
         delete?: never;
         options?: never;
@@ -171,6 +207,7 @@ export interface paths {
         /**
          * Set an app’s release in a manifest (deprecated: use the elementUuid form)
          * @deprecated
+         * @description Retool's app-only form of PUT …/manifests/{manifestName}/{elementUuid}?elementType=PAGE, which it does in every respect.
          */
         put: operations["setManifestApp"];
         post?: never;
@@ -192,6 +229,7 @@ export interface paths {
         /**
          * Remove an app from a manifest (deprecated: use the elementUuid form)
          * @deprecated
+         * @description Retool's app-only form of POST …/manifests/{manifestName}/{elementUuid}/delete?elementType=PAGE, which it does in every respect.
          */
         post: operations["deleteManifestApp"];
         delete?: never;
@@ -208,7 +246,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set an element’s release in a manifest (creating the manifest if missing) through a pull request */
+        /**
+         * Set an element’s release in a manifest (creating the manifest if missing) through a pull request
+         * @description The everyday write: "prod runs checkout 1.4.2". Pushes mir/manifest/<name>/<id> changing that one entry and opens its pull request; merging re-applies the change on the default branch as it is then, so pull requests on other entries never conflict. The release must be on the default branch or be latest (404 release_not_found); the value it has already is 409 no_change.
+         */
         put: operations["setManifestElement"];
         post?: never;
         delete?: never;
@@ -226,7 +267,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Remove an element from a manifest through a pull request */
+        /**
+         * Remove an element from a manifest through a pull request
+         * @description Proposes removing the entry; an element the manifest does not name is 409 entry_not_found. Instances following the manifest stop receiving the element once it is merged. The body is optional.
+         */
         post: operations["deleteManifestElement"];
         delete?: never;
         options?: never;
@@ -241,7 +285,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List pull requests, newest first */
+        /**
+         * List pull requests, newest first
+         * @description Every pull request mir opened (manifest writes, releases, publishes, hotfix releases), by number descending, each with what it does to each manifest. Page with `before`: the smallest number of a page.
+         */
         get: operations["listPullRequests"];
         put?: never;
         post?: never;
@@ -258,7 +305,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a pull request with the diff of each manifest it changes */
+        /**
+         * Get a pull request with the diff of each manifest it changes
+         * @description Its state, branch and commits, the entries it adds, changes and removes in each manifest, the artifacts it adds, its intent (`operations`, what a merge re-applies) and, when conflicted, the `conflicts`.
+         */
         get: operations["getPullRequest"];
         put?: never;
         post?: never;
@@ -297,7 +347,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Close a pull request without merging it, and delete its branch */
+        /**
+         * Close a pull request without merging it, and delete its branch
+         * @description Nothing reaches the default branch. On a forge the pull request is closed there first. A pending release it proposed is free again (its version may be created anew); a hotfix release it proposed may be proposed again.
+         */
         post: operations["closePullRequest"];
         delete?: never;
         options?: never;
@@ -336,7 +389,7 @@ export interface paths {
         put?: never;
         /**
          * Receive a forge's pull request event (merged, closed) and apply it
-         * @description GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the body with MIR_WEBHOOK_SECRET). Bitbucket Cloud: X-Hub-Signature (sha256=…). GitLab: X-Gitlab-Token equal to MIR_WEBHOOK_SECRET. Azure DevOps: basic credentials whose password is MIR_WEBHOOK_SECRET. A bad or missing proof is 401 and changes nothing; a repeated delivery answers `unchanged`.
+         * @description GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the body with MIR_WEBHOOK_SECRET). Bitbucket Cloud: X-Hub-Signature (sha256=…). GitLab: X-Gitlab-Token equal to MIR_WEBHOOK_SECRET. Azure DevOps: basic credentials whose password is MIR_WEBHOOK_SECRET. A bad or missing proof is 401 and changes nothing; a repeated delivery answers `unchanged`. No bearer token: forges call it, not clients.
          */
         post: operations["receiveForgeWebhook"];
         delete?: never;
@@ -355,12 +408,14 @@ export interface paths {
         /**
          * List an app’s releases (deprecated: use the elementUuid form)
          * @deprecated
+         * @description Retool's app-only form of GET …/releases/{elementUuid}?elementType=PAGE, which it does in every respect.
          */
         get: operations["listAppReleases"];
         put?: never;
         /**
          * Create an app release (deprecated: use the elementUuid form)
          * @deprecated
+         * @description Retool's app-only form of POST …/releases/{elementUuid}?elementType=PAGE, which it does in every respect.
          */
         post: operations["createAppRelease"];
         delete?: never;
@@ -376,10 +431,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List an element’s releases, merged and pending, newest first */
+        /**
+         * List an element’s releases, merged and pending, newest first
+         * @description Every release zip under dist/ on the default branch (`status: available`), plus those proposed in an open pull request (`status: pending`, with the `pull_request`): a pending version is taken. created_at and created_by come from the zip's .release.json, or for zips other tools wrote, from the commit that added them.
+         */
         get: operations["listReleases"];
         put?: never;
-        /** Build a release artifact from the element’s source on the default branch and propose it in a pull request */
+        /**
+         * Build a release artifact from the element’s source on the default branch and propose it in a pull request
+         * @description Zips the element's source folder on the default branch (byte-identical for the same commit, version, description and author: a dry run's sha256 is the real one's), pushes mir/release/<uuid>/<X.Y.Z> adding only dist/…/<X.Y.Z>.zip and opens its pull request. The version must be greater than every one, merged or pending: 409 version_exists or version_not_greater; `bump` picks the next one (1.0.0 / 0.1.0 / 0.0.1 for a first release).
+         */
         post: operations["createRelease"];
         delete?: never;
         options?: never;
@@ -394,7 +455,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a release zip from the default branch; ETag is its sha256 */
+        /**
+         * Download a release zip from the default branch; ETag is its sha256
+         * @description The artifact as committed under dist/, what an instance unpacks (getInstanceReleases gives its download_url). A release never changes, so the answer may be cached for good: If-None-Match with its ETag answers 304 without a body.
+         */
         get: operations["downloadReleaseArtifact"];
         put?: never;
         post?: never;
@@ -411,7 +475,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The release matrix: every protected element, its releases, the release each manifest sets, pending pull requests overlaid */
+        /**
+         * The release matrix: every protected element, its releases, the release each manifest sets, pending pull requests overlaid
+         * @description One row per protected app and workflow (apps first, then by name; filtered by `type` and a part of `name`), with its latest release, how many it has, the release each manifest sets, and what open pull requests would change (`pending`, `pending_releases`). Page with `cursor` = the `next_cursor` of the page before; each page is read at its own `commit_sha`.
+         */
         get: operations["listElements"];
         put?: never;
         post?: never;
@@ -432,7 +499,7 @@ export interface paths {
         put?: never;
         /**
          * Set releases in one or more manifests with one branch, one commit and one pull request
-         * @description Each release must exist on the default branch, or be latest. Rolling back is publishing an older version.
+         * @description One branch mir/publish/<id>, one commit and one pull request for any number of manifests and elements; merging it sets them all at once. Each release must exist on the default branch, or be latest (404 release_not_found); duplicate or contradictory changes are 400 naming body.changes[i]. Rolling back is publishing an older version.
          */
         post: operations["publish"];
         delete?: never;
@@ -448,10 +515,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hotfixes, newest first */
+        /**
+         * List hotfixes, newest first
+         * @description Open, released and abandoned hotfixes, filtered by `state` and `element_uuid`.
+         */
         get: operations["listHotfixes"];
         put?: never;
-        /** Open a hotfix on the line of a release: pushes hotfix/<uuid>/<X.Y> holding the newest release of that line */
+        /**
+         * Open a hotfix on the line of a release: pushes hotfix/<uuid>/<X.Y> holding the newest release of that line
+         * @description The branch is the default branch with the element's folder replaced by the newest release of that major.minor line, and no pull request: commit the fix there with any git client, then POST …/hotfixes/{id}/release. At most one open hotfix per element and line, across every mir process: 409 hotfix_exists. 201 when opened; 200 with dry_run=true.
+         */
         post: operations["createHotfix"];
         delete?: never;
         options?: never;
@@ -466,7 +539,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a hotfix with the commits made on its branch since it was created */
+        /**
+         * Get a hotfix with the commits made on its branch since it was created
+         * @description The commits pushed to hotfix/<uuid>/<X.Y> since it was opened (newest first, up to 200; for a released hotfix, up to the commit it was released from), read from the remote at the time: what its release is built from. Empty until a fix is pushed.
+         */
         get: operations["getHotfix"];
         put?: never;
         post?: never;
@@ -485,7 +561,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Build the patch release X.Y.(highest patch + 1) from the hotfix branch and propose only that artifact */
+        /**
+         * Build the patch release X.Y.(highest patch + 1) from the hotfix branch and propose only that artifact
+         * @description Zips the element's folder as the hotfix branch holds it and opens a pull request adding only that zip (the fix's source is not merged back). Merging it marks the hotfix released and deletes its branch. 409 hotfix_empty when nothing was committed since it was opened. The body is optional.
+         */
         post: operations["releaseHotfix"];
         delete?: never;
         options?: never;
@@ -502,7 +581,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Abandon a hotfix: its branch is deleted and the line may be hotfixed again */
+        /**
+         * Abandon a hotfix: its branch is deleted and the line may be hotfixed again
+         * @description The commits on its branch are dropped with it. A released or abandoned hotfix is 409 hotfix_not_open.
+         */
         post: operations["abandonHotfix"];
         delete?: never;
         options?: never;
@@ -517,10 +599,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List instances, optionally those following one manifest */
+        /**
+         * List instances, optionally those following one manifest
+         * @description Every deployment instance, sorted by name, with the manifest it follows (null: none).
+         */
         get: operations["listInstances"];
         put?: never;
-        /** Create an instance, optionally bound to a manifest on the default branch */
+        /**
+         * Create an instance, optionally bound to a manifest on the default branch
+         * @description Instances live in the database, not in git: creating one is immediate and audited, no pull request. The manifest, if given, must exist on the default branch (404 manifest_not_found); a taken name is 409 instance_exists.
+         */
         post: operations["createInstance"];
         delete?: never;
         options?: never;
@@ -535,15 +623,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an instance */
+        /**
+         * Get an instance
+         * @description Its description, URL and the manifest it follows. What it must run is GET …/instances/{name}/releases.
+         */
         get: operations["getInstance"];
         put?: never;
         post?: never;
-        /** Delete an instance (its manifest stays in git) */
+        /**
+         * Delete an instance (its manifest stays in git)
+         * @description Removes the instance and its binding from the database (audited); the manifest it followed is untouched.
+         */
         delete: operations["deleteInstance"];
         options?: never;
         head?: never;
-        /** Change an instance’s description or URL (its manifest: PUT …/manifest) */
+        /**
+         * Change an instance’s description or URL (its manifest: PUT …/manifest)
+         * @description Only the members sent change (at least one); `url: null` clears it. Audited.
+         */
         patch: operations["updateInstance"];
         trace?: never;
     };
@@ -555,7 +652,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Bind an instance to a manifest on the default branch (null unbinds) */
+        /**
+         * Bind an instance to a manifest on the default branch (null unbinds)
+         * @description From then on GET …/instances/{name}/releases resolves that manifest (other mir processes see the change within 2 s). The manifest must exist on the default branch: 404 manifest_not_found. Audited.
+         */
         put: operations["bindInstanceManifest"];
         post?: never;
         delete?: never;
@@ -573,7 +673,7 @@ export interface paths {
         };
         /**
          * What the instance must run now: its manifest on the default branch, resolved to artifacts
-         * @description Poll it with If-None-Match: 304 until the default branch or the binding changes.
+         * @description Each entry of its manifest on the default branch with its artifact (path, sha256, size, download_url); `latest` entries carry the `source_commit`; an entry whose artifact is missing carries `error` and the others are still served. Poll it with If-None-Match: 304 until the default branch or the binding changes (the answer is computed once per commit and manifest). An unbound instance is 409 instance_unbound.
          */
         get: operations["getInstanceReleases"];
         put?: never;
@@ -588,14 +688,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description An error (application/problem+json) */
+        /** @description An error (application/problem+json); members beyond these are the code's own (`entries`, `conflicts`, `required_scope`…) */
         Problem: {
             /** @enum {boolean} */
             success: false;
             /** @description What went wrong, for people */
             message: string;
-            /** @description Stable machine-readable code; never changes once shipped */
-            code: string;
+            /**
+             * @description Stable machine-readable code from the catalog; never changes once shipped
+             * @enum {string}
+             */
+            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
             /** @description The HTTP status, repeated */
             status: number;
             /** @description The HTTP status text */
@@ -1064,7 +1167,18 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description The request id: the caller's own `x-request-id` when it is 1–128 of A-Z a-z 0-9 . _ : -, else a new UUID. Logged with the request; quote it when reporting a 5xx.
+         * @example 3f1c9a52-7d4e-4b8a-9e21-6c0d5b7a8f34
+         */
+        RequestId: string;
+        /**
+         * @description Seconds to wait before trying again (RFC 9110 §10.2.3)
+         * @example 5
+         */
+        RetryAfter: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1078,13 +1192,43 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus text exposition format */
+            /** @description The metrics, in the Prometheus text exposition format */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    /**
+                     * @example # HELP http_requests_total HTTP requests by method, route template and status
+                     *     # TYPE http_requests_total counter
+                     *     http_requests_total{method="GET",route="/api/v2/source_control/instances/:name/releases",status="304"} 1742
+                     *
+                     *     # HELP mir_cache_entries Entries held, by cache
+                     *     # TYPE mir_cache_entries gauge
+                     *     mir_cache_entries{cache="artifacts"} 318
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1098,16 +1242,42 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The process is alive */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         status: "ok";
                     };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1121,24 +1291,57 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Every dependency answers */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "git": "ok"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         status: "ready";
+                        /** @description Each check by name: database, git, provider, startup */
                         checks: {
                             [key: string]: "ok";
                         };
                     };
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1150,6 +1353,7 @@ export interface operations {
     listTokens: {
         parameters: {
             query?: {
+                /** @description List revoked tokens too */
                 include_revoked?: boolean;
             };
             header?: never;
@@ -1158,12 +1362,36 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The tokens */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "tokens": [
+                     *           {
+                     *             "id": "9e2f7bd8-157f-4799-88d3-735947c4cdce",
+                     *             "name": "release-bot",
+                     *             "email": "release-bot@example.com",
+                     *             "token_prefix": "mir_RgP8_8",
+                     *             "scopes": [
+                     *               "source_control:releases_write"
+                     *             ],
+                     *             "created_by": "admin",
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "expires_at": "2027-06-30T00:00:00.000Z",
+                     *             "last_used_at": "2026-11-30T09:41:27.530Z",
+                     *             "revoked_at": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1173,54 +1401,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1238,6 +1483,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "release-bot",
+                 *       "email": "release-bot@example.com",
+                 *       "scopes": [
+                 *         "source_control:releases_write"
+                 *       ],
+                 *       "expires_at": "2027-06-30T00:00:00Z"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Who uses it: the author of its commits and the actor of its audit events */
                     name: string;
@@ -1253,69 +1508,108 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The token, with the secret itself */
             201: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "9e2f7bd8-157f-4799-88d3-735947c4cdce",
+                     *         "name": "release-bot",
+                     *         "email": "release-bot@example.com",
+                     *         "token_prefix": "mir_RgP8_8",
+                     *         "scopes": [
+                     *           "source_control:releases_write"
+                     *         ],
+                     *         "created_by": "admin",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "expires_at": "2027-06-30T00:00:00.000Z",
+                     *         "last_used_at": null,
+                     *         "revoked_at": null,
+                     *         "token": "mir_RgP8_8D-Xp1UOnkLGhI5oUJofsGo8AuCgwG9uHsW_9Q"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
                         data: components["schemas"]["Token"] & {
+                            /** @description The bearer token: shown this once */
                             token: string;
                         };
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1335,12 +1629,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The token */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "9e2f7bd8-157f-4799-88d3-735947c4cdce",
+                     *         "name": "release-bot",
+                     *         "email": "release-bot@example.com",
+                     *         "token_prefix": "mir_RgP8_8",
+                     *         "scopes": [
+                     *           "source_control:releases_write"
+                     *         ],
+                     *         "created_by": "admin",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "expires_at": "2027-06-30T00:00:00.000Z",
+                     *         "last_used_at": "2026-11-30T09:41:27.530Z",
+                     *         "revoked_at": null
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1348,63 +1662,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `token_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1424,12 +1756,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The token, revoked */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "9e2f7bd8-157f-4799-88d3-735947c4cdce",
+                     *         "name": "release-bot",
+                     *         "email": "release-bot@example.com",
+                     *         "token_prefix": "mir_RgP8_8",
+                     *         "scopes": [
+                     *           "source_control:releases_write"
+                     *         ],
+                     *         "created_by": "admin",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "expires_at": "2027-06-30T00:00:00.000Z",
+                     *         "last_used_at": "2026-11-30T09:41:27.530Z",
+                     *         "revoked_at": "2026-12-01T08:00:00.000Z"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1437,72 +1789,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `token_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `token_revoked` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,7 +1885,9 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
+                /** @description Only events on this target, e.g. manifest:prod */
                 target?: string;
+                /** @description Only events of this action, e.g. pull_request.merge */
                 action?: string;
                 limit?: number;
             };
@@ -1524,12 +1897,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The events, newest first */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "events": [
+                     *           {
+                     *             "id": "1841",
+                     *             "occurred_at": "2026-11-30T09:41:27.530Z",
+                     *             "actor": "release-bot",
+                     *             "action": "pull_request.merge",
+                     *             "target": "pull_request:12",
+                     *             "details": {
+                     *               "merge_commit": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                     *               "branch": "mir/manifest/prod/71ek0kn8",
+                     *               "token_id": "9e2f7bd8-157f-4799-88d3-735947c4cdce"
+                     *             },
+                     *             "request_id": "3f1c9a52-7d4e-4b8a-9e21-6c0d5b7a8f34"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1539,54 +1935,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1604,12 +2017,46 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The manifests and the commit they were read at */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "manifests": [
+                     *           {
+                     *             "name": "prod",
+                     *             "apps": [
+                     *               {
+                     *                 "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                 "release": "1.4.1"
+                     *               }
+                     *             ],
+                     *             "workflows": [
+                     *               {
+                     *                 "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *                 "release": "0.3.0"
+                     *               }
+                     *             ]
+                     *           },
+                     *           {
+                     *             "name": "staging",
+                     *             "error": {
+                     *               "path": "manifests/staging.yaml",
+                     *               "line": 7,
+                     *               "reason": "release must be X.Y.Z or latest"
+                     *             }
+                     *           }
+                     *         ],
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1646,63 +2093,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,7 +2169,10 @@ export interface operations {
     getManifest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags from earlier answers (a list, weak tags and `*` allowed): 304 without a body while one still matches */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -1723,12 +2181,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The manifest and the commit it was read at */
             200: {
                 headers: {
+                    /** @description The default-branch commit, quoted: send it back as If-None-Match, or as If-Match on a write */
+                    ETag?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "manifest": {
+                     *           "name": "prod",
+                     *           "apps": [
+                     *             {
+                     *               "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "release": "1.4.1"
+                     *             }
+                     *           ],
+                     *           "workflows": [
+                     *             {
+                     *               "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *               "release": "0.3.0"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1742,87 +2226,98 @@ export interface operations {
             /** @description Not modified: the ETag still matches; no body */
             304: {
                 headers: {
+                    /** @description The default-branch commit, quoted: send it back as If-None-Match, or as If-Match on a write */
+                    ETag?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1837,7 +2332,10 @@ export interface operations {
                 /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -1846,6 +2344,26 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "manifest": {
+                 *         "apps": [
+                 *           {
+                 *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *             "release": "1.4.2"
+                 *           }
+                 *         ],
+                 *         "workflows": [
+                 *           {
+                 *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                 *             "release": "latest"
+                 *           }
+                 *         ]
+                 *       },
+                 *       "commit_message": "uat: checkout 1.4.2, nightly-sync from its source",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description The whole manifest; entries not listed are removed */
                     manifest?: {
@@ -1878,12 +2396,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -1891,90 +2428,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1989,15 +2537,25 @@ export interface operations {
                 /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
             };
             cookie?: never;
         };
+        /** @description Optional: the request may have no body */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "commit_message": "Take checkout out of prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Commit message; a default says what changes */
                     commit_message?: string;
@@ -2007,12 +2565,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2020,90 +2597,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2118,7 +2696,10 @@ export interface operations {
                 /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -2129,6 +2710,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "release": "1.4.2",
+                 *       "commit_message": "Ship checkout 1.4.2 to prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description A release version X.Y.Z, or latest (the source on the default branch) */
                     release: string | "latest";
@@ -2140,12 +2728,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2153,90 +2760,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2251,7 +2869,10 @@ export interface operations {
                 /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -2260,8 +2881,15 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Optional: the request may have no body */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "commit_message": "Take checkout out of prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Commit message; a default says what changes */
                     commit_message?: string;
@@ -2271,12 +2899,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2284,90 +2931,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2381,9 +3039,13 @@ export interface operations {
             query: {
                 /** @description PAGE (an app) or WORKFLOW */
                 elementType: "PAGE" | "WORKFLOW";
+                /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -2394,6 +3056,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "release": "1.4.2",
+                 *       "commit_message": "Ship checkout 1.4.2 to prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description A release version X.Y.Z, or latest (the source on the default branch) */
                     release: string | "latest";
@@ -2405,12 +3074,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2418,90 +3106,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2515,9 +3214,13 @@ export interface operations {
             query: {
                 /** @description PAGE (an app) or WORKFLOW */
                 elementType: "PAGE" | "WORKFLOW";
+                /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
                 manifestName: string;
@@ -2526,8 +3229,15 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Optional: the request may have no body */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "commit_message": "Take checkout out of prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     /** @description Commit message; a default says what changes */
                     commit_message?: string;
@@ -2537,12 +3247,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request (Retool's answer plus `pull_request`); with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2550,90 +3279,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2656,12 +3396,72 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The pull requests, newest first */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_requests": [
+                     *           {
+                     *             "number": 12,
+                     *             "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *             "provider": "builtin",
+                     *             "external_number": null,
+                     *             "kind": "manifest",
+                     *             "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *             "body": "Proposed by release-bot through mir.\n\n- prod: PAGE 0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11 1.4.1 → 1.4.2",
+                     *             "state": "open",
+                     *             "source_branch": "mir/manifest/prod/71ek0kn8",
+                     *             "target_branch": "main",
+                     *             "base_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *             "head_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *             "merge_commit": null,
+                     *             "author": "release-bot",
+                     *             "merged_by": null,
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "updated_at": "2026-11-30T09:15:02.118Z",
+                     *             "merged_at": null,
+                     *             "closed_at": null,
+                     *             "conflicts": null,
+                     *             "manifests": [
+                     *               {
+                     *                 "manifest": "prod",
+                     *                 "created": false,
+                     *                 "deleted": false,
+                     *                 "added": [],
+                     *                 "changed": [
+                     *                   {
+                     *                     "element_type": "PAGE",
+                     *                     "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                     "from": "1.4.1",
+                     *                     "to": "1.4.2"
+                     *                   }
+                     *                 ],
+                     *                 "removed": []
+                     *               }
+                     *             ],
+                     *             "artifacts": [],
+                     *             "operations": [
+                     *               {
+                     *                 "op": "set_entry",
+                     *                 "manifest": "prod",
+                     *                 "element_type": "PAGE",
+                     *                 "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                 "from": "1.4.1",
+                     *                 "to": "1.4.2"
+                     *               }
+                     *             ]
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2671,54 +3471,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2738,12 +3555,70 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The pull request */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "provider": "builtin",
+                     *           "external_number": null,
+                     *           "kind": "manifest",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "body": "Proposed by release-bot through mir.\n\n- prod: PAGE 0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11 1.4.1 → 1.4.2",
+                     *           "state": "open",
+                     *           "source_branch": "mir/manifest/prod/71ek0kn8",
+                     *           "target_branch": "main",
+                     *           "base_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "head_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "merge_commit": null,
+                     *           "author": "release-bot",
+                     *           "merged_by": null,
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "merged_at": null,
+                     *           "closed_at": null,
+                     *           "conflicts": null,
+                     *           "manifests": [
+                     *             {
+                     *               "manifest": "prod",
+                     *               "created": false,
+                     *               "deleted": false,
+                     *               "added": [],
+                     *               "changed": [
+                     *                 {
+                     *                   "element_type": "PAGE",
+                     *                   "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                   "from": "1.4.1",
+                     *                   "to": "1.4.2"
+                     *                 }
+                     *               ],
+                     *               "removed": []
+                     *             }
+                     *           ],
+                     *           "artifacts": [],
+                     *           "operations": [
+                     *             {
+                     *               "op": "set_entry",
+                     *               "manifest": "prod",
+                     *               "element_type": "PAGE",
+                     *               "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "from": "1.4.1",
+                     *               "to": "1.4.2"
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2753,63 +3628,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `pull_request_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2829,12 +3722,71 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The merged pull request and the default branch after the merge */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "provider": "builtin",
+                     *           "external_number": null,
+                     *           "kind": "manifest",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "body": "Proposed by release-bot through mir.\n\n- prod: PAGE 0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11 1.4.1 → 1.4.2",
+                     *           "state": "merged",
+                     *           "source_branch": "mir/manifest/prod/71ek0kn8",
+                     *           "target_branch": "main",
+                     *           "base_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "head_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "merge_commit": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                     *           "author": "release-bot",
+                     *           "merged_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z",
+                     *           "merged_at": "2026-11-30T09:41:27.530Z",
+                     *           "closed_at": null,
+                     *           "conflicts": null,
+                     *           "manifests": [
+                     *             {
+                     *               "manifest": "prod",
+                     *               "created": false,
+                     *               "deleted": false,
+                     *               "added": [],
+                     *               "changed": [
+                     *                 {
+                     *                   "element_type": "PAGE",
+                     *                   "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                   "from": "1.4.1",
+                     *                   "to": "1.4.2"
+                     *                 }
+                     *               ],
+                     *               "removed": []
+                     *             }
+                     *           ],
+                     *           "artifacts": [],
+                     *           "operations": [
+                     *             {
+                     *               "op": "set_entry",
+                     *               "manifest": "prod",
+                     *               "element_type": "PAGE",
+                     *               "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "from": "1.4.1",
+                     *               "to": "1.4.2"
+                     *             }
+                     *           ]
+                     *         },
+                     *         "commit_sha": "b2ce77b835daf5e40d4741b900e60acd7381c0ca"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2846,81 +3798,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `pull_request_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `provider_refused`, `pull_request_not_open`, `merge_conflict`, `not_fast_forward`, `push_rejected` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2940,12 +3902,70 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The closed pull request */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "provider": "builtin",
+                     *           "external_number": null,
+                     *           "kind": "manifest",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "body": "Proposed by release-bot through mir.\n\n- prod: PAGE 0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11 1.4.1 → 1.4.2",
+                     *           "state": "closed",
+                     *           "source_branch": "mir/manifest/prod/71ek0kn8",
+                     *           "target_branch": "main",
+                     *           "base_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "head_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "merge_commit": null,
+                     *           "author": "release-bot",
+                     *           "merged_by": null,
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z",
+                     *           "merged_at": null,
+                     *           "closed_at": "2026-11-30T09:41:27.530Z",
+                     *           "conflicts": null,
+                     *           "manifests": [
+                     *             {
+                     *               "manifest": "prod",
+                     *               "created": false,
+                     *               "deleted": false,
+                     *               "added": [],
+                     *               "changed": [
+                     *                 {
+                     *                   "element_type": "PAGE",
+                     *                   "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                   "from": "1.4.1",
+                     *                   "to": "1.4.2"
+                     *                 }
+                     *               ],
+                     *               "removed": []
+                     *             }
+                     *           ],
+                     *           "artifacts": [],
+                     *           "operations": [
+                     *             {
+                     *               "op": "set_entry",
+                     *               "manifest": "prod",
+                     *               "element_type": "PAGE",
+                     *               "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "from": "1.4.1",
+                     *               "to": "1.4.2"
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -2955,81 +3975,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `pull_request_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `provider_refused`, `pull_request_not_open` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3049,12 +4079,71 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description What the refresh did, and the pull request after it */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "action": "rebuilt",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "provider": "builtin",
+                     *           "external_number": null,
+                     *           "kind": "manifest",
+                     *           "title": "Set checkout (0d7c1c9e) to 1.4.2 in prod",
+                     *           "body": "Proposed by release-bot through mir.\n\n- prod: PAGE 0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11 1.4.1 → 1.4.2",
+                     *           "state": "open",
+                     *           "source_branch": "mir/manifest/prod/71ek0kn8",
+                     *           "target_branch": "main",
+                     *           "base_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "head_commit": "7c2e5a90d4b1f8e3a6c9d2b5e8f1a4c7d0b3e6f9",
+                     *           "merge_commit": null,
+                     *           "author": "release-bot",
+                     *           "merged_by": null,
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "merged_at": null,
+                     *           "closed_at": null,
+                     *           "conflicts": null,
+                     *           "manifests": [
+                     *             {
+                     *               "manifest": "prod",
+                     *               "created": false,
+                     *               "deleted": false,
+                     *               "added": [],
+                     *               "changed": [
+                     *                 {
+                     *                   "element_type": "PAGE",
+                     *                   "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *                   "from": "1.4.1",
+                     *                   "to": "1.4.2"
+                     *                 }
+                     *               ],
+                     *               "removed": []
+                     *             }
+                     *           ],
+                     *           "artifacts": [],
+                     *           "operations": [
+                     *             {
+                     *               "op": "set_entry",
+                     *               "manifest": "prod",
+                     *               "element_type": "PAGE",
+                     *               "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "from": "1.4.1",
+                     *               "to": "1.4.2"
+                     *             }
+                     *           ]
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3066,81 +4155,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `pull_request_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `provider_refused`, `push_rejected` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3154,6 +4253,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The forge, as MIR_PROVIDER names it */
                 provider: "github" | "gitlab" | "bitbucket" | "azure";
             };
             cookie?: never;
@@ -3161,16 +4261,47 @@ export interface operations {
         /** @description The forge's event payload as it sends it (JSON); verified against the exact bytes received */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "action": "closed",
+                 *       "number": 4821,
+                 *       "pull_request": {
+                 *         "number": 4821,
+                 *         "state": "closed",
+                 *         "merged": true,
+                 *         "merge_commit_sha": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                 *         "head": {
+                 *           "ref": "mir/manifest/prod/71ek0kn8"
+                 *         },
+                 *         "merged_by": {
+                 *           "login": "grace"
+                 *         }
+                 *       },
+                 *       "sender": {
+                 *         "login": "grace"
+                 *       }
+                 *     }
+                 */
                 "application/json": unknown;
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description What the delivery changed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "action": "merged",
+                     *         "pull_request": 12
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3186,63 +4317,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_webhook_payload`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `webhook_unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `webhook_not_configured` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3263,12 +4402,43 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The releases, newest version first */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": [
+                     *         {
+                     *           "release_version": "1.5.0",
+                     *           "release_description": "Faster checkout: one request per basket",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "created_by": "release-bot",
+                     *           "sha256": "6617f3f05da1c5e0b6f7a1e2f3468d87a551d96032af71220714d7fc15af648f",
+                     *           "size": 48377,
+                     *           "status": "pending",
+                     *           "pull_request": {
+                     *             "number": 12,
+                     *             "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *             "state": "open"
+                     *           }
+                     *         },
+                     *         {
+                     *           "release_version": "1.4.2",
+                     *           "release_description": "Faster checkout: one request per basket",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "created_by": "release-bot",
+                     *           "sha256": "0cefd6ee71891b5184198defd801481bd85f318505b3b03cd5cc7c6df0c644d6",
+                     *           "size": 48213,
+                     *           "status": "available"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3276,81 +4446,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `element_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3362,6 +4542,7 @@ export interface operations {
     createAppRelease: {
         parameters: {
             query?: {
+                /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
             header?: never;
@@ -3374,6 +4555,12 @@ export interface operations {
         /** @description Exactly one of release_version and bump */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "bump": "minor",
+                 *       "release_description": "Faster checkout: one request per basket"
+                 *     }
+                 */
                 "application/json": {
                     /** @description A release version X.Y.Z */
                     release_version?: string;
@@ -3388,12 +4575,34 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed release branch and its pull request, with the version and the zip's sha256 and size; with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/release/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.5.0",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Release checkout 1.5.0",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         },
+                     *         "release_version": "1.5.0",
+                     *         "sha256": "6617f3f05da1c5e0b6f7a1e2f3468d87a551d96032af71220714d7fc15af648f",
+                     *         "size": 48377
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3401,90 +4610,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `element_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed`, `provider_unavailable`, `provider_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3508,12 +4728,43 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The releases, newest version first */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": [
+                     *         {
+                     *           "release_version": "1.5.0",
+                     *           "release_description": "Faster checkout: one request per basket",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "created_by": "release-bot",
+                     *           "sha256": "6617f3f05da1c5e0b6f7a1e2f3468d87a551d96032af71220714d7fc15af648f",
+                     *           "size": 48377,
+                     *           "status": "pending",
+                     *           "pull_request": {
+                     *             "number": 12,
+                     *             "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *             "state": "open"
+                     *           }
+                     *         },
+                     *         {
+                     *           "release_version": "1.4.2",
+                     *           "release_description": "Faster checkout: one request per basket",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "created_by": "release-bot",
+                     *           "sha256": "0cefd6ee71891b5184198defd801481bd85f318505b3b03cd5cc7c6df0c644d6",
+                     *           "size": 48213,
+                     *           "status": "available"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3521,81 +4772,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `element_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3609,6 +4870,7 @@ export interface operations {
             query: {
                 /** @description PAGE (an app) or WORKFLOW */
                 elementType: "PAGE" | "WORKFLOW";
+                /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
             header?: never;
@@ -3621,6 +4883,12 @@ export interface operations {
         /** @description Exactly one of release_version and bump */
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "bump": "minor",
+                 *       "release_description": "Faster checkout: one request per basket"
+                 *     }
+                 */
                 "application/json": {
                     /** @description A release version X.Y.Z */
                     release_version?: string;
@@ -3635,12 +4903,34 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed release branch and its pull request, with the version and the zip's sha256 and size; with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/release/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.5.0",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Release checkout 1.5.0",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         },
+                     *         "release_version": "1.5.0",
+                     *         "sha256": "6617f3f05da1c5e0b6f7a1e2f3468d87a551d96032af71220714d7fc15af648f",
+                     *         "size": 48377
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3648,90 +4938,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `element_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed`, `provider_unavailable`, `provider_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3746,7 +5047,10 @@ export interface operations {
                 /** @description PAGE (an app) or WORKFLOW */
                 elementType: "PAGE" | "WORKFLOW";
             };
-            header?: never;
+            header?: {
+                /** @description ETags from earlier answers (a list, weak tags and `*` allowed): 304 without a body while one still matches */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description An element UUID */
                 elementUuid: string;
@@ -3760,6 +5064,13 @@ export interface operations {
             /** @description The zip */
             200: {
                 headers: {
+                    /** @description The zip's sha256, quoted */
+                    ETag?: string;
+                    /** @description private, max-age=31536000, immutable: a release never changes */
+                    "Cache-Control"?: string;
+                    /** @description attachment; filename="<name>-<version>.zip" (and filename* in UTF-8) */
+                    "Content-Disposition"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3769,87 +5080,88 @@ export interface operations {
             /** @description Not modified: the ETag still matches; no body */
             304: {
                 headers: {
+                    /** @description The zip's sha256, quoted */
+                    ETag?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3874,12 +5186,52 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of the matrix */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "name": "checkout",
+                     *             "source_folder": "apps/checkout",
+                     *             "latest_release": "1.4.2",
+                     *             "releases_count": 7,
+                     *             "manifests": {
+                     *               "prod": "1.4.1",
+                     *               "uat": "1.4.2"
+                     *             },
+                     *             "pending": [
+                     *               {
+                     *                 "manifest": "prod",
+                     *                 "release": "1.4.2",
+                     *                 "pull_request": {
+                     *                   "number": 12,
+                     *                   "url": "https://mir.example.com/api/v2/source_control/pull_requests/12"
+                     *                 }
+                     *               }
+                     *             ],
+                     *             "pending_releases": []
+                     *           }
+                     *         ],
+                     *         "manifests": [
+                     *           "prod",
+                     *           "uat"
+                     *         ],
+                     *         "invalid_manifests": [],
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "next_cursor": null
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -3887,81 +5239,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3976,12 +5318,41 @@ export interface operations {
                 /** @description Answer what would be done; push nothing, record nothing */
                 dry_run?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
+                "If-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "changes": [
+                 *         {
+                 *           "manifest": "prod",
+                 *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *           "element_type": "PAGE",
+                 *           "release": "1.4.2"
+                 *         },
+                 *         {
+                 *           "manifest": "prod",
+                 *           "element_uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                 *           "element_type": "WORKFLOW",
+                 *           "release": "0.3.1"
+                 *         },
+                 *         {
+                 *           "manifest": "uat",
+                 *           "element_uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                 *           "element_type": "WORKFLOW",
+                 *           "release": "latest"
+                 *         }
+                 *       ],
+                 *       "commit_message": "Ship checkout 1.4.2 and nightly-sync 0.3.1 to prod",
+                 *       "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                 *     }
+                 */
                 "application/json": {
                     changes: {
                         /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
@@ -4006,12 +5377,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed branch and its pull request; with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/publish/zoixi9yh",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Publish 3 changes to prod, uat",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4019,90 +5409,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found`, `element_not_found`, `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4125,12 +5526,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The hotfixes, newest first */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "hotfixes": [
+                     *           {
+                     *             "id": "4c8f1ce9-46b4-4cc8-b6ec-206a33c92547",
+                     *             "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "element_type": "PAGE",
+                     *             "line": "1.4",
+                     *             "base_version": "1.4.2",
+                     *             "branch": "hotfix/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4",
+                     *             "base_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *             "state": "open",
+                     *             "release_version": null,
+                     *             "pull_request": null,
+                     *             "author": "release-bot",
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "updated_at": "2026-11-30T09:15:02.118Z",
+                     *             "released_at": null,
+                     *             "abandoned_at": null,
+                     *             "abandoned_by": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4140,54 +5569,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4208,6 +5654,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *       "element_type": "PAGE",
+                 *       "release": "1.4.2"
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * Format: uuid
@@ -4226,12 +5679,31 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description What would be pushed (dry_run=true): nothing was pushed or recorded */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "dry_run": true,
+                     *         "base_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "branch_name": "hotfix/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4",
+                     *         "line": "1.4",
+                     *         "base_version": "1.4.2",
+                     *         "files": [
+                     *           {
+                     *             "path": "apps/checkout/main.json",
+                     *             "change": "modified"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4242,9 +5714,36 @@ export interface operations {
             /** @description The hotfix and the commit its branch points to */
             201: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "hotfix": {
+                     *           "id": "4c8f1ce9-46b4-4cc8-b6ec-206a33c92547",
+                     *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *           "element_type": "PAGE",
+                     *           "line": "1.4",
+                     *           "base_version": "1.4.2",
+                     *           "branch": "hotfix/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4",
+                     *           "base_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "state": "open",
+                     *           "release_version": null,
+                     *           "pull_request": null,
+                     *           "author": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "released_at": null,
+                     *           "abandoned_at": null,
+                     *           "abandoned_by": null
+                     *         },
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4255,90 +5754,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `element_not_found`, `release_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `hotfix_exists`, `branch_exists`, `push_rejected` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `artifact_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4358,12 +5868,47 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The hotfix and the commits on its branch */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "hotfix": {
+                     *           "id": "4c8f1ce9-46b4-4cc8-b6ec-206a33c92547",
+                     *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *           "element_type": "PAGE",
+                     *           "line": "1.4",
+                     *           "base_version": "1.4.2",
+                     *           "branch": "hotfix/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4",
+                     *           "base_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "state": "open",
+                     *           "release_version": null,
+                     *           "pull_request": null,
+                     *           "author": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "released_at": null,
+                     *           "abandoned_at": null,
+                     *           "abandoned_by": null
+                     *         },
+                     *         "commits": [
+                     *           {
+                     *             "sha": "9d4e2b7c1a8f5e3d6b0c9a2f4e7d1b8c5a3f6e0d",
+                     *             "message": "Fix the rounding of basket totals\n",
+                     *             "author": "Grace Hopper",
+                     *             "email": "grace@example.com",
+                     *             "committed_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4381,72 +5926,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `hotfix_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4467,8 +6021,14 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Optional: the request may have no body */
         requestBody?: {
             content: {
+                /**
+                 * @example {
+                 *       "release_description": "Fix the rounding of basket totals"
+                 *     }
+                 */
                 "application/json": {
                     release_description?: string;
                     commit_message?: string;
@@ -4476,12 +6036,35 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The pushed release branch and its pull request; with dry_run=true, what would be pushed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/release/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4.3",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Hotfix checkout 1.4.3",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         },
+                     *         "release_version": "1.4.3",
+                     *         "sha256": "2b8e4d1f7a3c9e5b0d6f2a8c4e1b7d3f9a5c0e6b2d8f4a1c7e3b9d5f0a6c2e8b",
+                     *         "size": 48390,
+                     *         "hotfix_id": "4c8f1ce9-46b4-4cc8-b6ec-206a33c92547"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4489,90 +6072,101 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `hotfix_not_found`, `branch_not_found`, `element_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `hotfix_not_open`, `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `hotfix_release_pending`, `hotfix_empty`, `version_exists` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `source_folder_empty`, `artifact_too_large` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed`, `provider_unavailable`, `provider_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4595,12 +6189,38 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The abandoned hotfix; with dry_run=true, what would be done */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "hotfix": {
+                     *           "id": "4c8f1ce9-46b4-4cc8-b6ec-206a33c92547",
+                     *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *           "element_type": "PAGE",
+                     *           "line": "1.4",
+                     *           "base_version": "1.4.2",
+                     *           "branch": "hotfix/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4",
+                     *           "base_commit": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *           "state": "abandoned",
+                     *           "release_version": null,
+                     *           "pull_request": null,
+                     *           "author": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z",
+                     *           "released_at": null,
+                     *           "abandoned_at": "2026-11-30T09:41:27.530Z",
+                     *           "abandoned_by": "release-bot"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4618,81 +6238,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `hotfix_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `hotfix_not_open` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4713,12 +6343,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The instances */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instances": [
+                     *           {
+                     *             "name": "prod-eu",
+                     *             "description": "Production, Frankfurt",
+                     *             "url": "https://retool-eu.example.com",
+                     *             "manifest": "prod",
+                     *             "created_by": "release-bot",
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "updated_at": "2026-11-30T09:15:02.118Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4728,54 +6377,71 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4793,6 +6459,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "prod-eu",
+                 *       "description": "Production, Frankfurt",
+                 *       "url": "https://retool-eu.example.com",
+                 *       "manifest": "prod"
+                 *     }
+                 */
                 "application/json": {
                     /** @description An instance name: same rule as manifest names */
                     name: string;
@@ -4804,12 +6478,29 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The instance */
             201: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": {
+                     *           "name": "prod-eu",
+                     *           "description": "Production, Frankfurt",
+                     *           "url": "https://retool-eu.example.com",
+                     *           "manifest": "prod",
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4819,81 +6510,91 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `instance_exists` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4914,12 +6615,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The instance */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": {
+                     *           "name": "prod-eu",
+                     *           "description": "Production, Frankfurt",
+                     *           "url": "https://retool-eu.example.com",
+                     *           "manifest": "prod",
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -4929,63 +6647,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `instance_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5006,12 +6742,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The instance as it was */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": {
+                     *           "name": "prod-eu",
+                     *           "description": "Production, Frankfurt",
+                     *           "url": "https://retool-eu.example.com",
+                     *           "manifest": "prod",
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -5021,63 +6774,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `instance_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5098,6 +6869,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "description": "Production, Frankfurt (primary)"
+                 *     }
+                 */
                 "application/json": {
                     description?: string;
                     /** @description Where the instance runs */
@@ -5106,12 +6882,29 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The instance, changed */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": {
+                     *           "name": "prod-eu",
+                     *           "description": "Production, Frankfurt (primary)",
+                     *           "url": "https://retool-eu.example.com",
+                     *           "manifest": "prod",
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -5121,63 +6914,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `instance_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5198,18 +7009,40 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "manifest": "prod"
+                 *     }
+                 */
                 "application/json": {
                     manifest: string | null;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The instance, bound */
             200: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": {
+                     *           "name": "prod-eu",
+                     *           "description": "Production, Frankfurt",
+                     *           "url": "https://retool-eu.example.com",
+                     *           "manifest": "prod",
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {boolean} */
                         success: true;
@@ -5219,72 +7052,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `instance_not_found`, `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5296,7 +7138,10 @@ export interface operations {
     getInstanceReleases: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags from earlier answers (a list, weak tags and `*` allowed): 304 without a body while one still matches */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description An instance name: same rule as manifest names */
                 name: string;
@@ -5305,108 +7150,157 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description What the instance must run now, resolved from its manifest on the default branch */
+            /** @description What the instance must run, and the commit it was resolved at */
             200: {
                 headers: {
+                    /** @description Of this answer: it changes when the default branch or the binding does */
+                    ETag?: string;
+                    /** @description no-cache: revalidate with If-None-Match */
+                    "Cache-Control"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": "prod-eu",
+                     *         "manifest": "prod",
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "name": "checkout",
+                     *             "release": "1.4.1",
+                     *             "artifact": {
+                     *               "path": "dist/apps/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4.1.zip",
+                     *               "sha256": "0cefd6ee71891b5184198defd801481bd85f318505b3b03cd5cc7c6df0c644d6",
+                     *               "size": 48101,
+                     *               "download_url": "https://mir.example.com/api/v2/source_control/releases/0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11/1.4.1/artifact?elementType=PAGE"
+                     *             }
+                     *           },
+                     *           {
+                     *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "type": "WORKFLOW",
+                     *             "name": "nightly-sync",
+                     *             "release": "latest",
+                     *             "artifact": null,
+                     *             "source_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["EffectiveReleases"];
                 };
             };
             /** @description Not modified: the ETag still matches; no body */
             304: {
                 headers: {
+                    /** @description Of this answer: it changes when the default branch or the binding does */
+                    ETag?: string;
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
-            /** @description Invalid input: every bad field is listed in `errors` */
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
             400: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, unknown, expired or revoked bearer token */
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
             401: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description Not found. Codes: `instance_not_found`, `manifest_not_found` */
             404: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state. Codes: `instance_unbound` */
             409: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request body too large */
+            /** @description Request body too large. Codes: `payload_too_large` */
             413: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unsupported content type */
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid */
+            /** @description The repository content is invalid. Codes: `manifest_invalid` */
             422: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Internal error: details are in the log under the request id */
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A dependency (database, git remote, provider) is unavailable */
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
             503: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {

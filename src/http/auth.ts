@@ -19,6 +19,8 @@ declare module 'fastify' {
 }
 
 export const BEARER_SECURITY = [{ bearerAuth: [] }];
+/** A public route's: no token, said so in the document rather than left unsaid. */
+export const PUBLIC_SECURITY: { bearerAuth: never[] }[] = [];
 
 export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
   app.decorateRequest('principal', null);

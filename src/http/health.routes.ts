@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { errors } from '../errors.js';
-import { problems } from './schemas.js';
+import { PUBLIC_SECURITY } from './auth.js';
+import { problems, PUBLIC_ERRORS, withExamples } from './schemas.js';
 
 /** A dependency `/readyz` checks: resolves when usable, throws with a reason when not. */
 export interface ReadinessCheck {
@@ -21,7 +22,13 @@ export function healthRoutes(deps: { checks: readonly ReadinessCheck[] }): Fasti
           operationId: 'getHealth',
           tags: ['Operations'],
           summary: 'Liveness: the process answers',
-          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+          description:
+            'Answers as long as the process runs and its event loop turns; it checks no dependency (that is /readyz). Point a liveness probe here: restarting on a database outage would not help.',
+          security: PUBLIC_SECURITY,
+          response: {
+            200: withExamples(Type.Object({ status: Type.Literal('ok') }, { description: 'The process is alive' }), { status: 'ok' }),
+            ...problems(...PUBLIC_ERRORS),
+          },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -35,9 +42,21 @@ export function healthRoutes(deps: { checks: readonly ReadinessCheck[] }): Fasti
           operationId: 'getReadiness',
           tags: ['Operations'],
           summary: 'Readiness: every dependency (database, git, provider) answers',
+          description:
+            'Checks, in parallel and within 5 s each, that start-up is done, the database answers, the git remote answers and, with a forge provider, that the forge accepts the token. 503 not_ready names each failing check in `checks`. Point a readiness probe or a load balancer here.',
+          security: PUBLIC_SECURITY,
           response: {
-            200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.Literal('ok')) }),
-            ...problems(503),
+            200: withExamples(
+              Type.Object(
+                {
+                  status: Type.Literal('ready'),
+                  checks: Type.Record(Type.String(), Type.Literal('ok'), { description: 'Each check by name: database, git, provider, startup' }),
+                },
+                { description: 'Every dependency answers' },
+              ),
+              { status: 'ready', checks: { database: 'ok', git: 'ok' } },
+            ),
+            ...problems(...PUBLIC_ERRORS, 'not_ready'),
           },
         },
       },

@@ -5,6 +5,19 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import Type from 'typebox';
 import type { CacheStats } from '../runtime/bounded-cache.js';
+import { PUBLIC_SECURITY } from './auth.js';
+import { problems, PUBLIC_ERRORS } from './schemas.js';
+
+const METRICS_EXAMPLE = [
+  '# HELP http_requests_total HTTP requests by method, route template and status',
+  '# TYPE http_requests_total counter',
+  'http_requests_total{method="GET",route="/api/v2/source_control/instances/:name/releases",status="304"} 1742',
+  '',
+  '# HELP mir_cache_entries Entries held, by cache',
+  '# TYPE mir_cache_entries gauge',
+  'mir_cache_entries{cache="artifacts"} 318',
+  '',
+].join('\n');
 
 export function registerMetrics(app: FastifyInstance, caches: () => readonly CacheStats[]): Registry {
   const registry = new Registry();
@@ -74,7 +87,16 @@ export function registerMetrics(app: FastifyInstance, caches: () => readonly Cac
         operationId: 'getMetrics',
         tags: ['Operations'],
         summary: 'Prometheus metrics',
-        response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+        description:
+          "Request counts and latencies by route template (`http_requests_total`, `http_request_duration_seconds`), the request-path caches (`mir_cache_*`) and the process's default metrics, in Prometheus' text exposition format 0.0.4 (`Content-Type: text/plain; version=0.0.4; charset=utf-8`). For a scraper, not for people.",
+        security: PUBLIC_SECURITY,
+        response: {
+          200: {
+            description: 'The metrics, in the Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String(), example: METRICS_EXAMPLE } },
+          },
+          ...problems(...PUBLIC_ERRORS),
+        },
       },
     },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),

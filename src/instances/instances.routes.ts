@@ -1,18 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
+import { EXAMPLE } from '../http/example-values.js';
 import {
   AUTHENTICATED_ERRORS,
   CommitSha,
   ElementType,
   envelope,
+  GIT_ERRORS,
   ifNoneMatch,
+  IfNoneMatchHeaders,
   ManifestName,
-  NotModified,
+  notModified,
   ok,
   problems,
   ReleaseRef,
   Uuid,
+  withExamples,
 } from '../http/schemas.js';
 import type { InstanceService } from './instances.service.js';
 
@@ -73,6 +77,49 @@ const NameParams = Type.Object({ name: InstanceName });
 
 export const instanceSchemas = [Instance, EffectiveReleases];
 
+const INSTANCE_EXAMPLE: Static<typeof Instance> = {
+  name: 'prod-eu',
+  description: 'Production, Frankfurt',
+  url: 'https://retool-eu.example.com',
+  manifest: 'prod',
+  created_by: EXAMPLE.actor,
+  created_at: EXAMPLE.at,
+  updated_at: EXAMPLE.at,
+};
+const ONE_INSTANCE = (instance: Static<typeof Instance>, description: string) => ({ description, example: { success: true as const, data: { instance } } });
+const RELEASES_ETAG = 'Of this answer: it changes when the default branch or the binding does';
+const RELEASES_EXAMPLE: Static<typeof EffectiveReleases> = {
+  success: true,
+  data: {
+    instance: 'prod-eu',
+    manifest: 'prod',
+    commit_sha: EXAMPLE.commit,
+    elements: [
+      {
+        uuid: EXAMPLE.app,
+        type: 'PAGE',
+        name: EXAMPLE.appName,
+        release: '1.4.1',
+        artifact: {
+          path: `dist/apps/${EXAMPLE.app}/1.4.1.zip`,
+          sha256: EXAMPLE.sha256,
+          size: 48_101,
+          download_url: `https://mir.example.com/api/v2/source_control/releases/${EXAMPLE.app}/1.4.1/artifact?elementType=PAGE`,
+        },
+      },
+      {
+        uuid: EXAMPLE.workflow,
+        type: 'WORKFLOW',
+        name: EXAMPLE.workflowName,
+        release: 'latest',
+        artifact: null,
+        source_commit: EXAMPLE.commit,
+      },
+    ],
+  },
+};
+const ReleasesNotModified = notModified(RELEASES_ETAG);
+
 export function instanceRoutes(deps: { instances: InstanceService }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -83,9 +130,16 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'listInstances',
           tags: TAGS,
           summary: 'List instances, optionally those following one manifest',
+          description: 'Every deployment instance, sorted by name, with the manifest it follows (null: none).',
           security: BEARER_SECURITY,
           querystring: Type.Object({ manifest: Type.Optional(ManifestName) }, { additionalProperties: false }),
-          response: { 200: envelope(Type.Object({ instances: Type.Array(Type.Ref('Instance')) })), ...problems(...AUTHENTICATED_ERRORS) },
+          response: {
+            200: envelope(Type.Object({ instances: Type.Array(Type.Ref('Instance')) }), {
+              description: 'The instances',
+              example: { success: true, data: { instances: [INSTANCE_EXAMPLE] } },
+            }),
+            ...problems(...AUTHENTICATED_ERRORS),
+          },
         },
       },
       async (request) => ok({ instances: await deps.instances.list(request.query) }),
@@ -99,17 +153,25 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'createInstance',
           tags: TAGS,
           summary: 'Create an instance, optionally bound to a manifest on the default branch',
+          description:
+            'Instances live in the database, not in git: creating one is immediate and audited, no pull request. The manifest, if given, must exist on the default branch (404 manifest_not_found); a taken name is 409 instance_exists.',
           security: BEARER_SECURITY,
-          body: Type.Object(
-            {
-              name: InstanceName,
-              description: Type.Optional(Description),
-              url: Type.Optional(Url),
-              manifest: Type.Optional(Type.Union([ManifestName, Type.Null()])),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                name: InstanceName,
+                description: Type.Optional(Description),
+                url: Type.Optional(Url),
+                manifest: Type.Optional(Type.Union([ManifestName, Type.Null()])),
+              },
+              { additionalProperties: false },
+            ),
+            { name: 'prod-eu', description: 'Production, Frankfurt', url: 'https://retool-eu.example.com', manifest: 'prod' },
           ),
-          response: { 201: envelope(Type.Object({ instance: Type.Ref('Instance') })), ...problems(...AUTHENTICATED_ERRORS, 404, 409, 503) },
+          response: {
+            201: envelope(Type.Object({ instance: Type.Ref('Instance') }), ONE_INSTANCE(INSTANCE_EXAMPLE, 'The instance')),
+            ...problems(...AUTHENTICATED_ERRORS, ...GIT_ERRORS, 'manifest_not_found', 'instance_exists'),
+          },
         },
       },
       async (request, reply) => reply.code(201).send(ok({ instance: await deps.instances.create(request.body, actorOf(request)) })),
@@ -123,9 +185,13 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'getInstance',
           tags: TAGS,
           summary: 'Get an instance',
+          description: 'Its description, URL and the manifest it follows. What it must run is GET …/instances/{name}/releases.',
           security: BEARER_SECURITY,
           params: NameParams,
-          response: { 200: envelope(Type.Object({ instance: Type.Ref('Instance') })), ...problems(...AUTHENTICATED_ERRORS, 404) },
+          response: {
+            200: envelope(Type.Object({ instance: Type.Ref('Instance') }), ONE_INSTANCE(INSTANCE_EXAMPLE, 'The instance')),
+            ...problems(...AUTHENTICATED_ERRORS, 'instance_not_found'),
+          },
         },
       },
       async (request) => ok({ instance: await deps.instances.get(request.params.name) }),
@@ -139,10 +205,20 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'updateInstance',
           tags: TAGS,
           summary: 'Change an instance\u2019s description or URL (its manifest: PUT …/manifest)',
+          description: 'Only the members sent change (at least one); `url: null` clears it. Audited.',
           security: BEARER_SECURITY,
           params: NameParams,
-          body: Type.Object({ description: Type.Optional(Description), url: Type.Optional(Url) }, { additionalProperties: false, minProperties: 1 }),
-          response: { 200: envelope(Type.Object({ instance: Type.Ref('Instance') })), ...problems(...AUTHENTICATED_ERRORS, 404) },
+          body: withExamples(
+            Type.Object({ description: Type.Optional(Description), url: Type.Optional(Url) }, { additionalProperties: false, minProperties: 1 }),
+            { description: 'Production, Frankfurt (primary)' },
+          ),
+          response: {
+            200: envelope(
+              Type.Object({ instance: Type.Ref('Instance') }),
+              ONE_INSTANCE({ ...INSTANCE_EXAMPLE, description: 'Production, Frankfurt (primary)', updated_at: EXAMPLE.later }, 'The instance, changed'),
+            ),
+            ...problems(...AUTHENTICATED_ERRORS, 'instance_not_found'),
+          },
         },
       },
       async (request) => ok({ instance: await deps.instances.update(request.params.name, request.body, actorOf(request)) }),
@@ -156,9 +232,13 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'deleteInstance',
           tags: TAGS,
           summary: 'Delete an instance (its manifest stays in git)',
+          description: 'Removes the instance and its binding from the database (audited); the manifest it followed is untouched.',
           security: BEARER_SECURITY,
           params: NameParams,
-          response: { 200: envelope(Type.Object({ instance: Type.Ref('Instance') })), ...problems(...AUTHENTICATED_ERRORS, 404) },
+          response: {
+            200: envelope(Type.Object({ instance: Type.Ref('Instance') }), ONE_INSTANCE(INSTANCE_EXAMPLE, 'The instance as it was')),
+            ...problems(...AUTHENTICATED_ERRORS, 'instance_not_found'),
+          },
         },
       },
       async (request) => ok({ instance: await deps.instances.delete(request.params.name, actorOf(request)) }),
@@ -172,10 +252,18 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'bindInstanceManifest',
           tags: TAGS,
           summary: 'Bind an instance to a manifest on the default branch (null unbinds)',
+          description:
+            'From then on GET …/instances/{name}/releases resolves that manifest (other mir processes see the change within 2 s). The manifest must exist on the default branch: 404 manifest_not_found. Audited.',
           security: BEARER_SECURITY,
           params: NameParams,
-          body: Type.Object({ manifest: Type.Union([ManifestName, Type.Null()]) }, { additionalProperties: false }),
-          response: { 200: envelope(Type.Object({ instance: Type.Ref('Instance') })), ...problems(...AUTHENTICATED_ERRORS, 404, 503) },
+          body: withExamples(Type.Object({ manifest: Type.Union([ManifestName, Type.Null()]) }, { additionalProperties: false }), { manifest: 'prod' }),
+          response: {
+            200: envelope(
+              Type.Object({ instance: Type.Ref('Instance') }),
+              ONE_INSTANCE({ ...INSTANCE_EXAMPLE, updated_at: EXAMPLE.later }, 'The instance, bound'),
+            ),
+            ...problems(...AUTHENTICATED_ERRORS, ...GIT_ERRORS, 'instance_not_found', 'manifest_not_found'),
+          },
         },
       },
       async (request) => ok({ instance: await deps.instances.bind(request.params.name, request.body.manifest, actorOf(request)) }),
@@ -191,13 +279,22 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           operationId: 'getInstanceReleases',
           tags: TAGS,
           summary: 'What the instance must run now: its manifest on the default branch, resolved to artifacts',
-          description: 'Poll it with If-None-Match: 304 until the default branch or the binding changes.',
+          description:
+            'Each entry of its manifest on the default branch with its artifact (path, sha256, size, download_url); `latest` entries carry the `source_commit`; an entry whose artifact is missing carries `error` and the others are still served. Poll it with If-None-Match: 304 until the default branch or the binding changes (the answer is computed once per commit and manifest). An unbound instance is 409 instance_unbound.',
           security: BEARER_SECURITY,
           params: NameParams,
+          headers: IfNoneMatchHeaders,
           response: {
-            200: Type.Ref('EffectiveReleases'),
-            304: NotModified,
-            ...problems(...AUTHENTICATED_ERRORS, 404, 409, 422, 503),
+            200: {
+              description: 'What the instance must run, and the commit it was resolved at',
+              headers: {
+                ETag: Type.String({ description: RELEASES_ETAG }),
+                'Cache-Control': Type.String({ description: 'no-cache: revalidate with If-None-Match' }),
+              },
+              content: { 'application/json': { schema: Type.Ref('EffectiveReleases'), example: RELEASES_EXAMPLE } },
+            },
+            304: ReleasesNotModified,
+            ...problems(...AUTHENTICATED_ERRORS, ...GIT_ERRORS, 'instance_not_found', 'instance_unbound', 'manifest_not_found', 'manifest_invalid'),
           },
         },
       },

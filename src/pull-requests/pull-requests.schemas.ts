@@ -1,6 +1,7 @@
 // Shapes shared by every route that proposes a change: the pushed branch (Retool's answer to a
-// write, plus the pull request) and the dry-run answer.
-import Type from 'typebox';
+// write, plus the pull request) and the dry-run answer, with the document's examples of each.
+import Type, { type Static } from 'typebox';
+import { EXAMPLE } from '../http/example-values.js';
 
 export const PullRequestState = Type.Enum(['open', 'merged', 'closed', 'conflicted']);
 
@@ -51,6 +52,16 @@ export const WriteQuery = Type.Object(
   { dry_run: Type.Boolean({ default: false, description: 'Answer what would be done; push nothing, record nothing' }) },
   { additionalProperties: false },
 );
+
+/** `If-Match` on a write: the optimistic-concurrency check `base_sha` makes, as a header. */
+export const IfMatchHeaders = Type.Object({
+  'If-Match': Type.Optional(
+    Type.String({
+      description:
+        'The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent',
+    }),
+  ),
+});
 
 export const BaseSha = Type.String({
   pattern: '^[0-9a-f]{40}$',
@@ -110,6 +121,67 @@ export const PullRequest = Type.Object(
 );
 
 export const pullRequestSchemas = [PushedBranch, DryRun, PullRequest];
+
+const BRANCH = `mir/manifest/prod/71ek0kn8`;
+const MANIFEST_BEFORE = `version: 1.0.0\nname: prod\napps:\n  - uuid: ${EXAMPLE.app}\n    release: 1.4.1\nworkflows: []\n`;
+const SET_ENTRY = { op: 'set_entry', manifest: 'prod', element_type: 'PAGE', element_uuid: EXAMPLE.app, from: '1.4.1', to: '1.4.2' };
+const TITLE = `Set ${EXAMPLE.appName} (${EXAMPLE.app.slice(0, 8)}) to 1.4.2 in prod`;
+const BODY = `Proposed by ${EXAMPLE.actor} through mir.\n\n- prod: PAGE ${EXAMPLE.app} 1.4.1 → 1.4.2`;
+
+/** The answer to a write that pushed its branch: the pull request proposing app checkout 1.4.2 in prod. */
+export const PUSHED_EXAMPLE: Static<typeof PushedBranch> = {
+  commit_sha: EXAMPLE.branchCommit,
+  branch_name: BRANCH,
+  url: EXAMPLE.pullRequestUrl,
+  pull_request: { number: EXAMPLE.pullRequest, url: EXAMPLE.pullRequestUrl, state: 'open', title: TITLE, provider: 'builtin', external_number: null },
+};
+
+/** The same write with dry_run=true. */
+export const DRY_RUN_EXAMPLE: Static<typeof DryRun> = {
+  dry_run: true,
+  base_sha: EXAMPLE.commit,
+  branch_name: BRANCH,
+  pull_request: { title: TITLE, body: BODY },
+  files: [{ path: 'manifests/prod.yaml', change: 'modified' }],
+  manifests: [{ name: 'prod', before: MANIFEST_BEFORE, after: MANIFEST_BEFORE.replace('1.4.1', '1.4.2') }],
+  operations: [SET_ENTRY],
+};
+
+/** That pull request, merged. */
+export const PULL_REQUEST_EXAMPLE: Static<typeof PullRequest> = {
+  number: EXAMPLE.pullRequest,
+  url: EXAMPLE.pullRequestUrl,
+  provider: 'builtin',
+  external_number: null,
+  kind: 'manifest',
+  title: TITLE,
+  body: BODY,
+  state: 'merged',
+  source_branch: BRANCH,
+  target_branch: 'main',
+  base_commit: EXAMPLE.commit,
+  head_commit: EXAMPLE.branchCommit,
+  merge_commit: EXAMPLE.mergeCommit,
+  author: EXAMPLE.actor,
+  merged_by: EXAMPLE.actor,
+  created_at: EXAMPLE.at,
+  updated_at: EXAMPLE.later,
+  merged_at: EXAMPLE.later,
+  closed_at: null,
+  conflicts: null,
+  manifests: [
+    {
+      manifest: 'prod',
+      created: false,
+      deleted: false,
+      added: [],
+      changed: [{ element_type: 'PAGE', element_uuid: EXAMPLE.app, from: '1.4.1', to: '1.4.2' }],
+      removed: [],
+    },
+  ],
+  artifacts: [],
+  operations: [SET_ENTRY],
+};
 
 /** `If-Match: "<sha>"` (or W/"<sha>") → the sha; undefined when absent. */
 export function ifMatchSha(header: string | undefined): string | undefined {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
-import { AUTHENTICATED_ERRORS, envelope, ok, problems } from '../http/schemas.js';
+import { EXAMPLE } from '../http/example-values.js';
+import { AUTHENTICATED_ERRORS, envelope, ok, problems, withExamples } from '../http/schemas.js';
 import { SCOPES } from './scopes.js';
 import type { TokenService } from './tokens.service.js';
 
@@ -25,20 +26,37 @@ const TokenView = Type.Object(
 
 const TokenIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-const CreateTokenBody = Type.Object(
-  {
-    name: Type.String({
-      minLength: 1,
-      maxLength: 100,
-      pattern: '^[A-Za-z0-9][A-Za-z0-9 ._@-]*$',
-      description: 'Who uses it: the author of its commits and the actor of its audit events',
-    }),
-    email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Commit author e-mail' })),
-    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length }),
-    expires_at: Type.Optional(Type.String({ format: 'date-time' })),
-  },
-  { additionalProperties: false },
+const CreateTokenBody = withExamples(
+  Type.Object(
+    {
+      name: Type.String({
+        minLength: 1,
+        maxLength: 100,
+        pattern: '^[A-Za-z0-9][A-Za-z0-9 ._@-]*$',
+        description: 'Who uses it: the author of its commits and the actor of its audit events',
+      }),
+      email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Commit author e-mail' })),
+      scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length }),
+      expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+    },
+    { additionalProperties: false },
+  ),
+  { name: EXAMPLE.actor, email: 'release-bot@example.com', scopes: ['source_control:releases_write'], expires_at: '2027-06-30T00:00:00Z' },
 );
+
+const TOKEN_EXAMPLE: Static<typeof TokenView> = {
+  id: EXAMPLE.token,
+  name: EXAMPLE.actor,
+  email: 'release-bot@example.com',
+  token_prefix: 'mir_RgP8_8',
+  scopes: ['source_control:releases_write'],
+  created_by: 'admin',
+  created_at: EXAMPLE.at,
+  expires_at: '2027-06-30T00:00:00.000Z',
+  last_used_at: EXAMPLE.later,
+  revoked_at: null,
+};
+const CREATED_EXAMPLE = { ...TOKEN_EXAMPLE, last_used_at: null, token: 'mir_RgP8_8D-Xp1UOnkLGhI5oUJofsGo8AuCgwG9uHsW_9Q' };
 
 export const tokenSchemas = [TokenView];
 
@@ -52,10 +70,15 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           operationId: 'createToken',
           tags: ['Tokens'],
           summary: 'Create an API token; the token is returned once, only here',
+          description:
+            'The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything).',
           security: BEARER_SECURITY,
           body: CreateTokenBody,
           response: {
-            201: envelope(Type.Intersect([Type.Ref('Token'), Type.Object({ token: Type.String() })])),
+            201: envelope(Type.Intersect([Type.Ref('Token'), Type.Object({ token: Type.String({ description: 'The bearer token: shown this once' }) })]), {
+              description: 'The token, with the secret itself',
+              example: { success: true, data: CREATED_EXAMPLE },
+            }),
             ...problems(...AUTHENTICATED_ERRORS),
           },
         },
@@ -78,10 +101,17 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           operationId: 'listTokens',
           tags: ['Tokens'],
           summary: 'List API tokens (never the tokens themselves)',
+          description: 'Newest first; revoked tokens only with include_revoked=true. `token_prefix` tells tokens apart; the secret is never shown again.',
           security: BEARER_SECURITY,
-          querystring: Type.Object({ include_revoked: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { include_revoked: Type.Boolean({ default: false, description: 'List revoked tokens too' }) },
+            { additionalProperties: false },
+          ),
           response: {
-            200: envelope(Type.Object({ tokens: Type.Array(Type.Ref('Token')) })),
+            200: envelope(Type.Object({ tokens: Type.Array(Type.Ref('Token')) }), {
+              description: 'The tokens',
+              example: { success: true, data: { tokens: [TOKEN_EXAMPLE] } },
+            }),
             ...problems(...AUTHENTICATED_ERRORS),
           },
         },
@@ -97,9 +127,13 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           operationId: 'getToken',
           tags: ['Tokens'],
           summary: 'Get one API token (never the token itself)',
+          description: 'Its scopes, expiry, when it was last used (updated at most once a minute) and whether it is revoked.',
           security: BEARER_SECURITY,
           params: TokenIdParams,
-          response: { 200: envelope(Type.Ref('Token')), ...problems(...AUTHENTICATED_ERRORS, 404) },
+          response: {
+            200: envelope(Type.Ref('Token'), { description: 'The token', example: { success: true, data: TOKEN_EXAMPLE } }),
+            ...problems(...AUTHENTICATED_ERRORS, 'token_not_found'),
+          },
         },
       },
       async (request) => ok(await deps.tokens.get(request.params.id)),
@@ -113,9 +147,17 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           operationId: 'revokeToken',
           tags: ['Tokens'],
           summary: 'Revoke an API token; it answers 401 from then on',
+          description:
+            'At once in this process, within 10 s in the others (a verified token is trusted that long). Revoking is audited and cannot be undone: create a new token instead. 409 token_revoked when it is revoked already.',
           security: BEARER_SECURITY,
           params: TokenIdParams,
-          response: { 200: envelope(Type.Ref('Token')), ...problems(...AUTHENTICATED_ERRORS, 404, 409) },
+          response: {
+            200: envelope(Type.Ref('Token'), {
+              description: 'The token, revoked',
+              example: { success: true, data: { ...TOKEN_EXAMPLE, revoked_at: '2026-12-01T08:00:00.000Z' } },
+            }),
+            ...problems(...AUTHENTICATED_ERRORS, 'token_not_found', 'token_revoked'),
+          },
         },
       },
       async (request) => ok(await deps.tokens.revoke(request.params.id, actorOf(request))),
