@@ -1,0 +1,30 @@
+// How the answers of writes read for people: the pushed branch and its pull request, or what a dry
+// run would have pushed.
+import type { components } from '../../client/client.js';
+import { shortSha, type FieldEntry } from '../output.js';
+
+type PushedBranch = components['schemas']['PushedBranch'];
+type DryRun = Pick<components['schemas']['DryRun'], 'base_sha' | 'branch_name' | 'files'> & {
+  pull_request?: { title: string; body: string };
+};
+
+export function pushedEntries(answer: Pick<PushedBranch, 'branch_name' | 'commit_sha' | 'pull_request'>): FieldEntry[] {
+  return [
+    ['branch', `${answer.branch_name} at ${shortSha(answer.commit_sha)}`],
+    ['pull request', pullRequestLine(answer.pull_request)],
+  ];
+}
+
+export function pullRequestLine(pr: { number: number; state?: string; title?: string; url: string }): string {
+  return [`#${pr.number}`, pr.state, pr.title ? `"${pr.title}"` : undefined, pr.url].filter(Boolean).join(' ');
+}
+
+export function dryRunEntries(answer: DryRun): FieldEntry[] {
+  return [
+    ['dry run', 'nothing was pushed or recorded'],
+    ['based on', shortSha(answer.base_sha)],
+    ['would push', answer.branch_name],
+    ['would open', answer.pull_request ? `"${answer.pull_request.title}"` : undefined],
+    ...answer.files.map((f): FieldEntry => [`  ${f.change}`, f.path]),
+  ];
+}
