@@ -1,6 +1,7 @@
 // Batch publish (DESIGN §3): set elements' releases in one or more manifests with one branch, one
 // commit and one pull request, whatever the number of changes. Rolling back is publishing an
-// older version. Every change is a set_entry operation, so merging re-applies exactly these.
+// older version. Every change is a set_entry operation, so merging re-applies exactly these; a
+// manifest that does not exist yet is created in the same pull request.
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { errors, invalidField, type FieldError } from '../errors.js';
@@ -33,6 +34,7 @@ export interface PublishService {
 }
 
 type SetEntry = Extract<Operation, { op: 'set_entry' }>;
+type CreateManifest = Extract<Operation, { op: 'create_manifest' }>;
 
 export function createPublishService(deps: {
   git: GitWorker;
@@ -63,8 +65,7 @@ export function createPublishService(deps: {
   function operationsOf(snapshot: Snapshot, changes: readonly PublishChange[]): SetEntry[] {
     return changes.map((change) => {
       const entry = snapshot.manifests.get(change.manifest);
-      if (!entry) throw errors.manifestNotFound(change.manifest);
-      if (!entry.file) {
+      if (entry && !entry.file) {
         const e = entry.error!;
         throw errors.manifestInvalid(e.path, e.line ?? null, e.reason);
       }
@@ -73,7 +74,7 @@ export function createPublishService(deps: {
       } else if (!snapshot.releases.get(elementKey(change.element_type, change.element_uuid))?.has(change.release)) {
         throw errors.releaseNotFound(change.element_type, change.element_uuid, change.release, { manifest: change.manifest });
       }
-      const from = entry.file.getEntry(change.element_type, change.element_uuid)?.release ?? null;
+      const from = entry?.file?.getEntry(change.element_type, change.element_uuid)?.release ?? null;
       return { op: 'set_entry', manifest: change.manifest, element_type: change.element_type, element_uuid: change.element_uuid, from, to: change.release };
     });
   }
@@ -118,6 +119,9 @@ export function createPublishService(deps: {
         }),
       );
       const manifests = [...new Set(changes.map((c) => c.manifest))].sort();
+      // A manifest not on the default branch yet is created by the same pull request, as a manifest
+      // write creates it (the intent's create_manifest, so the pull request and a dry run say so).
+      const created: CreateManifest[] = manifests.filter((name) => !snapshot.manifests.has(name)).map((name) => ({ op: 'create_manifest', manifest: name }));
       const label = (op: SetEntry) => findElement(snapshot.elements, op.element_type, op.element_uuid)?.name ?? op.element_uuid;
       const title =
         operations.length === 1
@@ -129,17 +133,22 @@ export function createPublishService(deps: {
         body: [
           `Proposed by ${options.actor.name} through mir.`,
           '',
+          ...created.map((op) => `- create manifest ${op.manifest}`),
           ...operations.map((op) => `- ${op.manifest}: ${label(op)} (${op.element_type} ${op.element_uuid}) ${op.from ?? '(none)'} → ${op.to}`),
         ].join('\n'),
         commitMessage: options.commitMessage,
         branch: publishBranch(deps.config.git.branchPrefix, newBranchId()),
-        intent: { version: 1, operations },
+        intent: { version: 1, operations: [...created, ...operations] },
         snapshot,
         actor: options.actor,
         dryRun: options.dryRun,
         action: 'publish',
         target: manifests.length === 1 ? `manifest:${manifests[0]}` : `manifests:${manifests.join(',')}`,
-        details: { manifests, changes: operations.map(({ op: _op, ...change }) => change) },
+        details: {
+          manifests,
+          ...(created.length > 0 ? { created: created.map((op) => op.manifest) } : {}),
+          changes: operations.map(({ op: _op, ...change }) => change),
+        },
       });
     },
   };
