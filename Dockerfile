@@ -17,7 +17,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/build ./build
+# build/src only: the compiler's incremental state (build/*.tsbuildinfo) stays in the build stage.
+COPY --from=build /app/build/src ./build/src
 COPY migrations ./migrations
 RUN mkdir -p /data && chown node:node /data
 USER node
