@@ -3,7 +3,7 @@
 // tests never share data.
 import { randomUUID } from 'node:crypto';
 import type { GitWorker } from '../../src/git/types.js';
-import { buildArtifact } from '../../src/repo/artifact.js';
+import { buildArtifact } from '../../src/repo/artifact-writer.js';
 import { artifactPath, manifestPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH } from '../../src/repo/layout.js';
 import type { ElementType } from '../../src/repo/values.js';
 

@@ -2,7 +2,8 @@
 
 import { createDeflateRaw } from 'node:zlib';
 import t from 'tap';
-import { readArtifact, readArtifactMetadata, serializeReleaseMetadata } from '../../src/repo/artifact.js';
+import { readArtifact, readArtifactMetadata } from '../../src/repo/artifact-reader.js';
+import { serializeReleaseMetadata } from '../../src/repo/release-metadata.js';
 import { METADATA } from './fixtures/artifact-input.js';
 import { caughtAsync } from './helpers.js';
 import { craftZip, deflated } from './zip-craft.js';

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import t from 'tap';
-import { buildArtifact, checkArtifact } from '../../src/repo/artifact.js';
+import { checkArtifact } from '../../src/repo/artifact-reader.js';
+import { buildArtifact } from '../../src/repo/artifact-writer.js';
 import { craftZip, deflated, stored } from './zip-craft.js';
 
 const MIB = 1024 * 1024;

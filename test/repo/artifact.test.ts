@@ -4,18 +4,10 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import JSZip from 'jszip';
 import t from 'tap';
-import {
-  type ArtifactFile,
-  buildArtifact,
-  compareBytewise,
-  DEFAULT_ARTIFACT_LIMITS,
-  parseReleaseMetadata,
-  readArtifact,
-  readArtifactMetadata,
-  type ReleaseMetadata,
-  serializeReleaseMetadata,
-  sha256Hex,
-} from '../../src/repo/artifact.js';
+import { readArtifact, readArtifactMetadata } from '../../src/repo/artifact-reader.js';
+import { buildArtifact } from '../../src/repo/artifact-writer.js';
+import { type ArtifactFile, compareBytewise, DEFAULT_ARTIFACT_LIMITS, sha256Hex } from '../../src/repo/artifact.js';
+import { parseReleaseMetadata, type ReleaseMetadata, serializeReleaseMetadata } from '../../src/repo/release-metadata.js';
 import { FILES, METADATA } from './fixtures/artifact-input.js';
 import { caughtAsync } from './helpers.js';
 import { craftZip, deflated, listHeaders, stored } from './zip-craft.js';
