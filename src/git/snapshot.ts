@@ -7,7 +7,7 @@
 // `file`/`error` (and the protected lists on first access of `elements`/`elementErrors`), once
 // per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
 import { isAppError } from '../errors.js';
-import { parseManifest } from '../repo/manifest.js';
+import { parseManifest } from '../repo/manifest-file.js';
 import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';
 import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../repo/layout.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';

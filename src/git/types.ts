@@ -1,7 +1,7 @@
 // The git worker's public types. Services are written against GitWorker; nothing here imports
 // isomorphic-git, so a service never sees the library.
 import type { ElementType } from '../repo/values.js';
-import type { ManifestFile } from '../repo/manifest.js';
+import type { ManifestFile } from '../repo/manifest-file.js';
 import type { ProtectedElement } from '../repo/protected.js';
 
 /** The subset of pino the worker logs through (a Fastify or pino logger satisfies it). */

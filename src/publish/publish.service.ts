@@ -11,7 +11,7 @@ import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PullRequestService, type PushedBranch } from '../pull-requests/pull-requests.service.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { manifestPath, publishBranch } from '../repo/layout.js';
-import { parseManifest } from '../repo/manifest.js';
+import { parseManifest } from '../repo/manifest-file.js';
 import { findElement } from '../repo/protected.js';
 import { LATEST, type ElementType } from '../repo/values.js';
 

@@ -7,7 +7,7 @@
 import type { Snapshot, FileChange } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import { artifactPath, manifestPath } from '../repo/layout.js';
-import { createManifest, type ManifestFile } from '../repo/manifest.js';
+import { createManifest, type ManifestFile } from '../repo/manifest-file.js';
 import type { ElementType } from '../repo/values.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 

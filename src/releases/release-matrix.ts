@@ -6,7 +6,7 @@ import { invalidField } from '../errors.js';
 import type { GitWorker, Snapshot } from '../git/types.js';
 import { elementKey, type ElementKey } from '../git/types.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
-import type { ManifestFile } from '../repo/manifest.js';
+import type { ManifestFile } from '../repo/manifest-file.js';
 import type { ProtectedElement } from '../repo/protected.js';
 import type { ElementType } from '../repo/values.js';
 import { highestVersion } from '../repo/version.js';

@@ -1,10 +1,10 @@
 // The canonical layout of a manifest file as a line grammar: read, and written, without a yaml
 // Document. Every file this service writes is in it (version, name, then `apps` and `workflows`
 // as block lists of `uuid`/`release` pairs sorted by uuid, `[]` when empty, nothing else), so
-// reading a manifest, and changing one entry of it, cost a scan of its lines instead of the yaml
-// library's ~60 µs an entry: the cost of a one-entry write no longer grows with the Document.
+// reading a manifest, and changing one entry of it, cost a scan of its lines instead of a Document
+// whose cost grows with every entry: a one-entry write no longer costs in proportion to the file.
 // Text in any other layout (comments, unknown keys, flow style…) goes through the Document path
-// in src/repo/manifest.ts, which keeps what people wrote; both read the same values
+// in src/repo/manifest-document.ts, which keeps what people wrote; both read the same values
 // (test/repo/manifest.test.ts checks it).
 import { parseManifestPath } from './layout.js';
 import { isCanonicalUuid, isManifestName, isReleaseRef } from './values.js';

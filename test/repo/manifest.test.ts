@@ -2,16 +2,9 @@ import fc from 'fast-check';
 import t from 'tap';
 import { printCanonical } from '../../src/repo/manifest-canonical.js';
 import { AppError } from '../../src/errors.js';
-import {
-  createManifest,
-  diffManifests,
-  type Manifest,
-  type ManifestEntry,
-  manifestToJson,
-  parseManifest,
-  parseManifestEntries,
-  readCanonicalManifest,
-} from '../../src/repo/manifest.js';
+import type { Manifest, ManifestEntry } from '../../src/repo/manifest-canonical.js';
+import { diffManifests, manifestToJson, parseManifestEntries } from '../../src/repo/manifest-entries.js';
+import { createManifest, parseManifest, readCanonicalManifest } from '../../src/repo/manifest-file.js';
 import { caught, invalidField } from './helpers.js';
 
 const A = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
