@@ -2,7 +2,8 @@
 // Embedded mode: `<dataDir>/repo.git` is the repository. Remote mode: `<dataDir>/mirror.git` is a
 // bare mirror of every branch of `git.url`, kept up to date by fetching, and written to by
 // pushing (smart-HTTP spoken directly: src/git/smart-http.ts). Reads go to the local bare
-// repository (src/git/object-store.ts); refs and object writes go through isomorphic-git.
+// repository through our own reader (src/git/object-reader.ts); refs and object writes go through
+// isomorphic-git (src/git/object-store.ts).
 //
 // This file assembles the worker from its pieces, which share one WorkerContext
 // (src/git/worker-context.ts): local refs (local-refs.ts), packs received (pack-receiver.ts),

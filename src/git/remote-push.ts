@@ -2,7 +2,7 @@
 // its receive-pack with them.
 import git from 'isomorphic-git';
 import { localHeads, setLocalRef } from './local-refs.js';
-import { EMPTY_TREE } from './object-store.js';
+import { EMPTY_TREE } from './object-formats.js';
 import { ZERO_OID } from './smart-http.js';
 import type { WorkerContext } from './worker-context.js';
 

@@ -11,7 +11,8 @@ import { parseManifest } from '../repo/manifest-file.js';
 import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';
 import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../repo/layout.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
-import type { ObjectStore, TreeEntry } from './object-store.js';
+import type { TreeEntry } from './object-formats.js';
+import type { ObjectStore } from './object-store.js';
 import { elementKey, type ElementKey, type ManifestEntry, type ReleaseArtifact, type RepoFileError, type Snapshot } from './types.js';
 
 /** Keeps what the current and the previous build used; anything older is dropped. */

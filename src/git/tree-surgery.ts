@@ -2,7 +2,8 @@
 // rewritten; every other subtree keeps its oid, so a one-file change in a 60k-object repository
 // writes one blob and a handful of trees (FACTS.md: 12.8 ms against 86.9 ms for native plumbing).
 import { errors } from '../errors.js';
-import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './object-store.js';
+import { EMPTY_TREE, type TreeEntry } from './object-formats.js';
+import type { ObjectStore } from './object-store.js';
 import type { FileChange } from './types.js';
 
 interface DirPlan {

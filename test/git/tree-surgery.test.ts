@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
-import { createObjectStore, EMPTY_TREE } from '../../src/git/object-store.js';
+import { EMPTY_TREE } from '../../src/git/object-formats.js';
+import { createObjectStore } from '../../src/git/object-store.js';
 import { applyChanges } from '../../src/git/tree-surgery.js';
 import { createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
