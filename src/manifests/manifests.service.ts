@@ -11,7 +11,8 @@ import { diffManifests, manifestToJson, parseManifestEntries, type RetoolManifes
 import { parseManifest } from '../repo/manifest-file.js';
 import { LATEST, type ElementType } from '../repo/values.js';
 import type { Operation } from '../pull-requests/intent.js';
-import { newBranchId, type DryRunResult, type PullRequestService, type PushedBranch } from '../pull-requests/pull-requests.service.js';
+import { newBranchId, type DryRunResult, type PushedBranch } from '../pull-requests/proposals.js';
+import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 
 export interface ManifestListItem extends Partial<RetoolManifest> {

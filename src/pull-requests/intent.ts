@@ -4,6 +4,7 @@
 // An operation whose target still holds what it expected, or already holds what it wants, applies;
 // one whose target moved to something else is a conflict, named precisely. Unrelated changes made
 // in between touch other targets and so never conflict.
+import type { AppError, errors } from '../errors.js';
 import type { Snapshot, FileChange } from '../git/types.js';
 import { elementKey } from '../git/types.js';
 import { artifactPath, manifestPath } from '../repo/layout.js';
@@ -247,4 +248,17 @@ export function diffIntent(intent: Intent): ManifestDiff[] {
     }
   }
   return [...diffs.values()].sort((a, b) => (a.manifest < b.manifest ? -1 : 1));
+}
+
+/** The bytes of each change: those still on another commit are read with `readBlob`. */
+export async function resolveChanges(changes: readonly AppliedChange[], readBlob: (path: string, blob: string) => Promise<Uint8Array>): Promise<FileChange[]> {
+  return Promise.all(changes.map(async (change) => ('blob' in change ? { path: change.path, bytes: await readBlob(change.path, change.blob) } : change)));
+}
+
+/** The error `factory` makes of `conflicts`, each named with what it expected and what it found. */
+export function conflictError(factory: typeof errors.changeConflict, message: string, conflicts: readonly Conflict[]): AppError {
+  return factory(
+    `${message}: ${conflicts.map((c) => `${c.target} (${c.reason}: expected ${c.expected ?? 'nothing'}, found ${c.found ?? 'nothing'})`).join('; ')}`,
+    conflicts,
+  );
 }

@@ -13,7 +13,8 @@ import type { GitWorker, Logger } from '../git/types.js';
 import type { ForgeProvider, WebhookHeaders } from '../providers/types.js';
 import { artifactPath, manifestPath } from '../repo/layout.js';
 import { applyIntent, type Conflict, type Intent } from './intent.js';
-import type { PullRequestService, PullRequestView } from './pull-requests.service.js';
+import type { PullRequestView } from './pull-request-view.js';
+import type { PullRequestService } from './pull-requests.service.js';
 import * as repository from './pull-requests.repository.js';
 
 export type RefreshAction = 'rebuilt' | 'up_to_date' | 'conflicted' | 'merged' | 'closed' | 'unchanged';
