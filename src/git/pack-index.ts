@@ -1,6 +1,6 @@
 // Pack files indexed with node:zlib. isomorphic-git's indexPack resolves every delta in
-// JavaScript through its generic object reader and is what makes its clone 14× slower than native
-// git (FACTS.md); this indexer walks the pack once, inflating each entry with zlib (which tells
+// JavaScript through its generic object reader and is what makes its clone many times slower than
+// native git (docs/architecture.md); this indexer walks the pack once, inflating each entry with zlib (which tells
 // where the entry's compressed data ends; src/git/inflater.ts) and applying deltas from memory.
 // Entries are decoded by src/git/pack-entry.ts; the .idx is written by src/git/pack-idx.ts.
 import { createHash, hash } from 'node:crypto';

@@ -1,10 +1,9 @@
 // Git's smart HTTP protocol (v0/v1, stateless RPC), spoken directly:
 // https://git-scm.com/docs/http-protocol, https://git-scm.com/docs/pack-protocol.
-// Why not git.push / git.fetch: isomorphic-git's push walks the whole history to find what to send
-// (7.8–8.5 s for a one-commit branch on a 60k-object repository), and its fetch of a branch not
-// present locally sends no `have`s and downloads the whole pack (15.8 s) — FACTS.md. Here a push
-// sends exactly the objects the worker wrote, and a fetch offers every local branch tip as a
-// `have`, so only new objects travel.
+// Why not git.push / git.fetch: isomorphic-git's push walks the whole history to find what to send,
+// and its fetch of a branch not present locally sends no `have`s and downloads the whole pack
+// (docs/architecture.md has the figures). Here a push sends exactly the objects the worker wrote,
+// and a fetch offers every local branch tip as a `have`, so only new objects travel.
 import { errors, isAppError } from '../errors.js';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';

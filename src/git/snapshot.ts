@@ -2,10 +2,9 @@
 // whose oid did not change is never read again, a manifest whose blob did not change is never
 // parsed again. Moving the branch by one manifest re-reads the root, manifests/ and that blob.
 //
-// Parsing is lazy: YAML is the expensive part (0.2–0.7 s for a 5,000-entry manifest with the
-// `yaml` library), so a snapshot holds each manifest's bytes and parses it on first access of
-// `file`/`error` (and the protected lists on first access of `elements`/`elementErrors`), once
-// per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
+// Parsing is lazy: YAML is the expensive part (docs/architecture.md has the figures), so a snapshot
+// holds each manifest's bytes and parses it on first access of `file`/`error` (and the protected
+// lists on first access of `elements`/`elementErrors`), once per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
 import { isAppError } from '../errors.js';
 import { parseManifest } from '../repo/manifest-file.js';
 import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../repo/protected.js';

@@ -4,9 +4,10 @@
 //
 // A file that is exactly in the canonical form this service prints, with nothing else in it (no
 // comment, no unknown key: every file this service wrote), is read by the line grammar of
-// manifest-canonical.ts instead, and its Document is built only if an edit needs it: a Document
-// costs time in proportion to the entries. Both paths give the same values (test/repo/manifest.test.ts
-// checks it, and `toString()` checks it again on every rewrite).
+// manifest-canonical.ts instead, and edited there too, because a Document costs time in proportion
+// to the entries (docs/architecture.md has the figures); one is built from the text only if
+// something needs it. Both paths give the same values (test/repo/manifest.test.ts checks it, and
+// `toString()` checks it again on every rewrite).
 
 import { Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { errors } from '../errors.js';

@@ -7,10 +7,10 @@
 // file before anything is protected). Two elements of one list may not share a uuid, nor a
 // source folder: a release of one would silently include the other's source.
 //
-// Through the yaml Document a list costs ~40 µs an element (5,000 apps: ~200 ms, on every first
-// snapshot), so a list in the plain block layout (`<key>:` then `  - uuid:` / `    name:` /
-// `    path:` lines, nothing else) whose values yaml can only read as strings is read by a line
-// grammar. Anything else takes the Document path, which also reports every problem; both give
+// Through the yaml Document a list costs time per element, on every first snapshot
+// (docs/architecture.md has the figures), so a list in the plain block layout (`<key>:` then
+// `  - uuid:` / `    name:` / `    path:` lines, nothing else) whose values yaml can only read as
+// strings is read by a line grammar. Anything else takes the Document path, which also reports every problem; both give
 // the same elements (test/repo/protected.test.ts).
 
 import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
