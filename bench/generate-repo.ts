@@ -1,4 +1,4 @@
-// Generates the benchmark repository (DESIGN §8, issue 3): 5,000 protected apps with their source
+// Generates the benchmark repository (issue 3): 5,000 protected apps with their source
 // folders, 4 release zips each (20,000 artifacts), 10 manifests — about 60k objects. Seeded and
 // reproducible: the same options give the same commit sha. Written with native `git fast-import`,
 // which takes a few seconds where building it through any porcelain would take minutes.

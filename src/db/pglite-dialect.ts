@@ -1,7 +1,7 @@
 // A Kysely dialect over embedded PGlite, owned here rather than taken from npm: `kysely-pglite`
 // pulls ~85 MB of CLI dependencies and `kysely-pglite-dialect` only installs on PGlite 0.5 with
-// --legacy-peer-deps (../shared/FACTS.md). The whole dialect is a driver and a connection over
-// `pglite.query`, reusing Kysely's own Postgres adapter, compiler and introspector.
+// --legacy-peer-deps. The whole dialect is a driver and a connection over `pglite.query`, reusing
+// Kysely's own Postgres adapter, compiler and introspector.
 //
 // PGlite is a single session: two interleaved transactions would share one backend. The driver
 // therefore hands out its one connection to one holder at a time (a FIFO mutex), which gives

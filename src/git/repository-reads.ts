@@ -15,7 +15,7 @@ export async function headCommit(ctx: WorkerContext): Promise<string> {
   // The default branch as of the last fetch (poll, before each write, on demand) or of our own
   // last move of it: the hot read paths ask on every request, and reading the ref from disk
   // each time would cost more than serving the cached answer. Reads are therefore as fresh as
-  // the last fetch, in both modes, as DESIGN §6 says of the mirror.
+  // the last fetch, in both modes: the poll interval bounds how stale a read may be.
   if (ctx.lastHead) return ctx.lastHead;
   const head = await readLocalRef(ctx, ctx.defaultRef);
   if (!head) throw errors.gitUnavailable(`${ctx.remoteLabel} has no branch ${ctx.defaultBranch}`);

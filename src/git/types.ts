@@ -20,7 +20,7 @@ export interface WriteLock {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** A repository file that did not parse: reported, never dropped silently (DESIGN §2). */
+/** A repository file that did not parse: reported with its path and reason, never dropped silently. */
 export interface RepoFileError {
   readonly path: string;
   readonly line?: number;

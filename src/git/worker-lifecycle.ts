@@ -17,7 +17,7 @@ import { applyChanges } from './tree-surgery.js';
 import { now, type WorkerContext } from './worker-context.js';
 import type { WriteLocking } from './write-locking.js';
 
-/** Files of the initial commit of a new embedded repository (DESIGN §2: empty protected lists). */
+/** Files of the initial commit of a new embedded repository: the protected lists, empty, so every read finds them. */
 export const INITIAL_FILES: readonly { path: string; text: string }[] = [
   {
     path: 'README.md',

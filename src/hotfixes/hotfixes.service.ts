@@ -1,4 +1,4 @@
-// Hotfix lines (DESIGN §3): patch a `major.minor` line without the default branch's newer source.
+// Hotfix lines: patch a `major.minor` line without the default branch's newer source.
 // Creating one claims the line in Postgres with an `opening` row (a partial unique index: one
 // opening or open hotfix per element and line, whatever the number of processes), pushes
 // `hotfix/<uuid>/<X.Y>`, then turns the row open in one transaction with its audit event. The

@@ -1,6 +1,6 @@
 // The intent of a pull request: the operations it makes, each with what it expects to find.
 // Opening a pull request applies its intent to the default branch as it was then; merging applies
-// the same intent to the default branch as it is now (DESIGN §3, "merging never text-merges").
+// the same intent to the default branch as it is now: merging never text-merges a branch.
 // An operation whose target still holds what it expected, or already holds what it wants, applies;
 // one whose target moved to something else is a conflict, named precisely. Unrelated changes made
 // in between touch other targets and so never conflict.
@@ -96,7 +96,7 @@ export type AppliedChange = FileChange | { readonly path: string; readonly blob:
  * Applies `intent` to `snapshot`. Pure: reads only the snapshot (async only to let the event loop
  * run between operations); returns the file changes, or the conflicts when any operation's target
  * moved. A manifest that does not parse is a conflict too: nothing overwrites a file it could not
- * read (DESIGN §2).
+ * read.
  */
 export async function applyIntent(snapshot: Snapshot, intent: Intent): Promise<Application> {
   const conflicts: Conflict[] = [];

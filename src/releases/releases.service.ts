@@ -1,4 +1,4 @@
-// Releases (DESIGN §3): listing an element's artifacts, merged and pending; creating one from the
+// Releases: listing an element's artifacts, merged and pending; creating one from the
 // element's source on the default branch as a pull request that adds only the zip; serving a zip.
 // Hotfixes create their patch releases through `proposeRelease` too, from another source commit.
 import type { Actor } from '../audit/audit.service.js';

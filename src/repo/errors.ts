@@ -1,6 +1,6 @@
 // Errors for repository content that does not hold up: a file in the repository that does not
 // parse, or an artifact that is not a safe zip. All are 422 (the request was fine, the repository
-// content is not — DESIGN §4), built on the catalog in src/errors.ts so the handler renders them
+// content is not), built on the catalog in src/errors.ts so the handler renders them
 // like every other AppError. Details use snake_case members, as problem documents do.
 
 import { type AppError, errors } from '../errors.js';

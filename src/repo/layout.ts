@@ -1,4 +1,4 @@
-// Where things live in the source control repository (DESIGN §2) and the names of the branches
+// Where things live in the source control repository and the names of the branches
 // this service pushes. Every function re-validates its inputs even when the caller already did:
 // a value that fails a check can never become a path or a ref.
 
@@ -209,7 +209,7 @@ export function publishBranch(prefix: string, id: string): string {
   return `${parseBranchPrefix(prefix, 'branchPrefix')}publish/${parseBranchId(id)}`;
 }
 
-/** Hotfix branches carry no prefix (DESIGN §2): people push to them with plain git. */
+/** Hotfix branches carry no prefix: people push to them with plain git. */
 export function hotfixBranch(uuid: string, line: string): string {
   return `hotfix/${parseUuid(uuid, 'uuid')}/${parseLine(line, 'line')}`;
 }

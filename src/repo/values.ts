@@ -1,4 +1,4 @@
-// The scalar values of the repository format (DESIGN §2). Every path and branch name is built from
+// The scalar values of the repository format. Every path and branch name is built from
 // values that passed one of these checks, so the patterns here are the first line of defence
 // against path traversal as much as they are input validation.
 

@@ -1,4 +1,4 @@
-// Release versions: strict X.Y.Z (DESIGN §2). The pattern allows components of any length, so
+// Release versions: strict X.Y.Z, no `v`, no pre-release, no build metadata. The pattern allows components of any length, so
 // comparison is on digit strings (no leading zeros: longer means larger) and arithmetic on BigInt;
 // `Number` would silently round 9007199254740993.
 // The semver package is not used: it accepts what the format forbids (`v1.2.3`, pre-releases).
@@ -52,8 +52,8 @@ function increment(digits: string): string {
 }
 
 /**
- * The next version after `highest`. With no release yet the first is 1.0.0, 0.1.0 or 0.0.1
- * (DESIGN §3): the bump applied to an imaginary 0.0.0.
+ * The next version after `highest`. With no release yet the first is 1.0.0, 0.1.0 or 0.0.1: the
+ * bump applied to an imaginary 0.0.0.
  */
 export function bumpVersion(highest: string | null, kind: BumpKind): string {
   const { major, minor, patch } = highest === null ? { major: '0', minor: '0', patch: '0' } : parts(highest, 'highest');

@@ -1,4 +1,5 @@
-// Scopes of DESIGN §4. A write scope implies its read scope; `admin` implies every scope.
+// The scopes a token may hold; each route declares the one it needs (src/http/auth.ts). A write
+// scope implies its read scope; `admin` implies every scope.
 
 export const SCOPES = ['source_control:releases_read', 'source_control:releases_write', 'source_control:read', 'source_control:write', 'admin'] as const;
 

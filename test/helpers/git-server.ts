@@ -52,7 +52,7 @@ export async function tempDir(prefix = 'mir-git-'): Promise<{ path: string; remo
 
 /**
  * Creates `<root>/<name>.git`, bare, with `http.receivepack` on (http-backend refuses pushes
- * otherwise, FACTS.md) and, when `files` is given, one commit holding them on `branch`.
+ * otherwise: https://git-scm.com/docs/git-http-backend) and, when `files` is given, one commit holding them on `branch`.
  */
 export async function createBareRepo(options: { root: string; name: string; branch?: string; files?: Record<string, string | Uint8Array> }): Promise<string> {
   const branch = options.branch ?? 'main';
@@ -145,7 +145,7 @@ export async function startGitServer(options: { root: string; auth?: { username:
       REQUEST_METHOD: req.method ?? 'GET',
       CONTENT_TYPE: req.headers['content-type'] ?? '',
       REMOTE_ADDR: '127.0.0.1',
-      // Native git gzips large requests; http-backend inflates them when told (FACTS.md).
+      // Native git gzips large requests; http-backend inflates them when this variable says so.
       HTTP_CONTENT_ENCODING: String(req.headers['content-encoding'] ?? ''),
       GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
     };

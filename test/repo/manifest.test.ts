@@ -29,7 +29,7 @@ workflows:
 # end of file
 `;
 
-t.test('parses the format of DESIGN §2', async (t) => {
+t.test('parses a hand-written manifest into its entries, sorted by uuid', async (t) => {
   const file = parseManifest(HAND_WRITTEN, PATH);
   t.equal(file.path, PATH);
   t.equal(file.name, 'prod');
