@@ -126,22 +126,25 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
     return undefined;
   }
 
+  const loosePath = (oid: string): string => path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+
   async function isLooseObject(oid: string): Promise<boolean> {
     try {
-      await fs.promises.access(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+      await fs.promises.access(loosePath(oid));
       return true;
     } catch {
       return false;
     }
   }
 
+  /** A loose object's deflated bytes; undefined when there is no such file. */
+  function readLooseFile(oid: string): Promise<Buffer | undefined> {
+    return fs.promises.readFile(loosePath(oid)).catch(() => undefined);
+  }
+
   async function readLoose(oid: string): Promise<RawObject | undefined> {
-    let deflated: Buffer;
-    try {
-      deflated = await fs.promises.readFile(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
-    } catch {
-      return undefined;
-    }
+    const deflated = await readLooseFile(oid);
+    if (deflated === undefined) return undefined;
     const raw = zlib.inflateSync(deflated);
     const space = raw.indexOf(0x20);
     const nul = raw.indexOf(0, space);
@@ -207,12 +210,8 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
   }
 
   async function looseSize(oid: string): Promise<number | undefined> {
-    let deflated: Buffer;
-    try {
-      deflated = await fs.promises.readFile(path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
-    } catch {
-      return undefined;
-    }
+    const deflated = await readLooseFile(oid);
+    if (deflated === undefined) return undefined;
     // The header "<type> <size>\0" is in the first inflated bytes.
     const head = zlib.inflateSync(deflated.subarray(0, 256), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
     const match = /^[a-z]+ (\d+)\0/.exec(head.toString('latin1', 0, 32));
