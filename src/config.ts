@@ -46,7 +46,7 @@ const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: 
   },
 };
 
-/** The environment this service reads (DESIGN §7). Every variable is optional. */
+/** The environment this service reads (README → Configuration). Every variable is optional. */
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to listen on' }),

@@ -142,7 +142,7 @@ export const PROPOSAL_ERRORS = [
   ...GIT_ERRORS,
 ] as const satisfies readonly ErrorCode[];
 
-// --- domain primitives (DESIGN §2), shared by the route schemas ---------------------------------
+// --- domain primitives (the repository format: README → API), shared by the route schemas ------
 
 export const ManifestName = Type.String({
   pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',

@@ -1,5 +1,5 @@
 // Manifests: reading them from the default branch, and proposing changes to them as pull requests
-// (Retool's Source Control API, DESIGN §4). Every write is an intent of entry operations, so that
+// (Retool's Source Control API). Every write is an intent of entry operations, so that
 // merging later re-applies exactly what was asked and nothing else.
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';

@@ -1,4 +1,4 @@
-// Batch publish (DESIGN §3): set elements' releases in one or more manifests with one branch, one
+// Batch publish: set elements' releases in one or more manifests with one branch, one
 // commit and one pull request, whatever the number of changes. Rolling back is publishing an
 // older version. Every change is a set_entry operation, so merging re-applies exactly these; a
 // manifest that does not exist yet is created in the same pull request.

@@ -6,7 +6,7 @@ import { AUTHENTICATED_ERRORS, envelope, ok, problems, withExamples } from '../h
 import { SCOPES } from './scopes.js';
 import type { TokenService } from './tokens.service.js';
 
-const ScopeSchema = Type.Enum([...SCOPES], { description: 'A scope of DESIGN §4' });
+const ScopeSchema = Type.Enum([...SCOPES], { description: 'A permission a token grants: `admin` implies every other, each `…write` scope its `…read`' });
 
 const TokenView = Type.Object(
   {
