@@ -148,8 +148,11 @@ export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker
       let checked = 0;
       let read = 0;
       let nextLog = started + WARM_LOG_MS;
-      for (const slice of warmOrder(snapshot, WARM_SLICE)) {
+      for await (const slice of warmOrder(snapshot, WARM_SLICE)) {
         if (options.signal?.aborted) break;
+        // Most slices of a pass after a merge are known already: without this the walk over
+        // 200,000 of them would be one synchronous stretch.
+        await yieldToEventLoop();
         const todo = slice.filter((a) => !warmed.get(a.blobId));
         if (todo.length === 0) continue;
         const before = stats.read;
@@ -238,16 +241,19 @@ function infoOf(row: ArtifactRow): ArtifactInfo {
  * so that these end freshest in the memory cache (at 50,000 apps it holds half of the 200,000),
  * where the reads of instances find them.
  */
-function* warmOrder(snapshot: Snapshot, size: number): Generator<Located[]> {
+async function* warmOrder(snapshot: Snapshot, size: number): AsyncGenerator<Located[]> {
   const named = new Map<string, ReleaseArtifact>();
   for (const entry of snapshot.manifests.values()) {
+    await yieldToEventLoop();
     const manifest = entry.file?.manifest;
     if (!manifest) continue;
     for (const [type, entries] of [
       ['PAGE', manifest.apps],
       ['WORKFLOW', manifest.workflows],
     ] as const) {
-      for (const e of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        if (i % 1_000 === 0) await yieldToEventLoop();
+        const e = entries[i]!;
         const artifact = snapshot.releases.get(elementKey(type, e.uuid))?.get(e.release);
         if (artifact) named.set(artifact.blobId, artifact);
       }
@@ -266,7 +272,11 @@ function* warmOrder(snapshot: Snapshot, size: number): Generator<Located[]> {
       }
     }
   }
-  for (const versions of snapshot.releases.values()) yield* add(versions.values(), named);
+  let folders = 0;
+  for (const versions of snapshot.releases.values()) {
+    if (++folders % 1_000 === 0) await yieldToEventLoop();
+    yield* add(versions.values(), named);
+  }
   yield* add(named.values(), new Map());
   if (slice.length > 0) yield slice;
 }
