@@ -244,6 +244,9 @@ t.test('the warmer warms the head at start and again when it moves, and stops cl
   const rows = await ctx.database.handle.db.selectFrom('artifacts').select(['blob_id', 'problem']).execute();
   t.equal(rows.length, 2, 'its new zip described too');
   await warmer.stop();
+  const later = await commitFiles(ctx.git, { [artifactPath('PAGE', a.uuid, '9.9.10')]: zip }, 'Another zip\n');
+  await ctx.git.fetch();
   await warmer.warmNow();
-  t.equal(warmer.warmedHead, head, 'a stopped warmer does nothing');
+  t.not(later, head);
+  t.equal(warmer.warmedHead, head, 'a stopped warmer does not warm a new head');
 });
