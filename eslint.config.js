@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   {
     // Regular expressions that look for control characters on purpose (hostile input, path rules).
-    files: ['src/http/input-checks.ts', 'src/repo/layout.ts'],
+    files: ['src/http/input-checks.ts', 'src/git/tree-path.ts'],
     rules: { 'no-control-regex': 'off' },
   },
   {

@@ -1,4 +1,4 @@
-// Benchmarks the git worker against native git on the generated repository (issue 3), each ratio
+// Benchmarks the git gateway against native git on the generated repository (issue 3), each ratio
 // measured in the same run against the same smart-HTTP server (`git http-backend` in a separate
 // process). Results are printed and written to the `git` section of bench/RESULTS.md with the
 // machine and the date.
@@ -10,10 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createGitWorker } from '../src/git/git-worker.js';
-import { createProcessLock } from '../src/git/process-lock.js';
+import { createGitGateway } from '../src/git/gateway.js';
+import { Mutex } from '../src/runtime/mutex.js';
+import { createSnapshots } from '../src/snapshots/snapshots.js';
 import { createSmartHttpClient } from '../src/git/smart-http.js';
-import type { GitWorker, Logger } from '../src/git/types.js';
+import type { GitGateway, Logger } from '../src/git/types.js';
 import { generateRepo } from './generate-repo.js';
 import { appendResults, numberFlag, writeResults } from './results.js';
 
@@ -61,11 +62,11 @@ function median(values: number[]): number {
 
 const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
-function worker(url: string, dataDir: string): GitWorker {
-  return createGitWorker({
+function worker(url: string, dataDir: string): GitGateway {
+  return createGitGateway({
     dataDir,
     git: { url, username: undefined, token: undefined, defaultBranch: 'main', pollSeconds: 0, branchPrefix: 'mir/' },
-    lock: createProcessLock(),
+    lock: new Mutex(),
     logger: silent,
   });
 }
@@ -112,22 +113,23 @@ async function main(): Promise<void> {
     const cold: number[] = [];
     const coldParse: number[] = [];
     const nativeClone: number[] = [];
-    let w: GitWorker | undefined;
+    let w: GitGateway | undefined;
     for (let i = 0; i < Math.min(RUNS, 3); i++) {
       const dir = path.join(scratch, `native-clone-${i}`);
       nativeClone.push((await time(() => git(['clone', '-q', '--bare', url, dir])))[0]);
       await rm(dir, { recursive: true, force: true });
       const data = path.join(scratch, `cold-${i}`);
       const candidate = worker(url, data);
+      const candidateSnapshots = createSnapshots(candidate);
       cold.push(
         (
           await time(async () => {
             await candidate.start();
-            await candidate.snapshot();
+            await candidateSnapshots.latest();
           })
         )[0],
       );
-      const snap = await candidate.snapshot();
+      const snap = await candidateSnapshots.latest();
       coldParse.push(
         (
           await time(async () => {
@@ -159,8 +161,10 @@ async function main(): Promise<void> {
       ours: median(transfer),
       note: 'the rest is indexing in JS (single thread), writing, snapshot',
     });
-    results.push({ name: 'then parse all 10 manifests + protected list (src/repo)', ours: median(coldParse), note: 'not in native; lazy, on first use' });
+    results.push({ name: 'then parse all 10 manifests + protected list (src/formats)', ours: median(coldParse), note: 'not in native; lazy, on first use' });
     const ours = w!;
+    const oursSnapshots = createSnapshots(ours);
+    await oursSnapshots.latest();
 
     // 2. One-file commit + push of a new branch.
     const nativeMirror = path.join(scratch, 'native-mirror.git');
@@ -201,7 +205,7 @@ async function main(): Promise<void> {
       await git(['commit', '-q', '--allow-empty', '-m', `main ${i}`], { cwd: pusher });
       await git(['push', '-q', 'origin', 'HEAD:main'], { cwd: pusher });
       fetchMainNative.push((await time(() => git(['fetch', '-q', 'origin'], { cwd: nativeMirror })))[0]);
-      fetchMainOurs.push((await time(() => ours.fetch()))[0]);
+      fetchMainOurs.push((await time(() => ours.fetchAllBranches()))[0]);
 
       await git(['checkout', '-q', '-B', `hotfix/bench/${i}`, 'origin/main'], { cwd: pusher });
       await git(['fetch', '-q'], { cwd: pusher });
@@ -209,7 +213,7 @@ async function main(): Promise<void> {
       await git(['-c', 'core.safecrlf=false', 'commit', '-q', '--allow-empty', '-m', `fix ${i}`], { cwd: pusher });
       await git(['push', '-q', 'origin', `HEAD:refs/heads/hotfix/bench/${i}`], { cwd: pusher });
       fetchBranchNative.push((await time(() => git(['fetch', '-q', 'origin'], { cwd: nativeMirror })))[0]);
-      fetchBranchOurs.push((await time(() => ours.fetch()))[0]);
+      fetchBranchOurs.push((await time(() => ours.fetchAllBranches()))[0]);
       await git(['checkout', '-q', 'main'], { cwd: pusher });
     }
     results.push({ name: 'fetch of one new commit on main', ours: median(fetchMainOurs), native: median(fetchMainNative) });
@@ -230,7 +234,7 @@ async function main(): Promise<void> {
         await ours.fastForwardDefault({ from, to });
       });
       // The snapshot of the previous commit was built in the previous round (or by cold start).
-      const [ms, snap] = await time(() => ours.snapshot());
+      const [ms, snap] = await time(() => oursSnapshots.latest());
       rebuild.push(ms);
       reparse.push((await time(async () => void snap.manifests.get('inst-02')?.file))[0]);
     }
@@ -242,7 +246,7 @@ async function main(): Promise<void> {
     const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'} × ${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`;
     const gitVersion = (await git(['--version'])).trim();
     const lines = [
-      `## git worker vs native git — ${new Date().toISOString()}`,
+      `## git gateway vs native git — ${new Date().toISOString()}`,
       '',
       `Machine: ${machine}; Node ${process.version}; ${gitVersion}; load average ${loadAtStart} at the start, ${os
         .loadavg()

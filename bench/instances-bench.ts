@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { createAdvisoryLock } from '../src/db/lock.js';
 import { migrate } from '../src/db/migrator.js';
-import { createGitWorker } from '../src/git/git-worker.js';
+import { createGitGateway } from '../src/git/gateway.js';
 import { createLogger } from '../src/logger.js';
 import { generateRepo } from './generate-repo.js';
 import { appendResults, machine, numberFlag, writeResults } from './results.js';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     const logger = createLogger({ level: 'info', destination: { write: () => {} } as never });
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
     await migrate(database);
-    const git = createGitWorker({ git: config.git, dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
+    const git = createGitGateway({ git: config.git, dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
     await git.start();
     const app = await buildApp({ config, database, git, logger });
     const system = { name: 'bench', email: 'bench@example.com', tokenId: null, requestId: null };

@@ -12,8 +12,8 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { createAdvisoryLock } from '../src/db/lock.js';
 import { migrate } from '../src/db/migrator.js';
-import { createGitWorker } from '../src/git/git-worker.js';
-import type { GitWorker } from '../src/git/types.js';
+import { createGitGateway } from '../src/git/gateway.js';
+import type { GitGateway } from '../src/git/types.js';
 import { createLogger } from '../src/logger.js';
 import { generateRepo } from './generate-repo.js';
 import { appendResults, machine, numberFlag, writeResults } from './results.js';
@@ -25,7 +25,7 @@ const SYSTEM = { name: 'bench', email: 'bench@example.com', tokenId: null, reque
 
 interface Service {
   app: App;
-  git: GitWorker;
+  git: GitGateway;
   database: DatabaseHandle;
   token: string;
   close(): Promise<void>;
@@ -41,7 +41,7 @@ async function start(dataDir: string): Promise<Service> {
   const logger = createLogger({ level: 'silent' });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir });
   await migrate(database);
-  const git = createGitWorker({ git: config.git, dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
+  const git = createGitGateway({ git: config.git, dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
   await git.start();
   const app = await buildApp({ config, database, git, logger });
   const { token } = await app.services.tokens.create({ name: 'bench', scopes: ['source_control:releases_write'] }, SYSTEM);
@@ -145,7 +145,7 @@ async function matrix(work: string): Promise<string[]> {
     const get = (query: string) => () =>
       service.app.inject({ method: 'GET', url: `${API}/elements${query}`, headers: { authorization: `Bearer ${service.token}` } });
     const snapshotStarted = performance.now();
-    const snapshot = await service.git.snapshot();
+    const snapshot = await service.app.services.snapshots.latest();
     void snapshot.elements;
     for (const entry of snapshot.manifests.values()) void entry.file;
     const snapshotMs = performance.now() - snapshotStarted;
@@ -182,7 +182,7 @@ async function matrix(work: string): Promise<string[]> {
     return [
       `### GET /elements on the generated repository (${repo.uuids.length} apps, ${repo.uuids.length * 4} artifacts, ${repo.manifestNames.length} manifests)`,
       '',
-      `After start, the snapshot of the default branch (protected list, 10 manifests of up to 5,000 entries parsed, 20,000 artifacts; the git worker's, shared by every read): ${ms(snapshotMs)} ms. ` +
+      `After start, the snapshot of the default branch (protected list, 10 manifests of up to 5,000 entries parsed, 20,000 artifacts; the git gateway's, shared by every read): ${ms(snapshotMs)} ms. ` +
         `The first request on it (builds the matrix index, memoized per snapshot): ${ms(cold)} ms. Then ${REQUESTS} sequential requests per row:`,
       '',
       '| query | p50 ms | p90 ms | p99 ms |',

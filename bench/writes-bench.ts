@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import { serializeReleaseMetadata } from '../src/repo/release-metadata.js';
+import { serializeReleaseMetadata } from '../src/formats/release-metadata.js';
 import { TSX_CHILD_ENV } from '../test/helpers/child.js';
 import { createReplica, type Replica } from '../test/helpers/replica.js';
 import { generateRepo, type GeneratedRepo } from './generate-repo.js';

@@ -1,7 +1,7 @@
 // The demo app `npm run demo` protects (scripts/demo.ts): its uuid, name and source, and the edit
 // of the protected list that adds it. Pure: text in, text out.
 import { Document, isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
-import { parseProtectedApps } from '../src/repo/protected.js';
+import { parseProtectedApps } from '../src/formats/protected.js';
 
 export const DEMO_APP = {
   uuid: '3f0c7a52-9d1e-4b8a-a6c4-5e2f1d0b7a93',

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { isAppError } from '../src/errors.js';
-import { PROTECTED_APPS_PATH } from '../src/repo/layout.js';
-import { parseProtectedApps } from '../src/repo/protected.js';
+import { PROTECTED_APPS_PATH } from '../src/formats/layout.js';
+import { parseProtectedApps } from '../src/formats/protected.js';
 import { DEMO_APP, withDemoApp } from './demo-app.js';
 
 const run = promisify(execFile);

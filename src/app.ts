@@ -6,12 +6,9 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
-import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
-import { createAuditService, type AuditService } from './audit/audit.service.js';
 import type { Config } from './config.js';
 import { errors, hasCode } from './errors.js';
 import type { DatabaseHandle } from './db/client.js';
-import { createAdvisoryLock } from './db/lock.js';
 import { registerAuth } from './http/auth.js';
 import { registerCors } from './http/cors.js';
 import { registerErrorHandling, sendProblem } from './http/error-handler.js';
@@ -23,43 +20,21 @@ import { sharedSchemas } from './http/schemas.js';
 import { sharedSerializerCompiler } from './http/serializers.js';
 import { createLogger, type Logger } from './logger.js';
 import type { StartupState } from './runtime/startup.js';
-import type { GitWorker } from './git/types.js';
-import { hotfixRoutes, hotfixSchemas } from './hotfixes/hotfixes.routes.js';
-import { createHotfixService, type HotfixService } from './hotfixes/hotfixes.service.js';
-import { instanceRoutes, instanceSchemas } from './instances/instances.routes.js';
-import { createInstanceService, type InstanceService } from './instances/instances.service.js';
-import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
-import { publishRoutes } from './publish/publish.routes.js';
-import { createPublishService, type PublishService } from './publish/publish.service.js';
-import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
-import { createArtifactWarmer, registerWarmerMetrics, type ArtifactWarmer } from './releases/artifact-warmer.js';
-import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
-import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
-import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
-import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
-import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
+import type { GitGateway } from './git/types.js';
+import { registerWarmerMetrics } from './releases/artifact-warmer.js';
 import { createForgeProvider } from './providers/forge/forge.js';
 import type { ForgeProvider } from './providers/types.js';
-import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
-import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
-import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
-import { createPullRequestSync, type PullRequestSync } from './pull-requests/pull-requests.sync.js';
-import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
-import { webhookRoutes } from './pull-requests/webhooks.routes.js';
-import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
-import { createTokenService, type TokenService } from './tokens/tokens.service.js';
+
+import { createServices, MODULES, type ModuleContext, type Services } from './modules.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
-
-/** How often the artifact warmer looks for a new head of the default branch (a cheap comparison). */
-const WARM_INTERVAL_MS = 2_000;
 
 export interface AppDeps {
   readonly config: Config;
   readonly database: DatabaseHandle;
   /** Started by the caller (src/server.ts), who also closes it after the app. */
-  readonly git: GitWorker;
+  readonly git: GitGateway;
   readonly logger?: Logger;
   /** Overrides, for tests that need to observe or replace one service. */
   readonly services?: Partial<Services>;
@@ -67,21 +42,7 @@ export interface AppDeps {
   readonly startup?: StartupState;
 }
 
-export interface Services {
-  readonly audit: AuditService;
-  readonly tokens: TokenService;
-  readonly pullRequests: PullRequestService;
-  readonly pullRequestSync: PullRequestSync;
-  readonly manifests: ManifestService;
-  readonly artifacts: ArtifactCatalog;
-  readonly warmer: ArtifactWarmer;
-  readonly releases: ReleaseService;
-  readonly matrix: ReleaseMatrix;
-  readonly publish: PublishService;
-  readonly hotfixes: HotfixService;
-  readonly instances: InstanceService;
-  readonly sweeper: OrphanSweeper;
-}
+export type { Services } from './modules.js';
 
 export type App = FastifyInstance & { readonly services: Services };
 
@@ -105,17 +66,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const forge = deps.config.provider.name === 'builtin' ? null : createForge(deps);
-  const services = buildServices(deps, logger, forge);
-  const schemas: TSchema[] = [
-    ...sharedSchemas,
-    ...tokenSchemas,
-    ...auditSchemas,
-    ...pullRequestSchemas,
-    ...manifestSchemas,
-    ...releaseSchemas,
-    ...hotfixSchemas,
-    ...instanceSchemas,
-  ];
+  const context: ModuleContext = {
+    config,
+    database,
+    db: database.db,
+    git: deps.git,
+    logger,
+    forge,
+    baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+  };
+  const services = createServices(context, deps.services);
+  const schemas: TSchema[] = [...sharedSchemas, ...MODULES.flatMap((module) => module.schemas ?? [])];
   useStrictValidation(app, schemas);
   app.setSerializerCompiler(sharedSerializerCompiler(schemas));
   registerInputChecks(app);
@@ -149,22 +110,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   ];
   await app.register(healthRoutes({ checks }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(tokenRoutes({ tokens: services.tokens }));
-  await app.register(auditRoutes({ audit: services.audit }));
-  await app.register(manifestRoutes({ manifests: services.manifests }));
-  await app.register(pullRequestRoutes({ pullRequests: services.pullRequests, sync: services.pullRequestSync }));
-  await app.register(webhookRoutes({ sync: services.pullRequestSync }));
-  app.addHook('onReady', () => services.pullRequestSync.start());
-  app.addHook('onClose', () => services.pullRequestSync.stop());
-  // Started by the process once it is ready (src/server.ts); tests sweep and warm by hand.
-  app.addHook('onClose', () => services.sweeper.stop());
-  app.addHook('onClose', () => services.warmer.stop());
-  await app.register(releaseRoutes({ releases: services.releases, matrix: services.matrix }));
-  await app.register(publishRoutes({ publish: services.publish }));
-  await app.register(hotfixRoutes({ hotfixes: services.hotfixes }));
-  await app.register(instanceRoutes({ instances: services.instances }));
+  for (const module of MODULES) {
+    if (module.routes) await app.register(module.routes(services));
+    const { onReady, onClose } = module;
+    if (onReady) app.addHook('onReady', () => onReady(services));
+    if (onClose) app.addHook('onClose', () => onClose(services));
+  }
 
-  return Object.assign(app, { services }) as unknown as App;
+  return Object.assign(app, { services });
 }
 
 function createForge(deps: AppDeps): ForgeProvider {
@@ -181,65 +134,6 @@ function createForge(deps: AppDeps): ForgeProvider {
       }
     },
   });
-}
-
-function buildServices(deps: AppDeps, logger: Logger, forge: ForgeProvider | null): Services {
-  const db = deps.database.db;
-  const audit = deps.services?.audit ?? createAuditService({ db });
-  const tokens =
-    deps.services?.tokens ??
-    createTokenService({
-      db,
-      audit,
-      bootstrapLock: createAdvisoryLock(deps.database, 'mir:bootstrap-admin-token'),
-      onTouchError: (error) => logger.warn({ err: error }, 'could not record token use'),
-    });
-  const baseUrl = deps.config.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
-  const pullRequests =
-    deps.services?.pullRequests ??
-    createPullRequestService({
-      db,
-      git: deps.git,
-      audit,
-      baseUrl,
-      createProvider: (service) =>
-        forge ?? createBuiltinProvider({ db, git: deps.git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
-    });
-  const artifacts = deps.services?.artifacts ?? createArtifactCatalog({ db, git: deps.git });
-  const manifests = deps.services?.manifests ?? createManifestService({ git: deps.git, pullRequests, artifacts, config: deps.config });
-  const releases = deps.services?.releases ?? createReleaseService({ git: deps.git, pullRequests, catalog: artifacts, config: deps.config });
-  const matrix = deps.services?.matrix ?? createReleaseMatrix({ git: deps.git, pullRequests });
-  const publish = deps.services?.publish ?? createPublishService({ git: deps.git, pullRequests, artifacts, config: deps.config });
-  const hotfixes = deps.services?.hotfixes ?? createHotfixService({ db, git: deps.git, audit, pullRequests, releases });
-  const instances = deps.services?.instances ?? createInstanceService({ db, git: deps.git, audit, artifacts, baseUrl });
-  const provider = deps.config.provider;
-  const pullRequestSync =
-    deps.services?.pullRequestSync ??
-    createPullRequestSync({
-      db,
-      git: deps.git,
-      audit,
-      pullRequests,
-      forge,
-      webhookSecret: provider.name === 'builtin' ? undefined : provider.webhookSecret,
-      pollSeconds: provider.name === 'builtin' ? 0 : provider.pollSeconds,
-      logger: logger.child({ component: 'pull-requests' }),
-    });
-  const sweeper =
-    deps.services?.sweeper ??
-    createOrphanSweeper({
-      db,
-      git: deps.git,
-      audit,
-      branchPrefix: deps.config.git.branchPrefix,
-      graceMs: deps.config.sweep.graceMs,
-      intervalMs: deps.config.sweep.intervalMs,
-      logger: logger.child({ component: 'sweeper' }),
-    });
-  const warmer =
-    deps.services?.warmer ??
-    createArtifactWarmer({ git: deps.git, catalog: artifacts, intervalMs: WARM_INTERVAL_MS, logger: logger.child({ component: 'artifacts' }) });
-  return { audit, tokens, pullRequests, manifests, artifacts, warmer, instances, releases, matrix, publish, hotfixes, pullRequestSync, sweeper };
 }
 
 /**

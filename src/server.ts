@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createAdvisoryLock } from './db/lock.js';
 import { migrate } from './db/migrator.js';
-import { createGitWorker } from './git/git-worker.js';
+import { createGitGateway } from './git/gateway.js';
 import { createLogger } from './logger.js';
 import { acquireDataDirLock, DataDirLockedError } from './runtime/data-dir-lock.js';
 import { createStartup, StartupAborted } from './runtime/startup.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     onConnectionError: (error) => logger.warn({ err: error }, 'a database connection failed; the pool replaces it'),
   });
-  const git = createGitWorker({
+  const git = createGitGateway({
     git: config.git,
     dataDir: config.dataDir,
     lock: createAdvisoryLock(database, 'mir:repository'),

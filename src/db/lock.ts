@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from './client.js';
 import { hasCode } from '../errors.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../runtime/mutex.js';
 
 export interface NamedLock {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
@@ -31,11 +31,11 @@ function localMutex(database: DatabaseHandle, name: string): Mutex {
 export function createAdvisoryLock(database: DatabaseHandle, name: string): NamedLock {
   // Waiters in this process queue here, so at most one holds a pooled connection for the lock.
   const local = localMutex(database, name);
-  if (database.kind === 'pglite') return { withLock: (fn) => local.run(fn) };
+  if (database.kind === 'pglite') return { withLock: (fn) => local.withLock(fn) };
   const key = advisoryKey(name);
   return {
     withLock: (fn) =>
-      local.run(() =>
+      local.withLock(() =>
         database.db.connection().execute(async (connection) => {
           await sql`select pg_advisory_lock(${key})`.execute(connection);
           try {

@@ -22,7 +22,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../runtime/mutex.js';
 
 export class PGliteDialect implements Dialect {
   constructor(private readonly pglite: PGlite) {}

@@ -8,16 +8,16 @@ import { isNotFound } from './object-store.js';
 import { pushRef } from './remote-push.js';
 import { ZERO_OID } from './smart-http.js';
 import { applyChanges } from './tree-surgery.js';
-import type { GitWorker } from './types.js';
-import { internal, now, type WorkerContext } from './worker-context.js';
+import type { GitGateway } from './types.js';
+import { internal, now, type GatewayContext } from './gateway-context.js';
 import type { WriteLocking } from './write-locking.js';
 
-function checkBranch(ctx: WorkerContext, branch: string): void {
+function checkBranch(ctx: GatewayContext, branch: string): void {
   if (!isValidBranchName(branch)) throw errors.internal(`Invalid branch name ${JSON.stringify(branch)}`);
   if (branch === ctx.defaultBranch) throw errors.internal(`Use fastForwardDefault to move ${ctx.defaultBranch}`);
 }
 
-export async function commit(ctx: Pick<WorkerContext, 'store'>, { parent, changes, message, author }: Parameters<GitWorker['commit']>[0]): Promise<string> {
+export async function commit(ctx: Pick<GatewayContext, 'store'>, { parent, changes, message, author }: Parameters<GitGateway['commit']>[0]): Promise<string> {
   try {
     const base = await ctx.store.readCommit(parent).catch((error: unknown) => {
       if (isNotFound(error)) throw errors.internal(`No commit ${parent} to build on`);
@@ -38,15 +38,15 @@ export async function commit(ctx: Pick<WorkerContext, 'store'>, { parent, change
 }
 
 export async function pushBranch(
-  ctx: WorkerContext,
+  ctx: GatewayContext,
   locking: WriteLocking,
-  { branch, commit, expectedOld, force = false }: Parameters<GitWorker['pushBranch']>[0],
+  { branch, commit, expectedOld, force = false }: Parameters<GitGateway['pushBranch']>[0],
 ): Promise<void> {
   checkBranch(ctx, branch);
   const ref = `refs/heads/${branch}`;
   const refused = (current: string | null, reason: string) =>
     expectedOld === null && current !== null ? errors.branchExists(branch) : errors.pushRejected(branch, reason);
-  return locking.locked(async () => {
+  return locking.withLocksNoFetch(async () => {
     const { client } = ctx;
     if (!client) {
       const result = await casRef(ctx, ref, force ? undefined : expectedOld, commit);
@@ -67,7 +67,7 @@ export async function pushBranch(
   });
 }
 
-export async function deleteBranch(ctx: WorkerContext, locking: WriteLocking, { branch }: Parameters<GitWorker['deleteBranch']>[0]): Promise<void> {
+export async function deleteBranch(ctx: GatewayContext, locking: WriteLocking, { branch }: Parameters<GitGateway['deleteBranch']>[0]): Promise<void> {
   checkBranch(ctx, branch);
   const ref = `refs/heads/${branch}`;
   return locking.withWriteLock(async () => {
@@ -82,9 +82,9 @@ export async function deleteBranch(ctx: WorkerContext, locking: WriteLocking, { 
   });
 }
 
-export function fastForwardDefault(ctx: WorkerContext, locking: WriteLocking, { from, to }: Parameters<GitWorker['fastForwardDefault']>[0]): Promise<void> {
+export function fastForwardDefault(ctx: GatewayContext, locking: WriteLocking, { from, to }: Parameters<GitGateway['fastForwardDefault']>[0]): Promise<void> {
   const { defaultBranch, defaultRef } = ctx;
-  return locking.locked(async () => {
+  return locking.withLocksNoFetch(async () => {
     if (to !== from) {
       const descends = await isDescendant(ctx, to, from);
       if (!descends) throw errors.notFastForward(defaultBranch, `${to} does not descend from ${from}`);

@@ -2,10 +2,10 @@
 // a given one.
 import { errors } from '../errors.js';
 import { resolveRef } from './local-refs.js';
-import type { CommitInfo, GitWorker } from './types.js';
-import type { WorkerContext } from './worker-context.js';
+import type { CommitInfo, GitGateway } from './types.js';
+import type { GatewayContext } from './gateway-context.js';
 
-type HistoryContext = Pick<WorkerContext, 'store' | 'gitdir'>;
+type HistoryContext = Pick<GatewayContext, 'store' | 'gitdir'>;
 
 /** Whether `ancestor` is reachable from `oid` (newest commits first; stops at older ones). */
 export async function isDescendant(ctx: HistoryContext, oid: string, ancestor: string): Promise<boolean> {
@@ -29,7 +29,7 @@ export async function isDescendant(ctx: HistoryContext, oid: string, ancestor: s
 }
 
 /** The worker's `log`: commits reachable from `ref` that are not `since` or behind it. */
-export async function log(ctx: HistoryContext, { ref, since, limit = 1000 }: Parameters<GitWorker['log']>[0]): Promise<CommitInfo[]> {
+export async function log(ctx: HistoryContext, { ref, since, limit = 1000 }: Parameters<GitGateway['log']>[0]): Promise<CommitInfo[]> {
   const start = await resolveRef(ctx, ref);
   if (!start) throw errors.branchNotFound(ref);
   const out: CommitInfo[] = [];

@@ -5,9 +5,9 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import { errors } from '../errors.js';
 import { isNotFound } from './object-store.js';
-import { internal, type WorkerContext } from './worker-context.js';
+import { internal, type GatewayContext } from './gateway-context.js';
 
-type RefContext = Pick<WorkerContext, 'store' | 'gitdir'>;
+type RefContext = Pick<GatewayContext, 'store' | 'gitdir'>;
 
 /** git check-ref-format rules for a branch name (https://git-scm.com/docs/git-check-ref-format). */
 export function isValidBranchName(name: string): boolean {

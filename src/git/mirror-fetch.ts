@@ -5,7 +5,7 @@ import { errors, isAppError } from '../errors.js';
 import { localHeads, readLocalRef, setLocalRef } from './local-refs.js';
 import { receivePack, refreshCacheIfPacksVanished } from './pack-receiver.js';
 import type { SmartHttpClient } from './smart-http.js';
-import type { WorkerContext } from './worker-context.js';
+import type { GatewayContext } from './gateway-context.js';
 
 const FETCH_ATTEMPTS = 4;
 
@@ -14,7 +14,7 @@ const FETCH_ATTEMPTS = 4;
  * merged the pull request and deleted it): upload-pack then answers "not our ref". Ask again with
  * a new advertisement, a few times, before calling the remote unavailable.
  */
-export async function fetchRemote(ctx: WorkerContext, remote: SmartHttpClient): Promise<void> {
+export async function downloadBranches(ctx: GatewayContext, remote: SmartHttpClient): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fetchOnce(ctx, remote);
@@ -25,7 +25,7 @@ export async function fetchRemote(ctx: WorkerContext, remote: SmartHttpClient): 
   }
 }
 
-async function fetchOnce(ctx: WorkerContext, remote: SmartHttpClient): Promise<void> {
+async function fetchOnce(ctx: GatewayContext, remote: SmartHttpClient): Promise<void> {
   const advertised = await remote.listRefs('git-upload-pack');
   const heads = new Map<string, string>();
   for (const [ref, oid] of advertised.refs) if (ref.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), oid);
@@ -66,10 +66,10 @@ async function fetchOnce(ctx: WorkerContext, remote: SmartHttpClient): Promise<v
   }
 }
 
-async function doFetch(ctx: WorkerContext): Promise<{ head: string; changed: boolean }> {
+async function fetchNow(ctx: GatewayContext): Promise<{ head: string; changed: boolean }> {
   ctx.counters.fetches++;
   await refreshCacheIfPacksVanished(ctx);
-  if (ctx.client) await fetchRemote(ctx, ctx.client);
+  if (ctx.client) await downloadBranches(ctx, ctx.client);
   const head = await readLocalRef(ctx, ctx.defaultRef);
   if (!head) throw errors.gitUnavailable(`${ctx.remoteLabel} has no branch ${ctx.defaultBranch}`);
   const changed = ctx.lastHead !== undefined && head !== ctx.lastHead;
@@ -78,8 +78,8 @@ async function doFetch(ctx: WorkerContext): Promise<{ head: string; changed: boo
 }
 
 /** The worker's `fetch`: one at a time. `changed`: the default branch moved since the previous one. */
-export function fetchLatest(ctx: WorkerContext): Promise<{ head: string; changed: boolean }> {
-  return ctx.fetchQueue.withLock(() => doFetch(ctx));
+export function fetchAllBranches(ctx: GatewayContext): Promise<{ head: string; changed: boolean }> {
+  return ctx.fetchQueue.withLock(() => fetchNow(ctx));
 }
 
 /**
@@ -88,9 +88,9 @@ export function fetchLatest(ctx: WorkerContext): Promise<{ head: string; changed
  * What every write decides on, so that a replica never proposes against a branch another
  * replica has already moved.
  */
-export async function catchUp(ctx: WorkerContext): Promise<void> {
+export async function catchUp(ctx: GatewayContext): Promise<void> {
   if (!ctx.client) {
-    await fetchLatest(ctx);
+    await fetchAllBranches(ctx);
     return;
   }
   const remoteHead = (await ctx.client.listRefs('git-upload-pack')).refs.get(ctx.defaultRef);
@@ -100,5 +100,5 @@ export async function catchUp(ctx: WorkerContext): Promise<void> {
     ctx.lastHead = localHead;
     return;
   }
-  await fetchLatest(ctx);
+  await fetchAllBranches(ctx);
 }

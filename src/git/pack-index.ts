@@ -5,7 +5,7 @@
 // Entries are decoded by src/git/pack-entry.ts; the .idx is written by src/git/pack-idx.ts.
 import { createHash, hash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { objectId } from '../repo/git-object-id.js';
+import { objectId } from '../git/object-id.js';
 import { inflateOne } from './inflater.js';
 import { applyDelta, deflateBound, inflater, KINDS, type ObjectType, readEntryHeader, typeOfKind, TYPES } from './pack-entry.js';
 import { writeIdx } from './pack-idx.js';

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PackStreamIndexer } from './pack-index.js';
-import type { WorkerContext } from './worker-context.js';
+import type { GatewayContext } from './gateway-context.js';
 
-type PackContext = Pick<WorkerContext, 'gitdir' | 'store' | 'knownPacks' | 'counters'>;
+type PackContext = Pick<GatewayContext, 'gitdir' | 'store' | 'knownPacks' | 'counters'>;
 
 export interface ReceivingPack {
   push(chunk: Uint8Array): void;

@@ -4,7 +4,7 @@ import git from 'isomorphic-git';
 import { localHeads, setLocalRef } from './local-refs.js';
 import { EMPTY_TREE } from './object-formats.js';
 import { ZERO_OID } from './smart-http.js';
-import type { WorkerContext } from './worker-context.js';
+import type { GatewayContext } from './gateway-context.js';
 
 const MAX_PUSH_WALK = 500;
 
@@ -24,7 +24,7 @@ export interface RefUpdate {
  * for each take the commit plus the unpacked objects its tree adds over its first parent's —
  * descending only into subtrees whose oid changed and that are not packed.
  */
-export async function objectsToPush(ctx: Pick<WorkerContext, 'store' | 'gitdir' | 'pushed'>, commit: string): Promise<string[]> {
+export async function objectsToPush(ctx: Pick<GatewayContext, 'store' | 'gitdir' | 'pushed'>, commit: string): Promise<string[]> {
   const tips = new Set((await localHeads(ctx)).values());
   const out = new Set<string>();
   const stack = [commit];
@@ -44,7 +44,7 @@ export async function objectsToPush(ctx: Pick<WorkerContext, 'store' | 'gitdir' 
   return [...out];
 }
 
-async function addTreeDiff(ctx: Pick<WorkerContext, 'store'>, tree: string, base: string | null, out: Set<string>): Promise<void> {
+async function addTreeDiff(ctx: Pick<GatewayContext, 'store'>, tree: string, base: string | null, out: Set<string>): Promise<void> {
   if (tree === base || out.has(tree)) return;
   // A packed object came from the remote, with everything it reaches: the remote has it.
   if (tree !== EMPTY_TREE && (await ctx.store.isPacked(tree))) return;
@@ -62,7 +62,7 @@ async function addTreeDiff(ctx: Pick<WorkerContext, 'store'>, tree: string, base
 }
 
 /** Sends one ref update with the objects `commit` needs; the mirror's ref follows on success. */
-export async function pushRef(ctx: WorkerContext, update: RefUpdate): Promise<void> {
+export async function pushRef(ctx: GatewayContext, update: RefUpdate): Promise<void> {
   const { logger, remoteLabel } = ctx;
   const ref = `refs/heads/${update.branch}`;
   let pack: Uint8Array | null = null;

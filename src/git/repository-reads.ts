@@ -1,17 +1,17 @@
 // The worker's public reads of the local repository: the default branch's commit, a file, a blob
 // or a folder at a ref, and the branches.
 import { errors } from '../errors.js';
-import { repoErrors } from '../repo/errors.js';
+import { repoErrors } from '../formats/errors.js';
 import { isSha, localHeads, readLocalRef, resolveRef } from './local-refs.js';
 import { checkChangePath } from './tree-surgery.js';
-import type { BranchInfo, FolderFile, GitWorker } from './types.js';
-import { internal, type WorkerContext } from './worker-context.js';
+import type { BranchInfo, FolderFile, GitGateway } from './types.js';
+import { internal, type GatewayContext } from './gateway-context.js';
 
-type ReadContext = Pick<WorkerContext, 'store' | 'gitdir'>;
+type ReadContext = Pick<GatewayContext, 'store' | 'gitdir'>;
 
 const byteOrder = (a: { path: string }, b: { path: string }) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
 
-export async function headCommit(ctx: WorkerContext): Promise<string> {
+export async function headCommit(ctx: GatewayContext): Promise<string> {
   // The default branch as of the last fetch (poll, before each write, on demand) or of our own
   // last move of it: the hot read paths ask on every request, and reading the ref from disk
   // each time would cost more than serving the cached answer. Reads are therefore as fresh as
@@ -52,7 +52,7 @@ async function collect(ctx: ReadContext, tree: string, prefix: string, out: { pa
   );
 }
 
-export async function readFile(ctx: ReadContext, { ref, path: filePath }: Parameters<GitWorker['readFile']>[0]): Promise<Uint8Array | null> {
+export async function readFile(ctx: ReadContext, { ref, path: filePath }: Parameters<GitGateway['readFile']>[0]): Promise<Uint8Array | null> {
   try {
     const entry = await entryAt(ctx, ref, filePath);
     return entry?.type === 'blob' ? await ctx.store.readBlob(entry.oid) : null;
@@ -61,7 +61,7 @@ export async function readFile(ctx: ReadContext, { ref, path: filePath }: Parame
   }
 }
 
-export async function readBlob(ctx: ReadContext, { oid }: Parameters<GitWorker['readBlob']>[0]): Promise<Uint8Array | null> {
+export async function readBlob(ctx: ReadContext, { oid }: Parameters<GitGateway['readBlob']>[0]): Promise<Uint8Array | null> {
   if (!isSha(oid)) return null;
   try {
     return (await ctx.store.has(oid)) ? await ctx.store.readBlob(oid) : null;
@@ -70,7 +70,7 @@ export async function readBlob(ctx: ReadContext, { oid }: Parameters<GitWorker['
   }
 }
 
-export async function readFolder(ctx: ReadContext, { ref, path: folder, maxBytes }: Parameters<GitWorker['readFolder']>[0]): Promise<FolderFile[] | null> {
+export async function readFolder(ctx: ReadContext, { ref, path: folder, maxBytes }: Parameters<GitGateway['readFolder']>[0]): Promise<FolderFile[] | null> {
   try {
     const entry = await entryAt(ctx, ref, folder.replace(/\/+$/, ''));
     if (entry?.type !== 'tree') return null;
@@ -92,7 +92,7 @@ export async function readFolder(ctx: ReadContext, { ref, path: folder, maxBytes
   }
 }
 
-export async function listBranches(ctx: ReadContext, { prefix = '' }: Parameters<GitWorker['listBranches']>[0]): Promise<BranchInfo[]> {
+export async function listBranches(ctx: ReadContext, { prefix = '' }: Parameters<GitGateway['listBranches']>[0]): Promise<BranchInfo[]> {
   const heads = await localHeads(ctx);
   const out: BranchInfo[] = [];
   for (const [name, sha] of heads) if (name.startsWith(prefix)) out.push({ name, sha });

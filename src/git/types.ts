@@ -1,8 +1,9 @@
-// The git worker's public types. Services are written against GitWorker; nothing here imports
+// The git gateway's public types. Services are written against GitGateway; nothing here imports
 // isomorphic-git, so a service never sees the library.
-import type { ElementType } from '../repo/values.js';
-import type { ManifestFile } from '../repo/manifest-file.js';
-import type { ProtectedElement } from '../repo/protected.js';
+import type { ObjectReader } from './object-reader.js';
+
+/** What reading a commit's trees and blobs needs, without the writes and pack bookkeeping. */
+export type ObjectReads = Pick<ObjectReader, 'readTree' | 'readBlob' | 'readCommit' | 'objectSizes' | 'peekTree' | 'peekSize'>;
 
 /** The subset of pino the worker logs through (a Fastify or pino logger satisfies it). */
 export interface Logger {
@@ -14,63 +15,10 @@ export interface Logger {
 
 /**
  * A lock shared by every process writing to one repository (a Postgres advisory lock in
- * production, `createProcessLock()` in unit tests). `withLock` runs `fn` while holding it.
+ * production, a `Mutex` in unit tests). `withLock` runs `fn` while holding it.
  */
 export interface WriteLock {
   withLock<T>(fn: () => Promise<T>): Promise<T>;
-}
-
-/** A repository file that did not parse: reported with its path and reason, never dropped silently. */
-export interface RepoFileError {
-  readonly path: string;
-  readonly line?: number;
-  readonly reason: string;
-}
-
-export interface ManifestEntry {
-  /** `manifests/<name>.yaml` */
-  readonly path: string;
-  readonly blobId: string;
-  /**
-   * Set when the file parsed (parsed on first access, once per blob). Shared by every snapshot
-   * holding the same blob: never mutate it; `clone()` it before `setEntry`/`removeEntry`.
-   */
-  readonly file?: ManifestFile;
-  /** Set when it did not parse. */
-  readonly error?: RepoFileError;
-}
-
-export interface ReleaseArtifact {
-  /** `dist/apps/<uuid>/<X.Y.Z>.zip` or `dist/workflows/…` */
-  readonly path: string;
-  readonly blobId: string;
-  /** Bytes. */
-  readonly size: number;
-}
-
-/** `PAGE:<uuid>` or `WORKFLOW:<uuid>`. */
-export type ElementKey = `${ElementType}:${string}`;
-
-export function elementKey(type: ElementType, uuid: string): ElementKey {
-  return `${type}:${uuid}`;
-}
-
-/**
- * What the default branch holds at one commit, parsed. Immutable; the same object is returned
- * for the same commit, and its parts are shared with snapshots of other commits where the
- * subtrees are the same.
- */
-export interface Snapshot {
-  readonly commit: string;
-  readonly tree: string;
-  /** By manifest name. */
-  readonly manifests: ReadonlyMap<string, ManifestEntry>;
-  /** Protected apps then protected workflows, as listed (parsed on first access). */
-  readonly elements: readonly ProtectedElement[];
-  /** Parse errors of `.retool/protected-apps.yaml` / `protected-workflows.yaml`. */
-  readonly elementErrors: readonly RepoFileError[];
-  /** Artifacts under dist/, by element then by version. */
-  readonly releases: ReadonlyMap<ElementKey, ReadonlyMap<string, ReleaseArtifact>>;
 }
 
 export type FileChange = { readonly path: string; readonly bytes: Uint8Array } | { readonly path: string; readonly delete: true };
@@ -102,19 +50,14 @@ export interface BranchInfo {
   readonly sha: string;
 }
 
-/** Counters for tests and /metrics: how much work snapshots and fetches did. */
-export interface GitWorkerStats {
-  readonly snapshotsBuilt: number;
-  readonly manifestParses: number;
-  readonly protectedParses: number;
-  readonly treeReads: number;
-  readonly blobSizeReads: number;
+/** Counters for tests and /metrics: how much fetching and pushing the gateway did. */
+export interface GitGatewayStats {
   readonly fetches: number;
   readonly packsReceived: number;
   readonly pushes: number;
 }
 
-export interface GitWorker {
+export interface GitGateway {
   /** `embedded` when `<dataDir>/repo.git` is the repository, `remote` with a URL. */
   readonly mode: 'embedded' | 'remote';
   readonly defaultBranch: string;
@@ -131,15 +74,19 @@ export interface GitWorker {
    * Embedded: re-reads the default branch (people push to it with plain git).
    * `changed`: the default branch moved since the previous fetch.
    */
-  fetch(): Promise<{ head: string; changed: boolean }>;
-  /** The default branch's commit as of the last fetch. */
-  headCommit(): Promise<string>;
+  fetchAllBranches(): Promise<{ head: string; changed: boolean }>;
   /**
-   * The parsed default branch (memoized per commit): as of the last fetch, or with `fresh` as the
-   * remote has it now (one ref advertisement; a fetch only when it moved). Reads take the cached
-   * one; every write decides on a fresh one.
+   * The default branch's commit as of the last fetch, or with `fresh` as the remote has it now
+   * (one ref advertisement; a fetch only when it moved). Reads take the cached one; every write
+   * decides on a fresh one.
    */
-  snapshot(options?: { fresh?: boolean }): Promise<Snapshot>;
+  headCommit(options?: { fresh?: boolean }): Promise<string>;
+  /**
+   * Reads of objects by id, for building views of a commit (src/snapshots/). A new reader after
+   * an unusable mirror was fetched again from nothing: callers holding caches keyed by the reader
+   * compare it by identity.
+   */
+  objects(): ObjectReads;
   /** Resolves when the repository (the remote, in remote mode) answers; for /readyz. */
   check(): Promise<void>;
   /** A file's bytes at a branch name or commit sha; null when the ref or the file is missing. */
@@ -189,5 +136,5 @@ export interface GitWorker {
    * fetching (every ref update is a compare-and-swap, so staleness fails it, never loses data).
    */
   withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
-  stats(): GitWorkerStats;
+  stats(): GitGatewayStats;
 }

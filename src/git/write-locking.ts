@@ -2,9 +2,9 @@
 // (not taken again) by writes called inside; and the writes in flight, which close() waits for.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { errors } from '../errors.js';
-import { fetchLatest } from './mirror-fetch.js';
-import { createProcessLock } from './process-lock.js';
-import type { WorkerContext } from './worker-context.js';
+import { fetchAllBranches } from './mirror-fetch.js';
+import { Mutex } from '../runtime/mutex.js';
+import type { GatewayContext } from './gateway-context.js';
 
 export interface WriteLocking {
   /** Counts `promise` as in flight until it settles. */
@@ -12,13 +12,13 @@ export interface WriteLocking {
   /** The worker's `withWriteLock`: the locks, then a fetch, then `fn`. */
   withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The locks without the fetch: a single write called outside withWriteLock. */
-  locked<T>(fn: () => Promise<T>): Promise<T>;
+  withLocksNoFetch<T>(fn: () => Promise<T>): Promise<T>;
   /** Resolves when every write in flight has settled. */
   settled(): Promise<void>;
 }
 
-export function createWriteLocking(ctx: WorkerContext): WriteLocking {
-  const queue = createProcessLock();
+export function createWriteLocking(ctx: GatewayContext): WriteLocking {
+  const queue = new Mutex();
   const insideLock = new AsyncLocalStorage<true>();
   const inFlight = new Set<Promise<unknown>>();
 
@@ -29,14 +29,14 @@ export function createWriteLocking(ctx: WorkerContext): WriteLocking {
     return promise;
   }
 
-  function runLocked<T>(fn: () => Promise<T>, fetchFirst: boolean): Promise<T> {
+  function holdWriteLocks<T>(fn: () => Promise<T>, fetchFirst: boolean): Promise<T> {
     if (insideLock.getStore()) return fn();
-    if (ctx.closed) return Promise.reject(errors.gitUnavailable('the git worker is closed'));
+    if (ctx.closed) return Promise.reject(errors.gitUnavailable('the git gateway is closed'));
     return track(
       queue.withLock(() =>
         ctx.lock.withLock(() =>
           insideLock.run(true, async () => {
-            if (fetchFirst) await fetchLatest(ctx);
+            if (fetchFirst) await fetchAllBranches(ctx);
             return fn();
           }),
         ),
@@ -45,7 +45,7 @@ export function createWriteLocking(ctx: WorkerContext): WriteLocking {
   }
 
   function withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
-    return runLocked(fn, true);
+    return holdWriteLocks(fn, true);
   }
 
   /**
@@ -54,13 +54,13 @@ export function createWriteLocking(ctx: WorkerContext): WriteLocking {
    * lock file), so a stale mirror can only make it fail, never lose an update — and a push costs
    * one request, as native git's does.
    */
-  function locked<T>(fn: () => Promise<T>): Promise<T> {
-    return runLocked(fn, false);
+  function withLocksNoFetch<T>(fn: () => Promise<T>): Promise<T> {
+    return holdWriteLocks(fn, false);
   }
 
   async function settled(): Promise<void> {
     await Promise.allSettled([...inFlight]);
   }
 
-  return { track, withWriteLock, locked, settled };
+  return { track, withWriteLock, withLocksNoFetch, settled };
 }

@@ -19,7 +19,7 @@ import {
 } from '../http/schemas.js';
 import { PUSHED_EXAMPLE, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
 import { ReleaseDryRun, ReleasePushed } from '../releases/releases.schemas.js';
-import { parseUuid } from '../repo/values.js';
+import { parseUuid } from '../formats/values.js';
 import type { HotfixService } from './hotfixes.service.js';
 
 const TAGS = ['Hotfixes'];

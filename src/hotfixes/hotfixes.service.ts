@@ -10,17 +10,18 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { HotfixRow, HotfixState, PullRequestRow, Tables } from '../db/database.js';
 import { errors, hasCode } from '../errors.js';
-import type { CommitInfo, FileChange, GitWorker } from '../git/types.js';
-import { elementKey } from '../git/types.js';
+import type { CommitInfo, FileChange, GitGateway } from '../git/types.js';
+import { elementKey } from '../snapshots/snapshot.js';
 import type { Intent } from '../pull-requests/intent.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
-import { readArtifact } from '../repo/artifact-reader.js';
-import { DEFAULT_ARTIFACT_LIMITS } from '../repo/artifact.js';
-import { hotfixBranch } from '../repo/layout.js';
-import type { ElementType } from '../repo/values.js';
-import { highestInLine, lineOf, nextPatchInLine } from '../repo/version.js';
+import { readArtifact } from '../formats/artifact-reader.js';
+import { DEFAULT_ARTIFACT_LIMITS } from '../formats/artifact.js';
+import { hotfixBranch } from '../formats/layout.js';
+import type { ElementType } from '../formats/values.js';
+import { highestInLine, lineOf, nextPatchInLine } from '../formats/version.js';
 import type { ReleaseResult, ReleaseService } from '../releases/releases.service.js';
 import * as repository from './hotfixes.repository.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface HotfixView {
   id: string;
@@ -85,7 +86,8 @@ export interface HotfixService {
 
 export interface HotfixServiceDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly audit: AuditService;
   readonly pullRequests: PullRequestService;
   readonly releases: ReleaseService;
@@ -182,7 +184,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
 
   return {
     async create(request, options) {
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const element = deps.releases.element(snapshot, request.element_type, request.element_uuid);
       const artifacts = snapshot.releases.get(elementKey(element.type, element.uuid));
       if (!artifacts?.has(request.release)) throw errors.releaseNotFound(element.type, element.uuid, request.release);
@@ -274,7 +276,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
     async get(id) {
       const row = await load(id);
       // People push to the hotfix branch: look at the remote's current state.
-      if (row.state === 'open') await deps.git.fetch();
+      if (row.state === 'open') await deps.git.fetchAllBranches();
       const tip = row.state === 'open' ? await deps.git.resolveRef(row.branch) : row.release_commit;
       const commits = tip ? await deps.git.log({ ref: tip, since: row.base_commit, limit: 200 }) : [];
       return { hotfix: toView(row), commits: commits.map(toCommit) };
@@ -289,12 +291,12 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
           throw errors.hotfixReleasePending(row.id, pending.number);
         }
       }
-      await deps.git.fetch();
+      await deps.git.fetchAllBranches();
       const tip = await deps.git.resolveRef(row.branch);
       if (!tip) throw errors.branchNotFound(row.branch);
       if ((await deps.git.log({ ref: tip, since: row.base_commit, limit: 1 })).length === 0) throw errors.hotfixEmpty(row.id, row.branch);
 
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       const element = deps.releases.element(snapshot, row.element_type, row.element_uuid);
       const known = await deps.releases.knownVersions(snapshot, element.type, element.uuid);
       const version = nextPatchInLine([...known.available, ...known.pending.map((p) => p.version)], row.line);

@@ -4,7 +4,7 @@
 // message wording and all). The Record over ErrorCode makes a new code fail the type check until
 // it has its example.
 import { errors, ERROR_CODES, type AppError, type ErrorCode } from '../errors.js';
-import { repoErrors } from '../repo/errors.js';
+import { repoErrors } from '../formats/errors.js';
 import { problemDocument } from './error-handler.js';
 import { EXAMPLE } from './example-values.js';
 

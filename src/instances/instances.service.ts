@@ -7,13 +7,14 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { InstanceRow, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
-import type { GitWorker, Snapshot } from '../git/types.js';
-import { elementKey } from '../git/types.js';
-import { LATEST, type ElementType } from '../repo/values.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
+import { elementKey } from '../snapshots/snapshot.js';
+import { LATEST, type ElementType } from '../formats/values.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 import * as repository from './instances.repository.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface InstanceView {
   name: string;
@@ -58,7 +59,7 @@ export interface InstanceService {
 
 export interface InstanceServiceDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly snapshots: Snapshots;
   readonly audit: AuditService;
   readonly artifacts: ArtifactCatalog;
   /** Base URL of this service, for download links. */
@@ -102,7 +103,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
   }
 
   async function manifestMustExist(manifest: string) {
-    const snapshot = await deps.git.snapshot({ fresh: true });
+    const snapshot = await deps.snapshots.latest({ fresh: true });
     if (!snapshot.manifests.has(manifest)) throw errors.manifestNotFound(manifest);
   }
 
@@ -248,7 +249,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     async releases(name) {
       const row = await binding(name);
       if (!row.manifest) throw errors.instanceUnbound(name);
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       if (snapshot.commit !== cachedCommit) {
         cachedCommit = snapshot.commit;
         resolved.clear();

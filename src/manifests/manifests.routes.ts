@@ -23,7 +23,7 @@ import {
   withExamples,
 } from '../http/schemas.js';
 import { BaseSha, IfMatchHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
-import { parseUuid } from '../repo/values.js';
+import { parseUuid } from '../formats/values.js';
 import type { ManifestService, WriteOptions } from './manifests.service.js';
 
 const TAGS = ['Manifests'];

@@ -4,16 +4,18 @@
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { errors, invalidField } from '../errors.js';
-import type { GitWorker, ManifestEntry as SnapshotManifest, Snapshot } from '../git/types.js';
-import { elementKey } from '../git/types.js';
-import { manifestBranch, manifestPath } from '../repo/layout.js';
-import { diffManifests, manifestToJson, parseManifestEntries, type RetoolManifest } from '../repo/manifest-entries.js';
-import { parseManifest } from '../repo/manifest-file.js';
-import { LATEST, type ElementType } from '../repo/values.js';
+import type { GitGateway } from '../git/types.js';
+import type { SnapshotManifest, Snapshot } from '../snapshots/snapshot.js';
+import { elementKey } from '../snapshots/snapshot.js';
+import { manifestBranch, manifestPath } from '../formats/layout.js';
+import { diffManifests, manifestToJson, parseManifestEntries, type RetoolManifest } from '../formats/manifest-entries.js';
+import { parseManifest } from '../formats/manifest-file.js';
+import { LATEST, type ElementType } from '../formats/values.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PushedBranch } from '../pull-requests/proposals.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface ManifestListItem extends Partial<RetoolManifest> {
   name: string;
@@ -40,7 +42,8 @@ export interface ManifestService {
 }
 
 export interface ManifestServiceDeps {
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly pullRequests: PullRequestService;
   readonly artifacts: ArtifactCatalog;
   readonly config: Pick<Config, 'git'>;
@@ -84,7 +87,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
   async function checkBase(snapshot: Snapshot, name: string, baseSha: string | undefined, operations: readonly EntryOperation[], wholeFile = false) {
     if (!baseSha || baseSha === snapshot.commit) return;
     if (!(await deps.git.resolveRef(baseSha))) {
-      await deps.git.fetch();
+      await deps.git.fetchAllBranches();
       if (!(await deps.git.resolveRef(baseSha))) throw invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
     }
     const path = manifestPath(name);
@@ -134,7 +137,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
 
   return {
     async list() {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       const manifests = [...snapshot.manifests.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([name, entry]): ManifestListItem => (entry.file ? manifestToJson(entry.file) : { name, error: { ...entry.error!, path: entry.path } }));
@@ -142,7 +145,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async get(name) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       return { manifest: manifestToJson(readable(snapshot, name)), commit_sha: snapshot.commit };
     },
 
@@ -153,7 +156,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
         throw errors.validation([{ field: 'body.manifest', message: 'is required (to empty the manifest, send {"manifest": {"apps": [], "workflows": []}})' }]);
       }
       const wanted = parseManifestEntries(manifest, 'body.manifest');
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);
       const current = existing?.file ? existing.file.manifest : { apps: [], workflows: [] };
@@ -174,7 +177,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async delete(name, options) {
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (!existing) throw errors.manifestNotFound(name);
       await checkBase(snapshot, name, options.baseSha, [], true);
@@ -186,7 +189,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async setEntry(name, type, uuid, release, options) {
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const existing = snapshot.manifests.get(name);
       if (existing && !existing.file) throw manifestInvalid(existing);
       const from = existing?.file?.getEntry(type, uuid)?.release ?? null;
@@ -200,7 +203,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
     },
 
     async removeEntry(name, type, uuid, options) {
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const file = readable(snapshot, name);
       const from = file.getEntry(type, uuid)?.release ?? null;
       if (from === null) {

@@ -6,7 +6,7 @@ import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { EXAMPLE } from '../http/example-values.js';
 import { AUTHENTICATED_ERRORS, ElementType, envelope, ManifestName, ok, problems, PROPOSAL_ERRORS, ReleaseRef, Uuid, withExamples } from '../http/schemas.js';
 import { BaseSha, IfMatchHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
-import { parseUuid } from '../repo/values.js';
+import { parseUuid } from '../formats/values.js';
 import type { PublishService } from './publish.service.js';
 
 const PublishBody = withExamples(

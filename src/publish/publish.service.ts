@@ -5,16 +5,18 @@
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { errors, invalidField, type FieldError } from '../errors.js';
-import type { GitWorker, Snapshot } from '../git/types.js';
-import { elementKey } from '../git/types.js';
+import type { GitGateway } from '../git/types.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
+import { elementKey } from '../snapshots/snapshot.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PushedBranch } from '../pull-requests/proposals.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
-import { manifestPath, publishBranch } from '../repo/layout.js';
-import { parseManifest } from '../repo/manifest-file.js';
-import { findElement } from '../repo/protected.js';
-import { LATEST, type ElementType } from '../repo/values.js';
+import { manifestPath, publishBranch } from '../formats/layout.js';
+import { parseManifest } from '../formats/manifest-file.js';
+import { findElement } from '../formats/protected.js';
+import { LATEST, type ElementType } from '../formats/values.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface PublishChange {
   readonly manifest: string;
@@ -38,7 +40,8 @@ type SetEntry = Extract<Operation, { op: 'set_entry' }>;
 type CreateManifest = Extract<Operation, { op: 'create_manifest' }>;
 
 export function createPublishService(deps: {
-  git: GitWorker;
+  git: GitGateway;
+  snapshots: Snapshots;
   pullRequests: PullRequestService;
   artifacts: ArtifactCatalog;
   config: Pick<Config, 'git'>;
@@ -84,7 +87,7 @@ export function createPublishService(deps: {
   async function checkBase(snapshot: Snapshot, baseSha: string | undefined, operations: readonly SetEntry[]): Promise<void> {
     if (!baseSha || baseSha === snapshot.commit) return;
     if (!(await deps.git.resolveRef(baseSha))) {
-      await deps.git.fetch();
+      await deps.git.fetchAllBranches();
       if (!(await deps.git.resolveRef(baseSha))) throw invalidField('base_sha', `is not a commit of this repository (${baseSha})`);
     }
     const moved: string[] = [];
@@ -109,7 +112,7 @@ export function createPublishService(deps: {
   return {
     async publish(changes, options) {
       checkBatch(changes);
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const operations = operationsOf(snapshot, changes);
       await checkBase(snapshot, options.baseSha, operations);
       // 422 for a zip an instance could not unpack safely: once a manifest names it, it ships.

@@ -5,11 +5,12 @@
 // one whose target moved to something else is a conflict, named precisely. Unrelated changes made
 // in between touch other targets and so never conflict.
 import type { AppError, errors } from '../errors.js';
-import type { Snapshot, FileChange } from '../git/types.js';
-import { elementKey } from '../git/types.js';
-import { artifactPath, manifestPath } from '../repo/layout.js';
-import { createManifest, type ManifestFile } from '../repo/manifest-file.js';
-import type { ElementType } from '../repo/values.js';
+import type { FileChange } from '../git/types.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
+import { elementKey } from '../snapshots/snapshot.js';
+import { artifactPath, manifestPath } from '../formats/layout.js';
+import { createManifest, type ManifestFile } from '../formats/manifest-file.js';
+import type { ElementType } from '../formats/values.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 
 export type Operation =

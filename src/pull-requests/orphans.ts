@@ -16,7 +16,7 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { Tables } from '../db/database.js';
 import { hasCode } from '../errors.js';
-import type { GitWorker, Logger } from '../git/types.js';
+import type { GitGateway, Logger } from '../git/types.js';
 import * as hotfixes from '../hotfixes/hotfixes.repository.js';
 import * as repository from './pull-requests.repository.js';
 
@@ -41,7 +41,7 @@ export interface OrphanSweeper {
 
 export interface OrphanSweeperDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
   readonly audit: AuditService;
   /** The prefix of every branch this service pushes (`mir/`). */
   readonly branchPrefix: string;
@@ -96,7 +96,7 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
 
   async function sweepOnce(): Promise<SweepReport> {
     // The mirror as the remote has it now: a branch is judged on its current value.
-    await deps.git.fetch();
+    await deps.git.fetchAllBranches();
     const abandoned: number[] = [];
     const orphanBranches: string[] = [];
     const restoredBranches: string[] = [];

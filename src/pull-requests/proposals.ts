@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestKind, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
-import type { GitWorker, Snapshot } from '../git/types.js';
+import type { GitGateway } from '../git/types.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
 import type { PullRequestProvider } from '../providers/types.js';
 import { applyIntent, conflictError, resolveChanges, type Application, type Intent } from './intent.js';
 import { pullRequestLink } from './pull-request-view.js';
@@ -55,7 +56,7 @@ export function newBranchId(): string {
 
 export interface ProposeDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
   readonly audit: AuditService;
   /** The pull-request provider, built on first use (a dry run needs none). */
   readonly provider: () => PullRequestProvider;

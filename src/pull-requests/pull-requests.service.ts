@@ -6,12 +6,13 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { AppError, errors, hasCode } from '../errors.js';
-import type { GitWorker } from '../git/types.js';
+import type { GitGateway } from '../git/types.js';
 import type { PullRequestHost, PullRequestProvider } from '../providers/types.js';
 import { applyIntent, conflictError, resolveChanges, type Intent } from './intent.js';
 import { proposeChange, type DryRunResult, type Proposal, type ProposeDeps, type PushedBranch } from './proposals.js';
 import { toPullRequestView, type PullRequestView } from './pull-request-view.js';
 import * as repository from './pull-requests.repository.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 /** Called after a pull request merged (releases become available, hotfixes close…). */
 export type MergeListener = (pullRequest: PullRequestRow, actor: Actor) => Promise<void>;
@@ -37,7 +38,8 @@ export interface PullRequestService extends PullRequestHost {
 
 export interface PullRequestServiceDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly audit: AuditService;
   /** Builds the provider; it receives this service as a host, since the builtin provider merges through it. */
   readonly createProvider: (host: PullRequestHost) => PullRequestProvider;
@@ -129,7 +131,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         // The merge happened on the forge: bring the mirror up to date so what waits on it (releases,
         // instance answers) reads the merged default branch. A forge that reported no full sha
         // (Bitbucket abbreviates) gets the default branch's head after the fetch.
-        const fetched = await deps.git.fetch();
+        const fetched = await deps.git.fetchAllBranches();
         mergeCommit ??= fetched.head;
       }
       mergeCommit ??= await deps.git.headCommit();
@@ -187,7 +189,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         // Inside the lock nothing of ours moves the default branch; an outside push can, and then
         // the fast-forward is refused: fetch, re-apply, retry.
         for (let attempt = 1; ; attempt++) {
-          const snapshot = await deps.git.snapshot();
+          const snapshot = await deps.snapshots.latest();
           const application = await applyIntent(snapshot, intent);
           if (application.conflicts.length > 0) {
             throw conflictError(errors.mergeConflict, `Pull request #${row.number} conflicts with the default branch`, application.conflicts);
@@ -209,7 +211,7 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
             return { mergeCommit: commit };
           } catch (error) {
             if (!hasCode(error, 'not_fast_forward', 'push_rejected') || attempt >= MERGE_ATTEMPTS) throw error;
-            await deps.git.fetch();
+            await deps.git.fetchAllBranches();
           }
         }
       });

@@ -9,13 +9,14 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestRow, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
-import type { GitWorker, Logger } from '../git/types.js';
+import type { GitGateway, Logger } from '../git/types.js';
 import type { ForgeProvider, WebhookHeaders } from '../providers/types.js';
-import { artifactPath, manifestPath } from '../repo/layout.js';
+import { artifactPath, manifestPath } from '../formats/layout.js';
 import { applyIntent, type Conflict, type Intent } from './intent.js';
 import type { PullRequestView } from './pull-request-view.js';
 import type { PullRequestService } from './pull-requests.service.js';
 import * as repository from './pull-requests.repository.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export type RefreshAction = 'rebuilt' | 'up_to_date' | 'conflicted' | 'merged' | 'closed' | 'unchanged';
 
@@ -47,7 +48,8 @@ export interface PullRequestSync {
 
 export interface PullRequestSyncDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly audit: AuditService;
   readonly pullRequests: PullRequestService;
   /** The configured forge; null with the builtin provider. */
@@ -61,7 +63,7 @@ export interface PullRequestSyncDeps {
 const SYSTEM: Actor = { name: 'mir', email: 'mir@localhost', tokenId: null, requestId: null };
 
 export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSync {
-  const { db, git, forge } = deps;
+  const { db, git, forge, snapshots } = deps;
   let reconciling: Promise<void> | null = null;
   let reconcileAgain = false;
   let polling: Promise<void> | null = null;
@@ -111,7 +113,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
     const outcome = await git.withWriteLock(async () => {
       const row = await load(number);
       if (!live(row)) return { action: 'unchanged' as const };
-      const snapshot = await git.snapshot();
+      const snapshot = await snapshots.latest();
       const intent = row.intent as Intent;
       const application = await applyIntent(snapshot, intent);
       if (application.conflicts.length > 0) {
@@ -229,7 +231,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
         }
       }
     }
-    const { head } = await git.fetch();
+    const { head } = await git.fetchAllBranches();
     if (head !== lastHead) {
       lastHead = head;
       await reconcileAll();

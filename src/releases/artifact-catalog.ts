@@ -5,12 +5,13 @@
 import type { Kysely } from 'kysely';
 import type { Tables } from '../db/database.js';
 import { isAppError } from '../errors.js';
-import { elementKey, type GitWorker, type ReleaseArtifact, type Snapshot } from '../git/types.js';
-import { checkArtifact, readArtifactMetadata } from '../repo/artifact-reader.js';
-import { sha256Hex } from '../repo/artifact.js';
-import type { ReleaseMetadata } from '../repo/release-metadata.js';
-import { repoErrors } from '../repo/errors.js';
-import { quote } from '../repo/values.js';
+import { type GitGateway } from '../git/types.js';
+import { elementKey, type ReleaseArtifact, type Snapshot } from '../snapshots/snapshot.js';
+import { checkArtifact, readArtifactMetadata } from '../formats/artifact-reader.js';
+import { sha256Hex } from '../formats/artifact.js';
+import type { ReleaseMetadata } from '../formats/release-metadata.js';
+import { repoErrors } from '../formats/errors.js';
+import { quoteForError } from '../formats/values.js';
 import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 import { findArtifacts, insertArtifacts, type ArtifactRow } from './artifacts.repository.js';
@@ -77,7 +78,7 @@ const RECORD_SLICE = 250;
 const WARM_SLICE = 500;
 const WARM_LOG_MS = 10_000;
 
-export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitWorker }): ArtifactCatalog {
+export function createArtifactCatalog(deps: { db: Kysely<Tables>; git: GitGateway }): ArtifactCatalog {
   const memory = new BoundedCache<string, ArtifactInfo>('artifacts', MEMORY_ENTRIES);
   const remember = (info: ArtifactInfo) => memory.set(info.blobId, info);
   /** Blobs being read and checked now, by whichever describe started first. */
@@ -285,5 +286,5 @@ async function* warmOrder(snapshot: Snapshot, size: number): AsyncGenerator<Loca
 function problemOf(details: Record<string, unknown>): string {
   const reason = typeof details.reason === 'string' ? details.reason : 'the zip failed its checks';
   const entry = typeof details.entry === 'string' ? details.entry : undefined;
-  return entry === undefined || reason.includes(quote(entry)) ? reason : `entry ${quote(entry)}: ${reason}`;
+  return entry === undefined || reason.includes(quoteForError(entry)) ? reason : `entry ${quoteForError(entry)}: ${reason}`;
 }

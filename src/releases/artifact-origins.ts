@@ -2,8 +2,8 @@
 // writes no .release.json), the commit that added the zip is the only record. Found by a binary
 // search along the default branch's first-parent history (an artifact, once merged, never changes,
 // so "the path holds this blob" is true from that commit on), and remembered per path and blob.
-import { blobId } from '../repo/git-object-id.js';
-import type { CommitInfo, GitWorker } from '../git/types.js';
+import { blobId } from '../git/object-id.js';
+import type { CommitInfo, GitGateway } from '../git/types.js';
 
 export interface ArtifactOrigin {
   readonly commit: string;
@@ -15,7 +15,7 @@ export interface ArtifactOrigin {
 const HISTORY_LIMIT = 20_000;
 const REMEMBERED = 50_000;
 
-export function createArtifactOrigins(git: GitWorker) {
+export function createArtifactOrigins(git: GitGateway) {
   const remembered = new Map<string, ArtifactOrigin>();
   let history: { head: string; chain: Promise<CommitInfo[]> } | undefined;
 

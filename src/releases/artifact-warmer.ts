@@ -8,8 +8,9 @@
 // repeating it. The catalog is content-addressed, so a warm-up overtaken by a new head is still
 // right as far as it went: the next pass only reads what is new.
 import { Gauge, type Registry } from 'prom-client';
-import type { GitWorker, Logger } from '../git/types.js';
+import type { GitGateway, Logger } from '../git/types.js';
 import type { ArtifactCatalog } from './artifact-catalog.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface ArtifactWarmer {
   /** Warms the current head now and then whenever it moves (checked every `intervalMs`). */
@@ -23,7 +24,8 @@ export interface ArtifactWarmer {
 }
 
 export interface ArtifactWarmerDeps {
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly catalog: ArtifactCatalog;
   readonly logger: Logger;
   /** How often the head is compared with the last warmed one; 0: only warmNow. */
@@ -40,7 +42,7 @@ export function createArtifactWarmer(deps: ArtifactWarmerDeps): ArtifactWarmer {
   async function pass(): Promise<void> {
     const head = await deps.git.headCommit();
     if (head === warmedHead) return;
-    const snapshot = await deps.git.snapshot();
+    const snapshot = await deps.snapshots.latest();
     const result = await deps.catalog.warm(snapshot, {
       signal: abort.signal,
       onProgress: (progress) => deps.logger.info({ head: snapshot.commit, ...progress }, 'checking artifacts'),
@@ -84,7 +86,7 @@ export function createArtifactWarmer(deps: ArtifactWarmerDeps): ArtifactWarmer {
 }
 
 /** `mir_artifacts_warm`: 1 once every artifact of the head is described, 0 while that is pending. */
-export function registerWarmerMetrics(registry: Registry, warmer: ArtifactWarmer, git: GitWorker): void {
+export function registerWarmerMetrics(registry: Registry, warmer: ArtifactWarmer, git: GitGateway): void {
   new Gauge({
     name: 'mir_artifacts_warm',
     help: 'Whether every artifact of the default branch head is described (read and checked once), so no request reads zips',

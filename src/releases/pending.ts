@@ -3,7 +3,7 @@
 // the default branch, so a version proposed in one pull request is never proposed again.
 import type { PullRequestRow } from '../db/database.js';
 import type { Intent } from '../pull-requests/intent.js';
-import type { ElementType } from '../repo/values.js';
+import type { ElementType } from '../formats/values.js';
 
 export interface PendingArtifact {
   readonly type: ElementType;

@@ -3,14 +3,15 @@
 // The per-commit part is computed once per snapshot (snapshots are memoized per commit), so a
 // page costs a sort-free slice plus the open pull requests.
 import { invalidField } from '../errors.js';
-import type { GitWorker, Snapshot } from '../git/types.js';
-import { elementKey, type ElementKey } from '../git/types.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
+import { elementKey, type ElementKey } from '../snapshots/snapshot.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
-import type { ManifestFile } from '../repo/manifest-file.js';
-import type { ProtectedElement } from '../repo/protected.js';
-import type { ElementType } from '../repo/values.js';
-import { highestVersion } from '../repo/version.js';
+import type { ManifestFile } from '../formats/manifest-file.js';
+import type { ProtectedElement } from '../formats/protected.js';
+import type { ElementType } from '../formats/values.js';
+import { highestVersion } from '../formats/version.js';
 import { pendingArtifacts, pendingEntries } from './pending.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface MatrixElement {
   uuid: string;
@@ -63,7 +64,7 @@ function compareKeys(a: SortKey, b: SortKey): number {
   return 0;
 }
 
-export function createReleaseMatrix(deps: { git: GitWorker; pullRequests: PullRequestService }): ReleaseMatrix {
+export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService }): ReleaseMatrix {
   const indexes = new WeakMap<Snapshot, Index>();
   // A manifest's file object is shared by every snapshot holding the same blob, so after a commit
   // only the manifests it changed are read again.
@@ -101,7 +102,7 @@ export function createReleaseMatrix(deps: { git: GitWorker; pullRequests: PullRe
 
   return {
     async page(query) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       const index = indexOf(snapshot);
       const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
       const needle = query.name?.toLowerCase();

@@ -21,7 +21,7 @@ import {
   withExamples,
 } from '../http/schemas.js';
 import { PUSHED_EXAMPLE, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
-import { parseUuid } from '../repo/values.js';
+import { parseUuid } from '../formats/values.js';
 import type { ReleaseMatrix } from './release-matrix.js';
 import { ReleaseDryRun, ReleasePushed } from './releases.schemas.js';
 import type { CreateRelease, ReleaseService } from './releases.service.js';

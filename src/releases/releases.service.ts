@@ -5,22 +5,24 @@ import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import type { PullRequestKind } from '../db/database.js';
 import { errors, hasCode } from '../errors.js';
-import type { FolderFile, GitWorker, Snapshot } from '../git/types.js';
-import { elementKey } from '../git/types.js';
+import type { FolderFile, GitGateway } from '../git/types.js';
+import type { Snapshot } from '../snapshots/snapshot.js';
+import { elementKey } from '../snapshots/snapshot.js';
 import type { Operation } from '../pull-requests/intent.js';
 import type { DryRunResult, PushedBranch } from '../pull-requests/proposals.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
-import { buildArtifact } from '../repo/artifact-writer.js';
-import { DEFAULT_ARTIFACT_LIMITS, sha256Hex } from '../repo/artifact.js';
-import { blobId, treeId } from '../repo/git-object-id.js';
-import { artifactPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, releaseBranch } from '../repo/layout.js';
-import type { ProtectedElement } from '../repo/protected.js';
-import { findElement } from '../repo/protected.js';
-import type { ElementType } from '../repo/values.js';
-import { bumpVersion, compareVersions, highestVersion, type BumpKind } from '../repo/version.js';
+import { buildArtifact } from '../formats/artifact-writer.js';
+import { DEFAULT_ARTIFACT_LIMITS, sha256Hex } from '../formats/artifact.js';
+import { blobId, treeId } from '../git/object-id.js';
+import { artifactPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, releaseBranch } from '../formats/layout.js';
+import type { ProtectedElement } from '../formats/protected.js';
+import { findElement } from '../formats/protected.js';
+import type { ElementType } from '../formats/values.js';
+import { bumpVersion, compareVersions, highestVersion, type BumpKind } from '../formats/version.js';
 import type { ArtifactCatalog } from './artifact-catalog.js';
 import { createArtifactOrigins } from './artifact-origins.js';
 import { pendingArtifacts, type PendingArtifact } from './pending.js';
+import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface ReleaseView {
   release_version: string;
@@ -83,7 +85,8 @@ export interface ReleaseService {
 }
 
 export interface ReleaseServiceDeps {
-  readonly git: GitWorker;
+  readonly git: GitGateway;
+  readonly snapshots: Snapshots;
   readonly pullRequests: PullRequestService;
   readonly catalog: ArtifactCatalog;
   readonly config: Pick<Config, 'git'>;
@@ -126,7 +129,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     knownVersions,
 
     async list(type, uuid) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       const artifacts = snapshot.releases.get(elementKey(type, uuid));
       if (!artifacts?.size) element(snapshot, type, uuid);
       const available = [...(artifacts?.values() ?? [])];
@@ -178,7 +181,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
       if ((request.release_version === undefined) === (request.bump === undefined)) {
         throw errors.validation([{ field: 'body.release_version', message: 'or body.bump is required, and only one of them' }]);
       }
-      const snapshot = await deps.git.snapshot({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true });
       const target = element(snapshot, type, uuid);
       const version = chooseVersion(uuid, request, await knownVersions(snapshot, type, uuid));
       // The artifact's limit, checked before any file is read: a folder over it never costs its size in memory.
@@ -199,7 +202,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     },
 
     async artifact(type, uuid, version) {
-      const snapshot = await deps.git.snapshot();
+      const snapshot = await deps.snapshots.latest();
       const artifact = snapshot.releases.get(elementKey(type, uuid))?.get(version);
       if (!artifact) throw errors.releaseNotFound(type, uuid, version);
       const info = (await deps.catalog.describe([{ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path }])).get(artifact.blobId);

@@ -4,8 +4,8 @@
 // its own data dir. Everything is removed in teardown.
 import type { Test } from 'tap';
 import pg from 'pg';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
-import { createProcessLock } from '../../src/git/process-lock.js';
+import { INITIAL_FILES } from '../../src/git/gateway.js';
+import { Mutex } from '../../src/runtime/mutex.js';
 import { makeWorker, createTestLogger } from '../git/fixtures.js';
 import { createBareRepo, runGit, startGitServer, tempDir, type GitServer } from '../helpers/git-server.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
@@ -49,7 +49,7 @@ export async function startFaultCluster(t: Test, options: { apps: number; releas
   const worker = makeWorker({
     dataDir: seeding.path,
     logger: createTestLogger(),
-    lock: createProcessLock(),
+    lock: new Mutex(),
     git: { url, username: AUTH.username, token: AUTH.password },
   });
   await worker.start();

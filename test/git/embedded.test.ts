@@ -1,8 +1,9 @@
 // Embedded mode: <dataDir>/repo.git is the repository. Every write is checked with native git.
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { createProcessLock } from '../../src/git/process-lock.js';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { Mutex } from '../../src/runtime/mutex.js';
+import { createSnapshots } from '../../src/snapshots/snapshots.js';
+import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { commitFiles, runGit, tempDir } from '../helpers/git-server.js';
 import { author, dec, enc, makeWorker } from './fixtures.js';
 
@@ -172,20 +173,20 @@ t.test('reads: files, folders, refs, branches, log', async (t) => {
 
 t.test('fetch notices commits pushed to the embedded repository with plain git', async (t) => {
   const { worker, repo } = await started(t);
-  const before = await worker.fetch();
+  const before = await worker.fetchAllBranches();
   t.equal(before.changed, false);
   const theirs = await commitFiles({ repo, branch: 'main', files: { 'x.txt': 'x' }, message: 'x' });
-  const after = await worker.fetch();
+  const after = await worker.fetchAllBranches();
   t.same(after, { head: theirs, changed: true });
   t.equal(dec(await worker.readFile({ ref: 'main', path: 'x.txt' })), 'x');
-  t.same(await worker.fetch(), { head: theirs, changed: false });
+  t.same(await worker.fetchAllBranches(), { head: theirs, changed: false });
 });
 
 t.test('concurrent writes through withWriteLock never lose an update', async (t) => {
   const dir = await tempDir();
   t.teardown(dir.remove);
   // Two workers on one repository sharing one lock: what two processes with the advisory lock do.
-  const lock = createProcessLock();
+  const lock = new Mutex();
   const a = makeWorker({ dataDir: dir.path, lock });
   const b = makeWorker({ dataDir: dir.path, lock });
   await a.start();
@@ -229,7 +230,8 @@ t.test('keeps working after native git gc repacks the embedded repository', asyn
   const one = await worker.commit({ parent: base, changes: [{ path: 'apps/A/a.txt', bytes: enc('a') }], message: 'one', author });
   await worker.fastForwardDefault({ from: base, to: one });
   t.equal(dec(await worker.readFile({ ref: 'main', path: 'apps/A/a.txt' })), 'a');
-  await worker.snapshot();
+  const snapshots = createSnapshots(worker);
+  await snapshots.latest();
   // Everything loose goes into a pack; run twice so the first pack is replaced by another.
   await git('gc', '--quiet', '--prune=now');
   const two = await worker.commit({ parent: one, changes: [{ path: 'apps/A/b.txt', bytes: enc('b') }], message: 'two', author });
@@ -241,7 +243,7 @@ t.test('keeps working after native git gc repacks the embedded repository', asyn
     (await worker.readFolder({ ref: 'main', path: 'apps/A' }))?.map((f) => f.path),
     ['a.txt', 'b.txt'],
   );
-  t.equal((await worker.snapshot()).commit, two);
+  t.equal((await snapshots.latest()).commit, two);
   const three = await worker.commit({ parent: two, changes: [{ path: 'apps/A/c.txt', bytes: enc('c') }], message: 'three', author });
   await worker.pushBranch({ branch: 'mir/after-gc', commit: three, expectedOld: null });
   t.equal(await git('show', 'mir/after-gc:apps/A/c.txt'), 'c');

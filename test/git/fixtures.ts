@@ -1,10 +1,10 @@
-// Shared set-up for the git worker tests.
+// Shared set-up for the git gateway tests.
 import type { Config } from '../../src/config.js';
-import { createGitWorker, type GitWorkerOptions } from '../../src/git/git-worker.js';
+import { createGitGateway, type GitGatewayOptions } from '../../src/git/gateway.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createProcessLock } from '../../src/git/process-lock.js';
-import type { GitWorker, Logger, WriteLock } from '../../src/git/types.js';
+import { Mutex } from '../../src/runtime/mutex.js';
+import type { GitGateway, Logger, WriteLock } from '../../src/git/types.js';
 
 export interface LogLine {
   level: 'info' | 'warn' | 'error' | 'debug';
@@ -32,15 +32,15 @@ export function gitConfig(overrides: Partial<Config['git']> = {}): Config['git']
   };
 }
 
-export function makeWorker(options: { dataDir: string; git?: Partial<Config['git']>; lock?: WriteLock; logger?: Logger; httpTimeoutMs?: number }): GitWorker {
-  const workerOptions: GitWorkerOptions = {
+export function makeWorker(options: { dataDir: string; git?: Partial<Config['git']>; lock?: WriteLock; logger?: Logger; httpTimeoutMs?: number }): GitGateway {
+  const workerOptions: GitGatewayOptions = {
     dataDir: options.dataDir,
     git: gitConfig(options.git),
-    lock: options.lock ?? createProcessLock(),
+    lock: options.lock ?? new Mutex(),
     logger: options.logger ?? createTestLogger(),
     ...(options.httpTimeoutMs ? { httpTimeoutMs: options.httpTimeoutMs } : {}),
   };
-  return createGitWorker(workerOptions);
+  return createGitGateway(workerOptions);
 }
 
 export const author = { name: 'Ada Lovelace', email: 'ada@example.com' };
@@ -52,7 +52,7 @@ export const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecode
  * counter on the default branch, then add a file to the shared branch `mir/shared`. Were the lock
  * not held, interleaved writers would lose updates (or fail their compare-and-swap with 409).
  */
-export async function writeConcurrently(worker: GitWorker, id: string, count: number): Promise<void> {
+export async function writeConcurrently(worker: GitGateway, id: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     await worker.withWriteLock(async () => {
       const head = await worker.headCommit();

@@ -2,7 +2,7 @@
 // empty remotes, polling — against a real `git http-backend` on 127.0.0.1.
 import path from 'node:path';
 import t from 'tap';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { commitFiles, installHook, tempDir } from '../helpers/git-server.js';
 import { author, enc, makeWorker } from './fixtures.js';
 import { remoteSetup } from './remote-fixtures.js';
@@ -60,10 +60,10 @@ t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
   await worker.start();
   const head = await worker.headCommit();
   await server.close();
-  await t.rejects(worker.fetch(), { status: 503, code: 'git_unavailable' });
+  await t.rejects(worker.fetchAllBranches(), { status: 503, code: 'git_unavailable' });
   const commit = await worker.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
   await t.rejects(worker.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
-  t.ok((await worker.snapshot()).commit === head);
+  t.equal(await worker.headCommit(), head);
 });
 
 t.test('an empty remote gets the initial commit', async (t) => {

@@ -2,8 +2,8 @@
 // pushes through smart HTTP. What lands on the remote is checked with native git.
 import path from 'node:path';
 import t from 'tap';
-import { createProcessLock } from '../../src/git/process-lock.js';
-import type { GitWorker } from '../../src/git/types.js';
+import { Mutex } from '../../src/runtime/mutex.js';
+import type { GitGateway } from '../../src/git/types.js';
 import { commitFiles, runGit, tempDir } from '../helpers/git-server.js';
 import { author, dec, enc } from './fixtures.js';
 import { looseCount, inPackCount, remoteSetup } from './remote-fixtures.js';
@@ -64,11 +64,11 @@ t.test('fetch brings only new objects, on the default branch and on a new branch
   await worker.start();
   const mirror = path.join(data, 'mirror.git');
   const before = await inPackCount(mirror);
-  t.same(await worker.fetch(), { head: await worker.headCommit(), changed: false });
+  t.same(await worker.fetchAllBranches(), { head: await worker.headCommit(), changed: false });
 
   const main2 = await commitFiles({ repo: origin, branch: 'main', files: { 'manifests/x.yaml': 'x' }, message: 'x' });
   const fix = await commitFiles({ repo: origin, branch: 'hotfix/u/2.1', files: { 'apps/Shop/main.js': 'fixed\n' }, message: 'fix' });
-  const result = await worker.fetch();
+  const result = await worker.fetchAllBranches();
   t.same(result, { head: main2, changed: true });
   t.equal(await worker.resolveRef('hotfix/u/2.1'), fix);
   t.equal(dec(await worker.readFile({ ref: 'hotfix/u/2.1', path: 'apps/Shop/main.js' })), 'fixed\n');
@@ -78,7 +78,7 @@ t.test('fetch brings only new objects, on the default branch and on a new branch
 
   // A branch deleted on the remote disappears from the mirror.
   await runGit(['update-ref', '-d', 'refs/heads/hotfix/u/2.1'], { cwd: origin });
-  await worker.fetch();
+  await worker.fetchAllBranches();
   t.equal(await worker.resolveRef('hotfix/u/2.1'), null);
   await runGit(['fsck', '--strict'], { cwd: mirror });
 
@@ -105,7 +105,7 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
 
   // The caller re-fetches and re-applies. Someone pushes between our fetch and our push: the
   // remote itself refuses.
-  t.same(await worker.fetch(), { head: theirs, changed: true });
+  t.same(await worker.fetchAllBranches(), { head: theirs, changed: true });
   const mine2 = await worker.commit({ parent: theirs, changes: [{ path: 'm', bytes: enc('m') }], message: 'mine', author });
   let racer = '';
   await t.rejects(
@@ -146,12 +146,12 @@ t.test('the remote refuses stale writes: non-fast-forward and compare-and-swap',
 
 t.test('two workers on one remote never lose an update', async (t) => {
   const { make, git } = await remoteSetup(t);
-  const lock = createProcessLock();
+  const lock = new Mutex();
   const dirs = await Promise.all([tempDir(), tempDir()]);
   for (const d of dirs) t.teardown(d.remove);
-  const workers: GitWorker[] = dirs.map((d) => make({}, d.path, lock));
+  const workers: GitGateway[] = dirs.map((d) => make({}, d.path, lock));
   await Promise.all(workers.map((w) => w.start()));
-  const increment = (worker: GitWorker, i: number) =>
+  const increment = (worker: GitGateway, i: number) =>
     worker.withWriteLock(async () => {
       const head = await worker.headCommit();
       const n = Number(dec(await worker.readFile({ ref: head, path: 'counter' })) ?? '0');

@@ -2,7 +2,7 @@
 // demultiplexing, URL redaction, branch-name rules. (The protocol itself is tested against git
 // http-backend in remote*.test.ts.)
 import t from 'tap';
-import { isValidBranchName } from '../../src/git/git-worker.js';
+import { isValidBranchName } from '../../src/git/gateway.js';
 import { createFetchDemuxer, FLUSH, pktLine, readPktLines, redact } from '../../src/git/smart-http.js';
 
 t.test('pkt-lines round-trip, with flush packets', async (t) => {

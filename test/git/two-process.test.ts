@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { TSX_CHILD_ENV } from '../helpers/child.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';

@@ -3,8 +3,8 @@ import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createGitWorker } from '../../src/git/git-worker.js';
-import type { GitWorker } from '../../src/git/types.js';
+import { createGitGateway } from '../../src/git/gateway.js';
+import type { GitGateway } from '../../src/git/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Scope } from '../../src/tokens/scopes.js';
@@ -14,7 +14,7 @@ export interface TestApp {
   readonly app: App;
   readonly config: Config;
   readonly database: TestDatabase;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
   /** A token with every scope. */
   readonly adminToken: string;
   /** Log lines the app wrote, parsed (only when `captureLogs` was asked for). */
@@ -44,7 +44,7 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     },
   });
   const logger = createLogger({ level: config.logLevel, destination });
-  const git = createGitWorker({
+  const git = createGitGateway({
     git: config.git,
     dataDir: config.dataDir,
     lock: createAdvisoryLock(database.handle, 'mir:repository'),

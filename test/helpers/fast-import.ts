@@ -1,5 +1,5 @@
 // Commits files on the default branch with native `git fast-import`, as a push would land them:
-// one pack, in about a second for tens of thousands of files (the worker's own commit writes loose
+// one pack, in about a second for tens of thousands of files (the gateway's own commit writes loose
 // objects, one fsync each). For tests about large repositories.
 import { spawn } from 'node:child_process';
 

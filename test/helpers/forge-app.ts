@@ -3,7 +3,7 @@
 // where branches go to the forge's git and pull requests to its API.
 import { createHmac } from 'node:crypto';
 import type { Test } from 'tap';
-import { INITIAL_FILES } from '../../src/git/git-worker.js';
+import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { buildTestApp, type TestApp } from './app.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from './git-server.js';
 import type { Forge } from './prism.js';

@@ -1,11 +1,12 @@
 // Puts content on the default branch the way people would: commits straight to it (as a push with
-// plain git would), through the worker's own commit + fast-forward. Names are random per call, so
+// plain git would), through the gateway's own commit + fast-forward. Names are random per call, so
 // tests never share data.
 import { randomUUID } from 'node:crypto';
-import type { GitWorker } from '../../src/git/types.js';
-import { buildArtifact } from '../../src/repo/artifact-writer.js';
-import { artifactPath, manifestPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH } from '../../src/repo/layout.js';
-import type { ElementType } from '../../src/repo/values.js';
+import type { GitGateway } from '../../src/git/types.js';
+import { buildArtifact } from '../../src/formats/artifact-writer.js';
+import { artifactPath, manifestPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH } from '../../src/formats/layout.js';
+import type { ElementType } from '../../src/formats/values.js';
+import { createSnapshots } from '../../src/snapshots/snapshots.js';
 
 export interface FixtureElement {
   readonly uuid: string;
@@ -39,9 +40,9 @@ export function elementsInUuidOrder(count: number, type: ElementType, releases: 
 }
 
 /** Commits elements (protected lists, sources, artifacts) and manifests straight to the default branch. */
-export async function seed(git: GitWorker, content: { elements?: readonly FixtureElement[]; manifests?: Record<string, string> }): Promise<Fixture> {
+export async function seed(git: GitGateway, content: { elements?: readonly FixtureElement[]; manifests?: Record<string, string> }): Promise<Fixture> {
   const elements = content.elements ?? [];
-  const snapshot = await git.snapshot();
+  const snapshot = await createSnapshots(git).latest();
   const changes: { path: string; bytes: Uint8Array }[] = [];
   const listed = (type: ElementType) => [
     ...snapshot.elements.filter((e) => e.type === type).map((e) => ({ uuid: e.uuid, name: e.name, ...(e.path ? { path: e.path } : {}) })),
@@ -92,7 +93,7 @@ export async function seed(git: GitWorker, content: { elements?: readonly Fixtur
 }
 
 /** Commits files as they are (any bytes, at any path) straight to the default branch, as a push with plain git would. */
-export async function commitFiles(git: GitWorker, files: Record<string, string | Uint8Array>, message = 'Commit files as they are\n'): Promise<string> {
+export async function commitFiles(git: GitGateway, files: Record<string, string | Uint8Array>, message = 'Commit files as they are\n'): Promise<string> {
   const changes = Object.entries(files).map(([path, content]) => ({ path, bytes: typeof content === 'string' ? enc(content) : content }));
   return git.withWriteLock(async () => {
     const head = await git.headCommit();

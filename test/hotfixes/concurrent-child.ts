@@ -4,7 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createGitWorker } from '../../src/git/git-worker.js';
+import { createGitGateway } from '../../src/git/gateway.js';
 import { createLogger } from '../../src/logger.js';
 
 interface ChildInput {
@@ -24,7 +24,7 @@ const input = JSON.parse(process.env.MIR_HOTFIX_CHILD_INPUT) as ChildInput;
 const config = loadConfig({ MIR_DATA_DIR: input.dataDir, DATABASE_URL: input.databaseUrl, LOG_LEVEL: 'silent' });
 const database = await openDatabase({ databaseUrl: input.databaseUrl, dataDir: input.dataDir });
 const logger = createLogger({ level: 'silent' });
-const git = createGitWorker({ git: config.git, dataDir: input.dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
+const git = createGitGateway({ git: config.git, dataDir: input.dataDir, lock: createAdvisoryLock(database, 'mir:repository'), logger });
 await git.start();
 const app = await buildApp({ config, database, git, logger });
 try {

@@ -10,7 +10,7 @@ import { buildApp } from '../../src/app.js';
 import { createAuditService, type AuditService } from '../../src/audit/audit.service.js';
 import type { Tables } from '../../src/db/database.js';
 import { createAdvisoryLock } from '../../src/db/lock.js';
-import { createGitWorker, INITIAL_FILES } from '../../src/git/git-worker.js';
+import { createGitGateway, INITIAL_FILES } from '../../src/git/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { TSX_CHILD_ENV } from '../helpers/child.js';
@@ -311,7 +311,7 @@ t.test('10 concurrent requests for one line from two app instances: exactly one 
   await seed(ctx.git, { elements: [e] });
   // A second app on the same database and the same repository, as a second replica would be.
   const logger = createLogger({ level: 'silent' });
-  const git2 = createGitWorker({ git: ctx.config.git, dataDir: ctx.config.dataDir, lock: createAdvisoryLock(ctx.database.handle, 'mir:repository'), logger });
+  const git2 = createGitGateway({ git: ctx.config.git, dataDir: ctx.config.dataDir, lock: createAdvisoryLock(ctx.database.handle, 'mir:repository'), logger });
   await git2.start();
   const app2 = await buildApp({ config: ctx.config, database: ctx.database.handle, git: git2, logger });
   t.teardown(async () => {

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import t from 'tap';
-import { artifactPath } from '../../src/repo/layout.js';
+import { artifactPath } from '../../src/formats/layout.js';
 import { buildTestApp } from '../helpers/app.js';
 import { fastImport } from '../helpers/fast-import.js';
 import { manifestName, manifestYaml } from '../helpers/repo-fixture.js';
-import { craftZip, stored } from '../repo/zip-craft.js';
+import { craftZip, stored } from '../formats/zip-craft.js';
 
 const API = '/api/v2/source_control';
 const COUNT = 14_000;
@@ -22,7 +22,7 @@ t.test(`GET /instances/{name}/releases on a manifest of ${COUNT} artifacts answe
   const files: Record<string, Uint8Array | string> = { [`manifests/${prod}.yaml`]: manifestYaml(prod, { apps: uuids.map((uuid) => [uuid, '1.0.0']) }) };
   for (const uuid of uuids) files[artifactPath('PAGE', uuid, '1.0.0')] = craftZip([stored('main.json', `{"uuid": "${uuid}"}\n`)]);
   await fastImport(path.join(ctx.config.dataDir, 'repo.git'), files);
-  await ctx.git.fetch();
+  await ctx.git.fetchAllBranches();
   const created = await ctx.app.inject({ method: 'POST', url: `${API}/instances`, headers: ctx.auth(), payload: { name: 'eu-1', manifest: prod } });
   t.equal(created.statusCode, 201, created.body);
 

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { artifactPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH } from '../../src/repo/layout.js';
+import { artifactPath, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH } from '../../src/formats/layout.js';
 import { buildTestApp } from '../helpers/app.js';
 import { fastImport } from '../helpers/fast-import.js';
 import { manifestName, manifestYaml } from '../helpers/repo-fixture.js';
-import { craftZip, stored } from '../repo/zip-craft.js';
+import { craftZip, stored } from '../formats/zip-craft.js';
 
 const API = '/api/v2/source_control';
 const COUNT = 14_000;
@@ -27,7 +27,7 @@ t.test(`a whole-manifest PUT of ${COUNT} entries and its merge keep the event lo
   };
   for (const uuid of uuids) files[artifactPath('PAGE', uuid, '1.1.0')] = craftZip([stored('main.json', `{"uuid": "${uuid}"}\n`)]);
   await fastImport(path.join(ctx.config.dataDir, 'repo.git'), files);
-  await ctx.git.fetch();
+  await ctx.git.fetchAllBranches();
 
   await ctx.app.ready();
 

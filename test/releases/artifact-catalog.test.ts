@@ -4,17 +4,17 @@
 // table, so each blob is opened once.
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import type { GitWorker } from '../../src/git/types.js';
+import type { GitGateway } from '../../src/git/types.js';
 import { createArtifactCatalog, CHECKS } from '../../src/releases/artifact-catalog.js';
-import { artifactPath } from '../../src/repo/layout.js';
+import { artifactPath } from '../../src/formats/layout.js';
 import { buildTestApp } from '../helpers/app.js';
 import { commitFiles, element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
-import { craftZip, deflated, stored } from '../repo/zip-craft.js';
+import { craftZip, deflated, stored } from '../formats/zip-craft.js';
 
 const API = '/api/v2/source_control';
 
 /** The worker itself, counting the blobs read through it. */
-function counting(git: GitWorker): { git: GitWorker; reads: () => number } {
+function counting(git: GitGateway): { git: GitGateway; reads: () => number } {
   let reads = 0;
   return {
     git: { ...git, readBlob: (options) => (reads++, git.readBlob(options)) },
@@ -102,7 +102,7 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
   t.equal(good.statusCode, 200, 'a valid artifact still publishes');
 
   await t.test('the verdicts are rows of the artifacts table', async (t) => {
-    const snapshot = await ctx.git.snapshot();
+    const snapshot = await ctx.app.services.snapshots.latest();
     const blob = (version: string) => snapshot.releases.get(`PAGE:${a.uuid}`)!.get(version)!.blobId;
     const rows = await db
       .selectFrom('artifacts')
@@ -158,7 +158,7 @@ t.test('a bad artifact cannot be published, nor served to an instance; its verdi
       { [`manifests/${broken}.yaml`]: manifestYaml(broken, { apps: [[a.uuid, '3.0.0']] }) },
       'Point an instance at a bad zip with plain git\n',
     );
-    await ctx.git.fetch();
+    await ctx.git.fetchAllBranches();
     for (const [name, manifest] of [
       ['eu-bad', broken],
       ['eu-good', dev],
@@ -181,13 +181,13 @@ t.test('warm-up describes every artifact ahead of requests, those manifests name
   const [a, b] = [element('PAGE', ['1.0.0', '1.1.0', '2.0.0']), element('WORKFLOW', ['0.1.0'])];
   const prod = manifestName('prod');
   await seed(ctx.git, { elements: [a, b], manifests: { [prod]: manifestYaml(prod, { apps: [[a.uuid, '2.0.0']], workflows: [[b.uuid, '0.1.0']] }) } });
-  const snapshot = await ctx.git.snapshot();
+  const snapshot = await ctx.app.services.snapshots.latest();
   const blob = (type: 'PAGE' | 'WORKFLOW', uuid: string, version: string) => snapshot.releases.get(`${type}:${uuid}`)!.get(version)!.blobId;
   const located = (version: string) => ({ blobId: blob('PAGE', a.uuid, version), commit: snapshot.commit, path: artifactPath('PAGE', a.uuid, version) });
 
   const order: string[] = [];
   const reads = counting(ctx.git);
-  const git: GitWorker = { ...reads.git, readBlob: (options) => (order.push(options.oid), reads.git.readBlob(options)) };
+  const git: GitGateway = { ...reads.git, readBlob: (options) => (order.push(options.oid), reads.git.readBlob(options)) };
   const catalog = createArtifactCatalog({ db, git });
   const progress: number[] = [];
   const warmed = await catalog.warm(snapshot, { onProgress: (p) => progress.push(p.checked) });
@@ -238,14 +238,14 @@ t.test('the warmer warms the head at start and again when it moves, and stops cl
 
   const zip = craftZip([stored('main.json', '{}')]);
   const head = await commitFiles(ctx.git, { [artifactPath('PAGE', a.uuid, '9.9.9')]: zip }, 'A zip pushed with plain git\n');
-  await ctx.git.fetch();
+  await ctx.git.fetchAllBranches();
   await warmer.warmNow();
   t.equal(warmer.warmedHead, head, 'the new head is warmed');
   const rows = await ctx.database.handle.db.selectFrom('artifacts').select(['blob_id', 'problem']).execute();
   t.equal(rows.length, 2, 'its new zip described too');
   await warmer.stop();
   const later = await commitFiles(ctx.git, { [artifactPath('PAGE', a.uuid, '9.9.10')]: zip }, 'Another zip\n');
-  await ctx.git.fetch();
+  await ctx.git.fetchAllBranches();
   await warmer.warmNow();
   t.not(later, head);
   t.equal(warmer.warmedHead, head, 'a stopped warmer does not warm a new head');

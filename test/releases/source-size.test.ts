@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
-import { DEFAULT_ARTIFACT_LIMITS } from '../../src/repo/artifact.js';
+import { DEFAULT_ARTIFACT_LIMITS } from '../../src/formats/artifact.js';
 import { buildTestApp } from '../helpers/app.js';
 import { element, seed } from '../helpers/repo-fixture.js';
 
@@ -64,7 +64,7 @@ t.test('POST a release of an app holding a file over the limit: 422 before the f
   await git('update-index', '--add', '--cacheinfo', `100644,${oid},apps/${e.name}/huge.bin`);
   const commit = await git('commit-tree', await git('write-tree'), '-p', 'main', '-m', 'Add a huge file');
   await git('update-ref', 'refs/heads/main', commit);
-  await ctx.git.fetch();
+  await ctx.git.fetchAllBranches();
   const writer = await ctx.tokenFor('source_control:releases_write');
 
   const res = await ctx.app.inject({

@@ -3,13 +3,13 @@
 import type { Kysely } from 'kysely';
 import type { PullRequestRow, Tables } from '../../db/database.js';
 import { hasCode } from '../../errors.js';
-import type { GitWorker } from '../../git/types.js';
+import type { GitGateway } from '../../git/types.js';
 import { listPullRequests } from '../../pull-requests/pull-requests.repository.js';
 import type { ProviderPullRequest, PullRequestHost, PullRequestProvider } from '../types.js';
 
 export interface BuiltinProviderDeps {
   readonly db: Kysely<Tables>;
-  readonly git: GitWorker;
+  readonly git: GitGateway;
   readonly url: PullRequestHost['pullRequestUrl'];
   readonly applyToDefaultBranch: PullRequestHost['applyToDefaultBranch'];
 }

@@ -1,5 +1,5 @@
 // Builds the configured forge's provider. Each adapter is a small module over fetch; branches are
-// pushed and deleted through the git worker (the same remote, with the same token), never through
+// pushed and deleted through the git gateway (the same remote, with the same token), never through
 // a forge's branch API.
 import type { ForgeProvider } from '../types.js';
 import type { ForgeDeps } from './adapter.js';

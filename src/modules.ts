@@ -1,0 +1,228 @@
+// Every domain of the service in one list: the service it provides, how that service is made from
+// the process's dependencies and the other services, its shared schemas, its routes, and what it
+// starts and stops. Adding a domain is adding an entry here. src/app.ts builds the services from
+// this list and registers the routes in its order (which is also the order of the OpenAPI paths).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import type { TSchema } from 'typebox';
+import { auditRoutes, auditSchemas } from './audit/audit.routes.js';
+import { createAuditService, type AuditService } from './audit/audit.service.js';
+import type { Config } from './config.js';
+import { createAdvisoryLock } from './db/lock.js';
+import type { DatabaseHandle } from './db/client.js';
+import type { Tables } from './db/database.js';
+import type { GitGateway } from './git/types.js';
+import { hotfixRoutes, hotfixSchemas } from './hotfixes/hotfixes.routes.js';
+import { createHotfixService, type HotfixService } from './hotfixes/hotfixes.service.js';
+import { instanceRoutes, instanceSchemas } from './instances/instances.routes.js';
+import { createInstanceService, type InstanceService } from './instances/instances.service.js';
+import type { Logger } from './logger.js';
+import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js';
+import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
+import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
+import type { ForgeProvider } from './providers/types.js';
+import { publishRoutes } from './publish/publish.routes.js';
+import { createPublishService, type PublishService } from './publish/publish.service.js';
+import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
+import { pullRequestRoutes } from './pull-requests/pull-requests.routes.js';
+import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
+import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
+import { createPullRequestSync, type PullRequestSync } from './pull-requests/pull-requests.sync.js';
+import { webhookRoutes } from './pull-requests/webhooks.routes.js';
+import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
+import { createArtifactWarmer, type ArtifactWarmer } from './releases/artifact-warmer.js';
+import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
+import { releaseRoutes, releaseSchemas } from './releases/releases.routes.js';
+import { createReleaseService, type ReleaseService } from './releases/releases.service.js';
+import { createSnapshots, type Snapshots } from './snapshots/snapshots.js';
+import { tokenRoutes, tokenSchemas } from './tokens/tokens.routes.js';
+import { createTokenService, type TokenService } from './tokens/tokens.service.js';
+
+/** How often the artifact warmer looks for a new head of the default branch (a cheap comparison). */
+const WARM_INTERVAL_MS = 2_000;
+
+export interface Services {
+  readonly snapshots: Snapshots;
+  readonly audit: AuditService;
+  readonly tokens: TokenService;
+  readonly pullRequests: PullRequestService;
+  readonly pullRequestSync: PullRequestSync;
+  readonly manifests: ManifestService;
+  readonly artifacts: ArtifactCatalog;
+  readonly warmer: ArtifactWarmer;
+  readonly releases: ReleaseService;
+  readonly matrix: ReleaseMatrix;
+  readonly publish: PublishService;
+  readonly hotfixes: HotfixService;
+  readonly instances: InstanceService;
+  readonly sweeper: OrphanSweeper;
+}
+
+/** What every module is made from: the process's dependencies, never a global. */
+export interface ModuleContext {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly db: Kysely<Tables>;
+  readonly git: GitGateway;
+  readonly logger: Logger;
+  /** The forge pull requests live on; null with the builtin provider. */
+  readonly forge: ForgeProvider | null;
+  /** Where this service is reached, for links in pull requests and instance answers. */
+  readonly baseUrl: string;
+}
+
+export interface DomainModule<K extends keyof Services = keyof Services> {
+  readonly name: K;
+  /** `services` holds every other service, made on first use (the order here does not matter). */
+  readonly create: (context: ModuleContext, services: Services) => Services[K];
+  readonly schemas?: readonly TSchema[];
+  readonly routes?: (services: Services) => FastifyPluginAsyncTypebox;
+  /** Run once the app is ready (listening or not), and when it closes. */
+  readonly onReady?: (services: Services) => Promise<void> | void;
+  readonly onClose?: (services: Services) => Promise<void> | void;
+}
+
+function module<K extends keyof Services>(definition: DomainModule<K>): DomainModule<K> {
+  return definition;
+}
+
+export const MODULES: readonly DomainModule[] = [
+  module({ name: 'snapshots', create: ({ git }) => createSnapshots(git) }),
+  module({
+    name: 'tokens',
+    schemas: tokenSchemas,
+    routes: ({ tokens }) => tokenRoutes({ tokens }),
+    create: ({ db, database, logger }, { audit }) =>
+      createTokenService({
+        db,
+        audit,
+        bootstrapLock: createAdvisoryLock(database, 'mir:bootstrap-admin-token'),
+        onTouchError: (error) => logger.warn({ err: error }, 'could not record token use'),
+      }),
+  }),
+  module({ name: 'audit', schemas: auditSchemas, routes: ({ audit }) => auditRoutes({ audit }), create: ({ db }) => createAuditService({ db }) }),
+  module({
+    name: 'pullRequests',
+    schemas: pullRequestSchemas,
+    create: ({ db, git, forge, baseUrl }, { snapshots, audit }) =>
+      createPullRequestService({
+        db,
+        git,
+        snapshots,
+        audit,
+        baseUrl,
+        createProvider: (service) =>
+          forge ?? createBuiltinProvider({ db, git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
+      }),
+  }),
+  module({
+    name: 'manifests',
+    schemas: manifestSchemas,
+    routes: ({ manifests }) => manifestRoutes({ manifests }),
+    create: ({ git, config }, { snapshots, pullRequests, artifacts }) => createManifestService({ git, snapshots, pullRequests, artifacts, config }),
+  }),
+  module({
+    name: 'pullRequestSync',
+    // The pull request routes need both pull request services, so they come with the second one
+    // (after the manifests' routes: the OpenAPI paths keep their order).
+    routes:
+      ({ pullRequests, pullRequestSync }) =>
+      async (app) => {
+        await app.register(pullRequestRoutes({ pullRequests, sync: pullRequestSync }));
+        await app.register(webhookRoutes({ sync: pullRequestSync }));
+      },
+    onReady: ({ pullRequestSync }) => pullRequestSync.start(),
+    onClose: ({ pullRequestSync }) => pullRequestSync.stop(),
+    create: ({ db, git, forge, config, logger }, { snapshots, audit, pullRequests }) => {
+      const provider = config.provider;
+      return createPullRequestSync({
+        db,
+        git,
+        snapshots,
+        audit,
+        pullRequests,
+        forge,
+        webhookSecret: provider.name === 'builtin' ? undefined : provider.webhookSecret,
+        pollSeconds: provider.name === 'builtin' ? 0 : provider.pollSeconds,
+        logger: logger.child({ component: 'pull-requests' }),
+      });
+    },
+  }),
+  // Started by the process once it is ready (src/server.ts); tests sweep and warm by hand.
+  module({
+    name: 'sweeper',
+    onClose: ({ sweeper }) => sweeper.stop(),
+    create: ({ db, git, config, logger }, { audit }) =>
+      createOrphanSweeper({
+        db,
+        git,
+        audit,
+        branchPrefix: config.git.branchPrefix,
+        graceMs: config.sweep.graceMs,
+        intervalMs: config.sweep.intervalMs,
+        logger: logger.child({ component: 'sweeper' }),
+      }),
+  }),
+  module({ name: 'artifacts', create: ({ db, git }) => createArtifactCatalog({ db, git }) }),
+  module({
+    name: 'warmer',
+    onClose: ({ warmer }) => warmer.stop(),
+    create: ({ git, logger }, { snapshots, artifacts }) =>
+      createArtifactWarmer({ git, snapshots, catalog: artifacts, intervalMs: WARM_INTERVAL_MS, logger: logger.child({ component: 'artifacts' }) }),
+  }),
+  module({ name: 'matrix', create: (_context, { snapshots, pullRequests }) => createReleaseMatrix({ snapshots, pullRequests }) }),
+  module({
+    name: 'releases',
+    schemas: releaseSchemas,
+    routes: ({ releases, matrix }) => releaseRoutes({ releases, matrix }),
+    create: ({ git, config }, { snapshots, pullRequests, artifacts }) => createReleaseService({ git, snapshots, pullRequests, catalog: artifacts, config }),
+  }),
+  module({
+    name: 'publish',
+    routes: ({ publish }) => publishRoutes({ publish }),
+    create: ({ git, config }, { snapshots, pullRequests, artifacts }) => createPublishService({ git, snapshots, pullRequests, artifacts, config }),
+  }),
+  module({
+    name: 'hotfixes',
+    schemas: hotfixSchemas,
+    routes: ({ hotfixes }) => hotfixRoutes({ hotfixes }),
+    create: ({ db, git }, { snapshots, audit, pullRequests, releases }) => createHotfixService({ db, git, snapshots, audit, pullRequests, releases }),
+  }),
+  module({
+    name: 'instances',
+    schemas: instanceSchemas,
+    routes: ({ instances }) => instanceRoutes({ instances }),
+    create: ({ db, baseUrl }, { snapshots, audit, artifacts }) => createInstanceService({ db, snapshots, audit, artifacts, baseUrl }),
+  }),
+];
+
+/**
+ * The services of every module, each made once, on first use by another module or here: so a
+ * module names what it needs rather than where it sits in the list. `overrides` replace a service
+ * (tests that observe or replace one).
+ */
+export function createServices(context: ModuleContext, overrides: Partial<Services> = {}): Services {
+  const services = {} as Services;
+  const made = new Map<keyof Services, unknown>();
+  const making = new Set<keyof Services>();
+  for (const definition of MODULES) {
+    const { name } = definition;
+    Object.defineProperty(services, name, {
+      enumerable: true,
+      get() {
+        if (made.has(name)) return made.get(name);
+        if (making.has(name)) throw new Error(`module ${name} needs itself: ${[...making].join(' → ')} → ${name}`);
+        making.add(name);
+        try {
+          made.set(name, overrides[name] ?? definition.create(context, services));
+        } finally {
+          making.delete(name);
+        }
+        return made.get(name);
+      },
+    });
+  }
+  // Every service now, so a wiring mistake fails at start-up rather than on the first request.
+  for (const definition of MODULES) void services[definition.name];
+  return services;
+}
