@@ -62,7 +62,7 @@ function median(values: number[]): number {
 
 const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
-function worker(url: string, dataDir: string): GitGateway {
+function gateway(url: string, dataDir: string): GitGateway {
   return createGitGateway({
     dataDir,
     git: { url, username: undefined, token: undefined, defaultBranch: 'main', pollSeconds: 0, branchPrefix: 'mir/' },
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
       nativeClone.push((await time(() => git(['clone', '-q', '--bare', url, dir])))[0]);
       await rm(dir, { recursive: true, force: true });
       const data = path.join(scratch, `cold-${i}`);
-      const candidate = worker(url, data);
+      const candidate = gateway(url, data);
       const candidateSnapshots = createSnapshots(candidate);
       cold.push(
         (
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
           ' ',
         )} at the end (other work on the machine slows both sides). Repository: ${repo.objects} objects (${APPS} apps, ${APPS * 4} artifacts, 10 manifests), served by \`git http-backend\` in a separate process on 127.0.0.1. Median of ${RUNS} runs (cold start: ${Math.min(RUNS, 3)}).`,
       '',
-      '| operation | worker (ms) | native git (ms) | ratio | note |',
+      '| operation | gateway (ms) | native git (ms) | ratio | note |',
       '|---|---:|---:|---:|---|',
       ...results.map(
         (r) =>

@@ -1,5 +1,5 @@
 // Serves a folder of bare repositories over smart HTTP (test/helpers/git-server.ts) in its own
-// process, so that the benchmark's timings of the worker do not share an event loop with the
+// process, so that the benchmark's timings of the gateway do not share an event loop with the
 // server. Prints the base URL on its first line; stops on SIGTERM.
 //
 //   npx tsx bench/git-serve.ts <root>

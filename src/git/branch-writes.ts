@@ -1,4 +1,4 @@
-// The worker's public writes: a commit built on a parent, and the branch moves — a branch pushed
+// The gateway's public writes: a commit built on a parent, and the branch moves — a branch pushed
 // or deleted, the default branch fast-forwarded — by compare-and-swap, in the embedded repository
 // (our lock file) or on the remote (its receive-pack).
 import { errors } from '../errors.js';

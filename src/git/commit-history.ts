@@ -28,7 +28,7 @@ export async function isDescendant(ctx: HistoryContext, oid: string, ancestor: s
   return false;
 }
 
-/** The worker's `log`: commits reachable from `ref` that are not `since` or behind it. */
+/** The gateway's `log`: commits reachable from `ref` that are not `since` or behind it. */
 export async function log(ctx: HistoryContext, { ref, since, limit = 1000 }: Parameters<GitGateway['log']>[0]): Promise<CommitInfo[]> {
   const start = await resolveRef(ctx, ref);
   if (!start) throw errors.branchNotFound(ref);

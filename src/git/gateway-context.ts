@@ -1,4 +1,4 @@
-// What the pieces of the git gateway share (src/git/gateway.ts builds one of these per worker and
+// What the pieces of the git gateway share (src/git/gateway.ts builds one of these per gateway and
 // hands it to each piece): where the repository is, how the remote is reached, and the state that
 // more than one piece reads or moves. State only one piece needs stays inside that piece.
 import { errors, isAppError } from '../errors.js';

@@ -1,4 +1,4 @@
-// A worker's life: start-up (the repository created or repaired, the mirror's first fetch, an
+// A gateway's life: start-up (the repository created or repaired, the mirror's first fetch, an
 // initial commit where there is none), polling the remote, the readiness check, and close.
 import fs from 'node:fs';
 import path from 'node:path';

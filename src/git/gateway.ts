@@ -5,7 +5,7 @@
 // repository through our own reader (src/git/object-reader.ts); refs and object writes go through
 // isomorphic-git (src/git/object-store.ts).
 //
-// This file assembles the worker from its pieces, which share one GatewayContext
+// This file assembles the gateway from its pieces, which share one GatewayContext
 // (src/git/gateway-context.ts): local refs (local-refs.ts), packs received (pack-receiver.ts),
 // pushes (remote-push.ts), fetches (mirror-fetch.ts), the write locks (write-locking.ts),
 // start-up and polling (gateway-lifecycle.ts), history walks (commit-history.ts), reads

@@ -77,7 +77,7 @@ async function fetchNow(ctx: GatewayContext): Promise<{ head: string; changed: b
   return { head, changed };
 }
 
-/** The worker's `fetch`: one at a time. `changed`: the default branch moved since the previous one. */
+/** The gateway's `fetchAllBranches`: one at a time. `changed`: the default branch moved since the previous one. */
 export function fetchAllBranches(ctx: GatewayContext): Promise<{ head: string; changed: boolean }> {
   return ctx.fetchQueue.withLock(() => fetchNow(ctx));
 }

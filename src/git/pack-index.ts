@@ -3,12 +3,13 @@
 // native git (docs/architecture.md); this indexer walks the pack once, inflating each entry with zlib (which tells
 // where the entry's compressed data ends; src/git/inflater.ts) and applying deltas from memory.
 // Entries are decoded by src/git/pack-entry.ts; the .idx is written by src/git/pack-idx.ts.
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
-import { objectId } from '../git/object-id.js';
+import { HEADER_ROOM, hashFramed, objectId } from './object-id.js';
 import { inflateOne } from './inflater.js';
 import { applyDelta, deflateBound, inflater, KINDS, type ObjectType, readEntryHeader, typeOfKind, TYPES } from './pack-entry.js';
 import { writeIdx } from './pack-idx.js';
+import { DeltaBaseCache } from './delta-base-cache.js';
 import { PackPieces } from './pack-pieces.js';
 
 export interface IndexedObject {
@@ -39,21 +40,6 @@ export function indexPack(pack: Uint8Array, options: ConstructorParameters<typeo
   const indexer = new PackStreamIndexer(options);
   indexer.push(pack);
   return indexer.finish();
-}
-
-/** Room for git's object header (`<type> <size>\0`) before an object's content. */
-const HEADER_ROOM = 32;
-
-/**
- * The oid of an object whose `size` bytes of content are at HEADER_ROOM in `out`: sha1 of
- * `<type> <size>\0` and the content, the header written just before it so that one call to
- * crypto.hash does it, three times faster than a Hash object per object.
- */
-function hashFramed(type: ObjectType, out: Buffer, size: number): string {
-  const header = `${type} ${size}\0`;
-  const at = HEADER_ROOM - header.length;
-  out.write(header, at, 'latin1');
-  return hash('sha1', out.subarray(at, HEADER_ROOM + size), 'hex');
 }
 
 /** Bytes of content kept for resolving later deltas (bases used, results of deltas). */
@@ -102,9 +88,8 @@ export class PackStreamIndexer {
   private readonly unresolved = new Map<number, { delta: Buffer; baseOffset?: number; baseOid?: string }>();
   /** Content of the kept types, by entry number: returned by `finish`. */
   private readonly kept = new Map<number, Buffer>();
-  /** Delta bases that were used and results of deltas, for the deltas to come; oldest first. */
-  private readonly cache = new Map<number, Buffer>();
-  private cacheBytes = 0;
+  /** Delta bases that were used and results of deltas, for the deltas to come. */
+  private readonly cache: DeltaBaseCache;
   /** Entry numbers by hex oid, built only once a ref-delta needs it. */
   private byOid?: Map<string, number>;
   private readonly hash = createHash('sha1');
@@ -112,7 +97,6 @@ export class PackStreamIndexer {
   /** Bytes of the current entry's stream that were not enough last time: wait for twice as many. */
   private waitFor = 0;
   private readonly keep: (type: ObjectType) => boolean;
-  private readonly cacheLimit: number;
 
   /**
    * `keep`: the types whose content `finish` returns. `baseCacheBytes`: how much other content to
@@ -120,7 +104,7 @@ export class PackStreamIndexer {
    */
   constructor(options: { keep?: (type: ObjectType) => boolean; baseCacheBytes?: number } = {}) {
     this.keep = options.keep ?? (() => false);
-    this.cacheLimit = options.baseCacheBytes ?? BASE_CACHE_BYTES;
+    this.cache = new DeltaBaseCache(options.baseCacheBytes ?? BASE_CACHE_BYTES);
   }
 
   push(chunk: Uint8Array): void {
@@ -266,24 +250,7 @@ export class PackStreamIndexer {
     this.oids[i] = objectId(type, content);
     this.byOid?.set(this.oids[i]!, i);
     if (this.keep(type)) this.kept.set(i, content);
-    else this.remember(i, content);
-  }
-
-  /**
-   * Keeps content for deltas to come: results of deltas (chains) and bases that were used (a base
-   * often serves several). Whole objects are not kept on arrival: in a pack of mostly whole
-   * objects that would copy them all for nothing.
-   */
-  private remember(i: number, content: Buffer): void {
-    if (content.length > this.cacheLimit / 8) return;
-    this.cache.set(i, content);
-    this.cacheBytes += content.length;
-    // Map iteration order is insertion order: drop the oldest first.
-    for (const [k, v] of this.cache) {
-      if (this.cacheBytes <= this.cacheLimit) break;
-      this.cache.delete(k);
-      this.cacheBytes -= v.length;
-    }
+    else this.cache.remember(i, content);
   }
 
   /** The entry number at a pack offset (entries are in offset order), or undefined. */
@@ -335,7 +302,7 @@ export class PackStreamIndexer {
       content = this.kept.get(at) ?? this.cache.get(at);
     }
     for (let d = chain.length - 1; d >= 0; d--) content = applyDelta(chain[d]!, content);
-    if (!this.kept.has(i)) this.remember(i, content);
+    if (!this.kept.has(i)) this.cache.remember(i, content);
     return content;
   }
 

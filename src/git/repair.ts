@@ -1,4 +1,4 @@
-// What a killed process can leave in a bare repository, removed before the worker uses it:
+// What a killed process can leave in a bare repository, removed before the gateway uses it:
 // - `<ref>.lock` files (git's lock protocol, which our ref updates follow too): left behind, one
 //   blocks every later update of that ref — "refs/heads/main is locked by another writer" forever;
 // - half-received packs (`objects/incoming-*`) and a `.pack` whose `.idx` never arrived;

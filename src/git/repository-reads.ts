@@ -1,4 +1,4 @@
-// The worker's public reads of the local repository: the default branch's commit, a file, a blob
+// The gateway's public reads of the local repository: the default branch's commit, a file, a blob
 // or a folder at a ref, and the branches.
 import { errors } from '../errors.js';
 import { repoErrors } from '../formats/errors.js';

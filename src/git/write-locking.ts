@@ -9,7 +9,7 @@ import type { GatewayContext } from './gateway-context.js';
 export interface WriteLocking {
   /** Counts `promise` as in flight until it settles. */
   track<T>(promise: Promise<T>): Promise<T>;
-  /** The worker's `withWriteLock`: the locks, then a fetch, then `fn`. */
+  /** The gateway's `withWriteLock`: the locks, then a fetch, then `fn`. */
   withWriteLock<T>(fn: () => Promise<T>): Promise<T>;
   /** The locks without the fetch: a single write called outside withWriteLock. */
   withLocksNoFetch<T>(fn: () => Promise<T>): Promise<T>;

@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import pg from 'pg';
 import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { Mutex } from '../../src/runtime/mutex.js';
-import { makeWorker, createTestLogger } from '../git/fixtures.js';
+import { makeGateway, createTestLogger } from '../git/fixtures.js';
 import { createBareRepo, runGit, startGitServer, tempDir, type GitServer } from '../helpers/git-server.js';
 import { startPostgresCluster, type PostgresCluster } from '../helpers/postgres-cluster.js';
 import { createReplica, type Replica } from '../helpers/replica.js';
@@ -43,19 +43,19 @@ export async function startFaultCluster(t: Test, options: { apps: number; releas
   t.teardown(() => server.close());
   const url = server.repoUrl('origin');
 
-  // Seeded through a worker of the test's own, as a person pushing with git would.
+  // Seeded through a gateway of the test's own, as a person pushing with git would.
   const seeding = await tempDir('mir-fault-seed-');
   t.teardown(seeding.remove);
-  const worker = makeWorker({
+  const gateway = makeGateway({
     dataDir: seeding.path,
     logger: createTestLogger(),
     lock: new Mutex(),
     git: { url, username: AUTH.username, token: AUTH.password },
   });
-  await worker.start();
+  await gateway.start();
   const apps = Array.from({ length: options.apps }, () => element('PAGE', options.releases));
-  await seed(worker, { elements: apps, manifests: { prod: manifestYaml('prod') } });
-  await worker.close();
+  await seed(gateway, { elements: apps, manifests: { prod: manifestYaml('prod') } });
+  await gateway.close();
 
   const env = {
     DATABASE_URL: postgres.url,

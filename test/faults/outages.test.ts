@@ -13,7 +13,7 @@ async function load(cluster: FaultCluster, stop: Promise<void>): Promise<{ statu
   let stopped = false;
   void stop.then(() => (stopped = true));
   let i = 0;
-  const worker = async (replica: Replica) => {
+  const gateway = async (replica: Replica) => {
     while (!stopped && i < 2_000) {
       const app = cluster.apps[i % cluster.apps.length]!;
       const release = RELEASES[i++ % RELEASES.length]!;
@@ -35,7 +35,7 @@ async function load(cluster: FaultCluster, stop: Promise<void>): Promise<{ statu
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  await Promise.all(cluster.replicas.map(worker));
+  await Promise.all(cluster.replicas.map(gateway));
   return answers;
 }
 

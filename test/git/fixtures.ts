@@ -32,7 +32,7 @@ export function gitConfig(overrides: Partial<Config['git']> = {}): Config['git']
   };
 }
 
-export function makeWorker(options: { dataDir: string; git?: Partial<Config['git']>; lock?: WriteLock; logger?: Logger; httpTimeoutMs?: number }): GitGateway {
+export function makeGateway(options: { dataDir: string; git?: Partial<Config['git']>; lock?: WriteLock; logger?: Logger; httpTimeoutMs?: number }): GitGateway {
   const workerOptions: GitGatewayOptions = {
     dataDir: options.dataDir,
     git: gitConfig(options.git),
@@ -52,19 +52,19 @@ export const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecode
  * counter on the default branch, then add a file to the shared branch `mir/shared`. Were the lock
  * not held, interleaved writers would lose updates (or fail their compare-and-swap with 409).
  */
-export async function writeConcurrently(worker: GitGateway, id: string, count: number): Promise<void> {
+export async function writeConcurrently(gateway: GitGateway, id: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await worker.withWriteLock(async () => {
-      const head = await worker.headCommit();
-      const n = Number(dec(await worker.readFile({ ref: head, path: 'counter' })) ?? '0');
+    await gateway.withWriteLock(async () => {
+      const head = await gateway.headCommit();
+      const n = Number(dec(await gateway.readFile({ ref: head, path: 'counter' })) ?? '0');
       // Give the other writer every chance to interleave, were the lock not held.
       await new Promise((r) => setTimeout(r, 2));
-      const next = await worker.commit({ parent: head, changes: [{ path: 'counter', bytes: enc(String(n + 1)) }], message: `${id} ${i}`, author });
-      await worker.fastForwardDefault({ from: head, to: next });
+      const next = await gateway.commit({ parent: head, changes: [{ path: 'counter', bytes: enc(String(n + 1)) }], message: `${id} ${i}`, author });
+      await gateway.fastForwardDefault({ from: head, to: next });
 
-      const shared = await worker.resolveRef('mir/shared');
-      const tip = await worker.commit({ parent: shared ?? next, changes: [{ path: `log/${id}-${i}`, bytes: enc('x') }], message: `${id} ${i}`, author });
-      await worker.pushBranch({ branch: 'mir/shared', commit: tip, expectedOld: shared });
+      const shared = await gateway.resolveRef('mir/shared');
+      const tip = await gateway.commit({ parent: shared ?? next, changes: [{ path: `log/${id}-${i}`, bytes: enc('x') }], message: `${id} ${i}`, author });
+      await gateway.pushBranch({ branch: 'mir/shared', commit: tip, expectedOld: shared });
     });
   }
 }
@@ -77,13 +77,13 @@ export interface WriterInput {
   lockName: string;
 }
 
-/** One writer of the two-writer tests: its own worker, under the database's advisory lock. */
+/** One writer of the two-writer tests: its own gateway, under the database's advisory lock. */
 export async function runWriterWorker(database: DatabaseHandle, input: WriterInput): Promise<void> {
-  const worker = makeWorker({ dataDir: input.dataDir, git: { url: input.url }, lock: createAdvisoryLock(database, input.lockName) });
+  const gateway = makeGateway({ dataDir: input.dataDir, git: { url: input.url }, lock: createAdvisoryLock(database, input.lockName) });
   try {
-    await worker.start();
-    await writeConcurrently(worker, input.id, input.count);
+    await gateway.start();
+    await writeConcurrently(gateway, input.id, input.count);
   } finally {
-    await worker.close();
+    await gateway.close();
   }
 }

@@ -4,23 +4,23 @@ import path from 'node:path';
 import t from 'tap';
 import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { commitFiles, installHook, tempDir } from '../helpers/git-server.js';
-import { author, enc, makeWorker } from './fixtures.js';
+import { author, enc, makeGateway } from './fixtures.js';
 import { remoteSetup } from './remote-fixtures.js';
 
 t.test('a push the remote declines is a 409 with its reason', async (t) => {
   const { origin, make, git } = await remoteSetup(t);
   await installHook(origin, 'pre-receive', '#!/bin/sh\necho "policy: pushes need a ticket" >&2\nexit 1\n');
-  const worker = make();
-  await worker.start();
-  const commit = await worker.commit({ parent: await worker.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
-  const error = await worker.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
+  const gateway = make();
+  await gateway.start();
+  const commit = await gateway.commit({ parent: await gateway.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  const error = await gateway.pushBranch({ branch: 'mir/publish/p1', commit, expectedOld: null }).catch((e: unknown) => e);
   t.match(error, {
     status: 409,
     code: 'push_rejected',
     details: { branch: 'mir/publish/p1', reason: /pre-receive hook declined.*policy: pushes need a ticket/ },
   });
   await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/publish/p1'));
-  t.equal(await worker.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
+  t.equal(await gateway.resolveRef('mir/publish/p1'), null, 'the mirror does not pretend it landed');
 });
 
 t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async (t) => {
@@ -50,41 +50,41 @@ t.test('credentials go through onAuth; bad ones are 503 git_auth_failed', async 
 
 t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
   const { data, make, server } = await remoteSetup(t);
-  const refused = makeWorker({ dataDir: path.join(data, 'a'), git: { url: 'http://127.0.0.1:1/nothing.git' } });
+  const refused = makeGateway({ dataDir: path.join(data, 'a'), git: { url: 'http://127.0.0.1:1/nothing.git' } });
   await t.rejects(refused.start(), { status: 503, code: 'git_unavailable' });
   const missing = make({ url: server.repoUrl('does-not-exist') }, path.join(data, 'b'));
   await t.rejects(missing.start(), { status: 503, code: 'git_unavailable' });
 
   // Started, then the remote goes away: fetches and writes fail with 503, reads keep working.
-  const worker = make({}, path.join(data, 'c'));
-  await worker.start();
-  const head = await worker.headCommit();
+  const gateway = make({}, path.join(data, 'c'));
+  await gateway.start();
+  const head = await gateway.headCommit();
   await server.close();
-  await t.rejects(worker.fetchAllBranches(), { status: 503, code: 'git_unavailable' });
-  const commit = await worker.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
-  await t.rejects(worker.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
-  t.equal(await worker.headCommit(), head);
+  await t.rejects(gateway.fetchAllBranches(), { status: 503, code: 'git_unavailable' });
+  const commit = await gateway.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  await t.rejects(gateway.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
+  t.equal(await gateway.headCommit(), head);
 });
 
 t.test('an empty remote gets the initial commit', async (t) => {
   const { make, git } = await remoteSetup(t, { files: null });
-  const worker = make();
-  await worker.start();
-  t.equal((await git('rev-parse', 'main')).trim(), await worker.headCommit());
+  const gateway = make();
+  await gateway.start();
+  t.equal((await git('rev-parse', 'main')).trim(), await gateway.headCommit());
   t.same((await git('ls-tree', '-r', '--name-only', 'main')).trim().split('\n').sort(), INITIAL_FILES.map((f) => f.path).sort());
   await git('fsck', '--strict');
 });
 
 t.test('polls the remote every pollSeconds until closed', async (t) => {
   const { origin, make } = await remoteSetup(t);
-  const worker = make({ pollSeconds: 1 });
-  await worker.start();
+  const gateway = make({ pollSeconds: 1 });
+  await gateway.start();
   const theirs = await commitFiles({ repo: origin, branch: 'main', files: { polled: 'p' }, message: 'p' });
   const deadline = Date.now() + 10_000;
-  while ((await worker.resolveRef('main')) !== theirs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  t.equal(await worker.resolveRef('main'), theirs, 'the poll brought the new commit');
-  await worker.close();
-  const fetches = worker.stats().fetches;
+  while ((await gateway.resolveRef('main')) !== theirs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await gateway.resolveRef('main'), theirs, 'the poll brought the new commit');
+  await gateway.close();
+  const fetches = gateway.stats().fetches;
   await new Promise((r) => setTimeout(r, 1500));
-  t.equal(worker.stats().fetches, fetches, 'no poll after close');
+  t.equal(gateway.stats().fetches, fetches, 'no poll after close');
 });

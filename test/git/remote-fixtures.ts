@@ -1,10 +1,10 @@
 // Set-up shared by the remote-mode tests: an origin repository served by a real `git http-backend`
-// on 127.0.0.1, and workers mirroring it, all removed in teardown.
+// on 127.0.0.1, and gateways mirroring it, all removed in teardown.
 import type { Test } from 'tap';
 import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { Mutex } from '../../src/runtime/mutex.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
-import { createTestLogger, makeWorker } from './fixtures.js';
+import { createTestLogger, makeGateway } from './fixtures.js';
 
 export const initialFiles = Object.fromEntries(INITIAL_FILES.map((f) => [f.path, f.text]));
 
@@ -29,10 +29,10 @@ export async function remoteSetup(t: Test, options: { auth?: { username: string;
   const server = await startGitServer({ root: root.path, ...(options.auth ? { auth: options.auth } : {}) });
   t.teardown(() => server.close());
   const logger = createTestLogger();
-  const make = (git: Parameters<typeof makeWorker>[0]['git'] = {}, dataDir = data.path, lock = new Mutex()) => {
-    const worker = makeWorker({ dataDir, logger, lock, git: { url: server.repoUrl('origin'), ...git } });
-    t.teardown(() => worker.close());
-    return worker;
+  const make = (git: Parameters<typeof makeGateway>[0]['git'] = {}, dataDir = data.path, lock = new Mutex()) => {
+    const gateway = makeGateway({ dataDir, logger, lock, git: { url: server.repoUrl('origin'), ...git } });
+    t.teardown(() => gateway.close());
+    return gateway;
   };
   const git = (...args: string[]) => runGit(args, { cwd: origin });
   return { root: root.path, data: data.path, origin, server, logger, make, git };

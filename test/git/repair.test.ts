@@ -1,12 +1,12 @@
 // What a kill -9 leaves in a repository (ref locks, half-received packs, files written aside),
-// removed when the next worker starts; and a mirror too broken to use, fetched again from nothing.
+// removed when the next gateway starts; and a mirror too broken to use, fetched again from nothing.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { TEMP_MARK } from '../../src/git/atomic-fs.js';
 import { repairRepository } from '../../src/git/repair.js';
 import { commitFiles, runGit, tempDir } from '../helpers/git-server.js';
-import { author, createTestLogger, dec, enc, makeWorker } from './fixtures.js';
+import { author, createTestLogger, dec, enc, makeGateway } from './fixtures.js';
 import { remoteSetup } from './remote-fixtures.js';
 
 const LEFTOVER = 'removed what an interrupted process left in the repository';
@@ -54,7 +54,7 @@ t.test('remote mode: a restart after a kill -9 clears what it left in the mirror
 
   const second = make();
   await second.start();
-  t.equal(await second.headCommit(), moved, 'the new worker follows main past the stale main.lock');
+  t.equal(await second.headCommit(), moved, 'the new gateway follows main past the stale main.lock');
   t.equal(dec(await second.readFile({ ref: moved, path: 'manifests/after-crash.yaml' })), 'after\n');
   for (const file of planted) t.notOk(fs.existsSync(path.join(mirror, file)), `${file} is gone`);
   t.notOk(fs.existsSync(path.join(mirror, 'objects/incoming-a1b2c3')), 'the incoming dir is gone too');
@@ -73,10 +73,10 @@ t.test('embedded mode: a young ref lock may be native git at work and is kept; a
   t.teardown(dir.remove);
   const logger = createTestLogger();
   const start = async () => {
-    const worker = makeWorker({ dataDir: dir.path, logger });
-    t.teardown(() => worker.close());
-    await worker.start();
-    return worker;
+    const gateway = makeGateway({ dataDir: dir.path, logger });
+    t.teardown(() => gateway.close());
+    await gateway.start();
+    return gateway;
   };
   await (await start()).close();
   const repo = path.join(dir.path, 'repo.git');

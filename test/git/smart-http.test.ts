@@ -3,7 +3,8 @@
 // http-backend in remote*.test.ts.)
 import t from 'tap';
 import { isValidBranchName } from '../../src/git/gateway.js';
-import { createFetchDemuxer, FLUSH, pktLine, readPktLines, redact } from '../../src/git/smart-http.js';
+import { createFetchDemuxer, FLUSH, pktLine, readPktLines } from '../../src/git/pkt-line.js';
+import { redact } from '../../src/git/smart-http.js';
 
 t.test('pkt-lines round-trip, with flush packets', async (t) => {
   const bytes = Buffer.concat([pktLine('want abc\n'), FLUSH, pktLine(new Uint8Array([1, 2, 3])), pktLine('done\n')]);

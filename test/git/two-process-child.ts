@@ -1,4 +1,4 @@
-// One of the two processes of two-process.test.ts: a worker with the Postgres advisory lock,
+// One of the two processes of two-process.test.ts: a gateway with the Postgres advisory lock,
 // incrementing a counter on the default branch and moving a shared branch, `count` times.
 import { openDatabase } from '../../src/db/client.js';
 import { runWriterWorker, type WriterInput } from './fixtures.js';

@@ -1,6 +1,6 @@
 // Two writers, one repository, one database: the advisory lock (src/db/lock.ts) serializes their
 // writes so that no update of a branch is lost. On PostgreSQL the writers are two processes; PGlite
-// belongs to one process, so there they are two workers in this process, each with its own lock
+// belongs to one process, so there they are two gateways in this process, each with its own lock
 // object on the shared database handle.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { TSX_CHILD_ENV } from '../helpers/child.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
-import { makeWorker, runWriterWorker, type WriterInput } from './fixtures.js';
+import { makeGateway, runWriterWorker, type WriterInput } from './fixtures.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'two-process-child.ts');
 const COUNT = 8;
@@ -28,7 +28,7 @@ function runChild(input: object): Promise<void> {
   });
 }
 
-/** A writer: a child process on PostgreSQL, a second worker in this process on PGlite. */
+/** A writer: a child process on PostgreSQL, a second gateway in this process on PGlite. */
 async function runWriter(database: TestDatabase, input: WriterInput): Promise<void> {
   if (usingPostgres) return runChild({ ...input, databaseUrl: database.databaseUrl });
   return runWriterWorker(database.handle, input);
@@ -48,7 +48,7 @@ t.test('embedded: two writers on one repo.git', async (t) => {
   const data = await tempDir();
   t.teardown(data.remove);
   // Created first, so the children race on writes, not on creating the repository.
-  const first = makeWorker({ dataDir: data.path });
+  const first = makeGateway({ dataDir: data.path });
   await first.start();
   await first.close();
   const input = { dataDir: data.path, count: COUNT, lockName: 'git:embedded-test' };

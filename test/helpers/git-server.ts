@@ -1,5 +1,5 @@
 // A real git smart-HTTP server for tests: node:http in front of `git http-backend` (CGI), on
-// 127.0.0.1 and a random port. No mocked git: what the worker pushes lands in a real bare
+// 127.0.0.1 and a random port. No mocked git: what the gateway pushes lands in a real bare
 // repository that the native git CLI then inspects.
 import { spawn, execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';

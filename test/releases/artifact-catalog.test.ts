@@ -13,7 +13,7 @@ import { craftZip, deflated, stored } from '../formats/zip-craft.js';
 
 const API = '/api/v2/source_control';
 
-/** The worker itself, counting the blobs read through it. */
+/** The gateway itself, counting the blobs read through it. */
 function counting(git: GitGateway): { git: GitGateway; reads: () => number } {
   let reads = 0;
   return {

@@ -4,7 +4,7 @@ import type { GitGateway } from '../../src/git/types.js';
 import type { Snapshot } from '../../src/snapshots/snapshot.js';
 import { tempDir } from '../helpers/git-server.js';
 import { createSnapshots } from '../../src/snapshots/snapshots.js';
-import { author, enc, makeWorker } from '../git/fixtures.js';
+import { author, enc, makeGateway } from '../git/fixtures.js';
 
 const U1 = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
 const U2 = '1e8d2d0f-5b9f-4e1d-8b68-3a3a7a2e9b22';
@@ -14,21 +14,21 @@ function manifest(name: string, release: string): string {
   return `version: 1.0.0\nname: ${name}\napps:\n  - uuid: ${U1}\n    release: ${release}\nworkflows: []\n`;
 }
 
-async function land(worker: GitGateway, changes: Parameters<GitGateway['commit']>[0]['changes'], message: string): Promise<string> {
-  const from = await worker.headCommit();
-  const to = await worker.commit({ parent: from, changes, message, author });
-  await worker.fastForwardDefault({ from, to });
+async function land(gateway: GitGateway, changes: Parameters<GitGateway['commit']>[0]['changes'], message: string): Promise<string> {
+  const from = await gateway.headCommit();
+  const to = await gateway.commit({ parent: from, changes, message, author });
+  await gateway.fastForwardDefault({ from, to });
   return to;
 }
 
 async function seeded(t: Test) {
   const dir = await tempDir();
   t.teardown(dir.remove);
-  const worker = makeWorker({ dataDir: dir.path });
-  await worker.start();
-  t.teardown(() => worker.close());
+  const gateway = makeGateway({ dataDir: dir.path });
+  await gateway.start();
+  t.teardown(() => gateway.close());
   await land(
-    worker,
+    gateway,
     [
       { path: '.retool/protected-apps.yaml', bytes: enc(`apps:\n  - uuid: ${U1}\n    name: Shop\n  - uuid: ${U2}\n    name: Admin\n    path: custom/admin\n`) },
       { path: '.retool/protected-workflows.yaml', bytes: enc(`workflows:\n  - uuid: ${W1}\n    name: Nightly\n`) },
@@ -44,13 +44,13 @@ async function seeded(t: Test) {
     ],
     'seed',
   );
-  return { worker, snapshots: createSnapshots(worker) };
+  return { gateway, snapshots: createSnapshots(gateway) };
 }
 
 t.test('a snapshot holds the parsed manifests, protected elements and releases', async (t) => {
-  const { worker, snapshots } = await seeded(t);
+  const { gateway, snapshots } = await seeded(t);
   const snap = await snapshots.latest();
-  t.equal(snap.commit, await worker.headCommit());
+  t.equal(snap.commit, await gateway.headCommit());
   t.match(snap.tree, /^[0-9a-f]{40}$/);
   t.same([...snap.manifests.keys()].sort(), ['broken', 'dev', 'prod']);
   const prod = snap.manifests.get('prod')!;
@@ -104,13 +104,13 @@ t.test('parsing waits for the first access and happens once per blob', async (t)
 });
 
 t.test('the same commit gives the same object; a one-manifest change re-parses only it', async (t) => {
-  const { worker, snapshots } = await seeded(t);
+  const { gateway, snapshots } = await seeded(t);
   const first = await snapshots.latest();
   t.equal(await snapshots.latest(), first, 'memoized per commit');
   parseAll(first);
   const before = snapshots.counters();
 
-  await land(worker, [{ path: 'manifests/prod.yaml', bytes: enc(manifest('prod', '1.1.0')) }], 'publish');
+  await land(gateway, [{ path: 'manifests/prod.yaml', bytes: enc(manifest('prod', '1.1.0')) }], 'publish');
   const second = await snapshots.latest();
   t.not(second, first);
   parseAll(second);
@@ -128,11 +128,11 @@ t.test('the same commit gives the same object; a one-manifest change re-parses o
 });
 
 t.test('a new artifact re-reads only its element folder', async (t) => {
-  const { worker, snapshots } = await seeded(t);
+  const { gateway, snapshots } = await seeded(t);
   const first = await snapshots.latest();
   parseAll(first);
   const before = snapshots.counters();
-  await land(worker, [{ path: `dist/apps/${U1}/1.2.0.zip`, bytes: enc('zip-1.2.0') }], 'release');
+  await land(gateway, [{ path: `dist/apps/${U1}/1.2.0.zip`, bytes: enc('zip-1.2.0') }], 'release');
   const second = await snapshots.latest();
   parseAll(second);
   const after = snapshots.counters();
@@ -144,8 +144,8 @@ t.test('a new artifact re-reads only its element folder', async (t) => {
 });
 
 t.test('an unparsable protected list is reported, not dropped', async (t) => {
-  const { worker, snapshots } = await seeded(t);
-  await land(worker, [{ path: '.retool/protected-apps.yaml', bytes: enc('apps:\n  - uuid: not-a-uuid\n    name: X\n') }], 'break');
+  const { gateway, snapshots } = await seeded(t);
+  await land(gateway, [{ path: '.retool/protected-apps.yaml', bytes: enc('apps:\n  - uuid: not-a-uuid\n    name: X\n') }], 'break');
   const snap = await snapshots.latest();
   t.equal(snap.elementErrors.length, 1);
   t.equal(snap.elementErrors[0]?.path, '.retool/protected-apps.yaml');
