@@ -24,7 +24,6 @@ import type { GitGateway } from './git/types.js';
 import { registerWarmerMetrics } from './releases/artifact-warmer.js';
 import { createForgeProvider } from './providers/forge/forge.js';
 import type { ForgeProvider } from './providers/types.js';
-
 import { createServices, MODULES, type ModuleContext, type Services } from './modules.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.

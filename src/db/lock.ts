@@ -31,7 +31,8 @@ function localMutex(database: DatabaseHandle, name: string): Mutex {
 export function createAdvisoryLock(database: DatabaseHandle, name: string): NamedLock {
   // Waiters in this process queue here, so at most one holds a pooled connection for the lock.
   const local = localMutex(database, name);
-  if (database.kind === 'pglite') return { withLock: (fn) => local.withLock(fn) };
+  // PGlite is one process's: the mutex is the whole lock.
+  if (database.kind === 'pglite') return local;
   const key = advisoryKey(name);
   return {
     withLock: (fn) =>
