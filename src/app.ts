@@ -19,9 +19,11 @@ import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { sharedSerializerCompiler } from './http/serializers.js';
 import { createLogger, type Logger } from './logger.js';
+import { systemClock, type Clock } from './runtime/clock.js';
 import type { StartupState } from './runtime/startup.js';
 import type { GitGateway } from './git/types.js';
 import { registerWarmerMetrics } from './releases/artifact-warmer.js';
+import { registerDeploymentMetrics } from './deployments/deployment-metrics.js';
 import { createForgeProvider } from './providers/forge/forge.js';
 import type { ForgeProvider } from './providers/types.js';
 import { createServices, MODULES, type ModuleContext, type Services } from './modules.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   readonly services?: Partial<Services>;
   /** Set while the process is still starting (src/runtime/startup.ts); unset: ready. */
   readonly startup?: StartupState;
+  /** The time; unset: the system clock. */
+  readonly clock?: Clock;
 }
 
 export type { Services } from './modules.js';
@@ -73,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     forge,
     baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    clock: deps.clock ?? systemClock,
   };
   const services = createServices(context, deps.services);
   const schemas: TSchema[] = [...sharedSchemas, ...MODULES.flatMap((module) => module.schemas ?? [])];
@@ -99,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerOpenApi(app);
   const metrics = registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
   registerWarmerMetrics(metrics, services.warmer, deps.git);
+  registerDeploymentMetrics(metrics, services.deployments, context.clock);
 
   const checks: ReadinessCheck[] = [
     ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),

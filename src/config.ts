@@ -90,6 +90,44 @@ export const EnvSchema = Type.Object({
     default: 300,
     description: 'A branch without a pull request, or a proposal still opening, is removed once this old (longer than any push takes)',
   }),
+  MIR_INSTANCE_STALE_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 31_536_000,
+    default: 900,
+    description: 'An instance that has not polled its releases for this long is flagged in its drift',
+  }),
+  MIR_DRIFT_CHECK_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 86_400,
+    default: 30,
+    description: 'Re-evaluate every instance’s drift this often when the default branch moved; 0 disables',
+  }),
+  MIR_WEBHOOK_POLL_MS: Type.Integer({
+    minimum: 0,
+    maximum: 3_600_000,
+    default: 1000,
+    description: 'The webhook dispatcher looks for due deliveries this often; 0 disables it',
+  }),
+  MIR_WEBHOOK_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 300_000,
+    default: 10_000,
+    description: 'A delivery not answered within this is a failed attempt',
+  }),
+  MIR_WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 12, description: 'Attempts before an event goes to the dead letter' }),
+  MIR_WEBHOOK_RETRY_BASE_MS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400_000,
+    default: 10_000,
+    description: 'The first retry waits about this long; each next one twice as long',
+  }),
+  MIR_WEBHOOK_RETRY_MAX_MS: Type.Integer({ minimum: 1, maximum: 604_800_000, default: 3_600_000, description: 'No retry waits longer than this' }),
+  MIR_WEBHOOK_RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 30,
+    description: 'Delivered events and delivery logs older than this are deleted (dead letters are kept)',
+  }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -123,6 +161,20 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly provider: ProviderConfig;
+  readonly deployments: {
+    readonly staleAfterMs: number;
+    /** 0: drift is re-evaluated only when a deployment is reported. */
+    readonly driftCheckMs: number;
+  };
+  readonly webhooks: {
+    /** 0: no dispatcher runs in this process. */
+    readonly pollMs: number;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly retentionMs: number;
+  };
 }
 
 export type ProviderConfig =
@@ -192,6 +244,15 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     shutdownTimeoutMs: env.MIR_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: env.LOG_LEVEL,
     provider,
+    deployments: Object.freeze({ staleAfterMs: env.MIR_INSTANCE_STALE_SECONDS * 1000, driftCheckMs: env.MIR_DRIFT_CHECK_SECONDS * 1000 }),
+    webhooks: Object.freeze({
+      pollMs: env.MIR_WEBHOOK_POLL_MS,
+      timeoutMs: env.MIR_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: env.MIR_WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: env.MIR_WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: Math.max(env.MIR_WEBHOOK_RETRY_MAX_MS, env.MIR_WEBHOOK_RETRY_BASE_MS),
+      retentionMs: env.MIR_WEBHOOK_RETENTION_DAYS * 86_400_000,
+    }),
   });
 }
 

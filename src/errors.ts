@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   unauthorized: [401, 'No bearer token, or an unknown, expired or revoked one'],
   webhook_unauthorized: [401, 'A webhook delivery whose signature or secret does not verify'],
   forbidden: [403, 'The token lacks the scope the route needs (`required_scope`)'],
+  instance_forbidden: [403, 'The token acts for another instance (`token_instance`) and may use only routes about that one'],
   route_not_found: [404, 'No such route'],
   token_not_found: [404, 'No such token'],
   manifest_not_found: [404, 'No such manifest on the default branch'],
@@ -23,6 +24,9 @@ export const ERROR_CODES = {
   pull_request_not_found: [404, 'No such pull request'],
   instance_not_found: [404, 'No such instance'],
   hotfix_not_found: [404, 'No such hotfix'],
+  deployment_not_found: [404, 'No such deployment (of that instance)'],
+  subscription_not_found: [404, 'No such webhook subscription'],
+  event_not_found: [404, 'No such event for that subscription'],
   webhook_not_configured: [404, 'A webhook for a forge this service is not configured for'],
   branch_not_found: [404, 'No such branch'],
   file_not_found: [404, 'No such file at that ref'],
@@ -38,6 +42,8 @@ export const ERROR_CODES = {
   branch_exists: [409, 'A branch of that name exists already'],
   instance_exists: [409, 'An instance of that name exists already'],
   instance_unbound: [409, 'The instance follows no manifest'],
+  deployment_status_invalid: [409, 'A deployment moves forward only: PENDING_START → RUNNING → SUCCESS or ERROR (`status`, `requested`)'],
+  event_not_dead: [409, 'The event was not dead-lettered for that subscription: nothing to replay'],
   entry_not_found: [409, 'The manifest has no entry for that element'],
   no_change: [409, 'The default branch already holds the change: nothing to propose'],
   change_conflict: [409, 'The change does not apply to the default branch (`conflicts` lists why)'],
@@ -139,6 +145,8 @@ export const errors = {
   webhookUnauthorized: (provider: string, message: string) =>
     new AppError('webhook_unauthorized', `The ${provider} webhook is not authentic: ${message}`, { provider }),
   forbidden: (scope: string) => new AppError('forbidden', `This token lacks the scope ${scope}`, { required_scope: scope }),
+  instanceForbidden: (tokenInstance: string) =>
+    new AppError('instance_forbidden', `This token acts for instance ${tokenInstance} only`, { token_instance: tokenInstance }),
 
   // 404
   routeNotFound: (method: string, url: string) => new AppError('route_not_found', `No route ${method} ${url}`),
@@ -156,6 +164,10 @@ export const errors = {
   pullRequestNotFound: (number: number) => new AppError('pull_request_not_found', `No pull request #${number}`, { number }),
   instanceNotFound: (name: string) => new AppError('instance_not_found', `No instance named ${name}`, { instance: name }),
   hotfixNotFound: (id: string) => new AppError('hotfix_not_found', `No hotfix ${id}`, { hotfix_id: id }),
+  deploymentNotFound: (id: string) => new AppError('deployment_not_found', `No deployment ${id}`, { deployment_id: id }),
+  subscriptionNotFound: (id: string) => new AppError('subscription_not_found', `No webhook subscription ${id}`, { subscription_id: id }),
+  eventNotFound: (subscription: string, event: string) =>
+    new AppError('event_not_found', `Subscription ${subscription} has no event ${event}`, { subscription_id: subscription, event_id: event }),
   webhookNotConfigured: (provider: string, configured: string) =>
     new AppError('webhook_not_configured', `No ${provider} webhook here: this service's pull request provider is ${configured}`, { provider, configured }),
   branchNotFound: (branch: string) => new AppError('branch_not_found', `No branch ${branch}`, { branch }),
@@ -201,6 +213,14 @@ export const errors = {
   pushRejected: (branch: string, reason: string) => new AppError('push_rejected', `The remote rejected the push of ${branch}: ${reason}`, { branch, reason }),
   branchExists: (branch: string) => new AppError('branch_exists', `Branch ${branch} already exists`, { branch }),
   instanceExists: (name: string) => new AppError('instance_exists', `An instance named ${name} exists already`, { instance: name }),
+  deploymentStatusInvalid: (id: string, status: string, requested: string) =>
+    new AppError('deployment_status_invalid', `Deployment ${id} is ${status}: it cannot move to ${requested}`, { deployment_id: id, status, requested }),
+  eventNotDead: (subscription: string, event: string, state: string) =>
+    new AppError('event_not_dead', `Event ${event} is ${state} for subscription ${subscription}, not dead-lettered`, {
+      subscription_id: subscription,
+      event_id: event,
+      state,
+    }),
   instanceUnbound: (name: string) =>
     new AppError('instance_unbound', `Instance ${name} follows no manifest: bind one with PUT /instances/${name}/manifest`, { instance: name }),
 

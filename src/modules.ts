@@ -29,6 +29,10 @@ import { pullRequestSchemas } from './pull-requests/pull-requests.schemas.js';
 import { createPullRequestService, type PullRequestService } from './pull-requests/pull-requests.service.js';
 import { createPullRequestSync, type PullRequestSync } from './pull-requests/pull-requests.sync.js';
 import { webhookRoutes } from './pull-requests/webhooks.routes.js';
+import { deploymentRoutes, deploymentSchemas } from './deployments/deployments.routes.js';
+import { createDeploymentService, type DeploymentService } from './deployments/deployments.service.js';
+import { createEventPublisher, type EventPublisher } from './events/events.service.js';
+import type { Clock } from './runtime/clock.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
 import { createArtifactWarmer, type ArtifactWarmer } from './releases/artifact-warmer.js';
 import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
@@ -56,6 +60,8 @@ export interface Services {
   readonly hotfixes: HotfixService;
   readonly instances: InstanceService;
   readonly sweeper: OrphanSweeper;
+  readonly events: EventPublisher;
+  readonly deployments: DeploymentService;
 }
 
 /** What every module is made from: the process's dependencies, never a global. */
@@ -69,6 +75,8 @@ export interface ModuleContext {
   readonly forge: ForgeProvider | null;
   /** Where this service is reached, for links in pull requests and instance answers. */
   readonly baseUrl: string;
+  /** The time: tests move it rather than sleep. */
+  readonly clock: Clock;
 }
 
 export interface DomainModule<K extends keyof Services = keyof Services> {
@@ -88,6 +96,7 @@ function module<K extends keyof Services>(definition: DomainModule<K>): DomainMo
 
 export const MODULES: readonly DomainModule[] = [
   module({ name: 'snapshots', create: ({ git }) => createSnapshots(git) }),
+  module({ name: 'events', create: ({ clock }) => createEventPublisher({ clock }) }),
   module({
     name: 'tokens',
     schemas: tokenSchemas,
@@ -170,7 +179,10 @@ export const MODULES: readonly DomainModule[] = [
     create: ({ git, logger }, { snapshots, artifacts }) =>
       createArtifactWarmer({ git, snapshots, catalog: artifacts, intervalMs: WARM_INTERVAL_MS, logger: logger.child({ component: 'artifacts' }) }),
   }),
-  module({ name: 'matrix', create: (_context, { snapshots, pullRequests }) => createReleaseMatrix({ snapshots, pullRequests }) }),
+  module({
+    name: 'matrix',
+    create: (_context, { snapshots, pullRequests, deployments }) => createReleaseMatrix({ snapshots, pullRequests, deployments }),
+  }),
   module({
     name: 'releases',
     schemas: releaseSchemas,
@@ -192,7 +204,26 @@ export const MODULES: readonly DomainModule[] = [
     name: 'instances',
     schemas: instanceSchemas,
     routes: ({ instances }) => instanceRoutes({ instances }),
-    create: ({ db, baseUrl }, { snapshots, audit, artifacts }) => createInstanceService({ db, snapshots, audit, artifacts, baseUrl }),
+    create: ({ db, baseUrl, clock, logger }, { snapshots, audit, artifacts, events }) =>
+      createInstanceService({ db, snapshots, audit, artifacts, events, baseUrl, clock, logger: logger.child({ component: 'instances' }) }),
+  }),
+  module({
+    name: 'deployments',
+    schemas: deploymentSchemas,
+    routes: ({ deployments }) => deploymentRoutes({ deployments }),
+    onReady: ({ deployments }) => deployments.start(),
+    onClose: ({ deployments }) => deployments.stop(),
+    create: ({ db, config, clock, logger }, { snapshots, audit, events }) =>
+      createDeploymentService({
+        db,
+        snapshots,
+        audit,
+        events,
+        clock,
+        staleAfterMs: config.deployments.staleAfterMs,
+        evaluateEveryMs: config.deployments.driftCheckMs,
+        logger: logger.child({ component: 'deployments' }),
+      }),
   }),
 ];
 

@@ -79,7 +79,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API token; the token is returned once, only here
-         * @description The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything).
+         * @description The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything). With `instance`, the token acts for that one instance only: an instance holds it to poll its releases and report its deployments.
          */
         post: operations["createToken"];
         delete?: never;
@@ -684,6 +684,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/source_control/instances/{name}/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a deployment: the commit an instance deploys, its status, and what it runs
+         * @description Called by the instance (with a token bound to it, or source_control:write). `status` defaults to PENDING_START; move it with PATCH …/deployments/{id}. `elements` is what the instance runs once the deployment is done: a successful deployment that lists them is what drift compares with the instance's manifest. Emits deployment.reported (and deployment.succeeded / deployment.failed, drift.detected / drift.resolved).
+         */
+        post: operations["reportDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/instances/{name}/deployments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Move a deployment forward: PENDING_START → RUNNING → SUCCESS or ERROR
+         * @description A status moves forward only (409 deployment_status_invalid otherwise; RUNNING may be sent again to update `elements` or `message`). Reaching SUCCESS or ERROR sets `completed_at` and emits deployment.succeeded or deployment.failed; SUCCESS re-evaluates the drift.
+         */
+        patch: operations["updateDeployment"];
+        trace?: never;
+    };
+    "/api/v2/source_control/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deployments, newest first (Retool’s list, across instances)
+         * @description Every reported deployment, newest first, optionally of one instance or status. `data` is the page, as in Retool; pass `next_cursor` as `cursor` for the next one (null: the last page).
+         */
+        get: operations["listDeployments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/deployment/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one deployment (Retool’s path)
+         * @description Retool's Deployment fields, plus the instance that reported it, what it said it runs, and its message.
+         */
+        get: operations["getDeployment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/instances/{name}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drift: what the manifest sets now against what the last successful deployment reported
+         * @description Every element of the instance’s manifest on the default branch or of its last successful deployment, with both releases and since when they differ. `flagged` when it drifts, its last deployment failed, or it has not polled its releases for MIR_INSTANCE_STALE_SECONDS.
+         */
+        get: operations["getInstanceDrift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -698,7 +798,7 @@ export interface components {
              * @description Stable machine-readable code from the catalog; never changes once shipped
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
+            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "instance_forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "deployment_not_found" | "subscription_not_found" | "event_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "deployment_status_invalid" | "event_not_dead" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
             /** @description The HTTP status, repeated */
             status: number;
             /** @description The HTTP status text */
@@ -728,6 +828,8 @@ export interface components {
             expires_at: string | null;
             last_used_at: string | null;
             revoked_at: string | null;
+            /** @description Set: the token acts for this one instance only (reads it, polls its releases, reports its deployments) */
+            instance: string | null;
         };
         AuditEvent: {
             id: string;
@@ -992,6 +1094,15 @@ export interface components {
                         url: string;
                     };
                 }[];
+                /** @description Deployed against desired, per instance */
+                instances: {
+                    [key: string]: {
+                        /** @description What the manifest the instance follows sets now */
+                        desired: string | null;
+                        /** @description What its last successful deployment reported; null: not deployed, or not reported */
+                        deployed: string | null;
+                    };
+                };
             }[];
             manifests: string[];
             invalid_manifests: {
@@ -1126,6 +1237,10 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /** @description When it last polled GET …/releases (recorded at most every 10 s) */
+            last_seen_at: string | null;
+            /** @description The default-branch commit that poll was answered at */
+            last_seen_commit: string | null;
         };
         /** @description What the instance must run now, resolved from its manifest on the default branch */
         EffectiveReleases: {
@@ -1162,6 +1277,84 @@ export interface components {
                     };
                 }[];
             };
+        };
+        /** @description Retool's Deployment (id, status, commit_sha, triggered_by, created_at, completed_at) and which instance, running what */
+        Deployment: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Retool's deployment status
+             * @enum {unknown}
+             */
+            status: "PENDING_START" | "RUNNING" | "SUCCESS" | "ERROR";
+            commit_sha: string;
+            /** @description The token that reported it */
+            triggered_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description When it reached SUCCESS or ERROR */
+            completed_at: string | null;
+            instance: string;
+            /** @description null: the instance did not say */
+            elements: {
+                /**
+                 * Format: uuid
+                 * @description An element UUID
+                 */
+                uuid: string;
+                /**
+                 * @description PAGE (an app) or WORKFLOW
+                 * @enum {unknown}
+                 */
+                type: "PAGE" | "WORKFLOW";
+                /** @description A release version X.Y.Z, or latest (the source on the default branch) */
+                release: string | "latest";
+            }[] | null;
+            message: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        InstanceDrift: {
+            instance: string;
+            manifest: string | null;
+            commit_sha: string;
+            /** @description Some element differs */
+            drifted: boolean;
+            drifted_count: number;
+            /** @description Drifted, or its last deployment failed, or it was not seen for the configured time */
+            flagged: boolean;
+            flags: {
+                never_deployed: boolean;
+                /** @description Its last successful deployment did not say what it runs */
+                elements_unreported: boolean;
+                last_deployment_failed: boolean;
+                /** @description It has not polled its releases for MIR_INSTANCE_STALE_SECONDS */
+                not_seen: boolean;
+            };
+            last_seen_at: string | null;
+            last_seen_commit: string | null;
+            last_deployment: components["schemas"]["Deployment"] | null;
+            last_successful_deployment: components["schemas"]["Deployment"] | null;
+            elements: {
+                /**
+                 * Format: uuid
+                 * @description An element UUID
+                 */
+                uuid: string;
+                /**
+                 * @description PAGE (an app) or WORKFLOW
+                 * @enum {unknown}
+                 */
+                type: "PAGE" | "WORKFLOW";
+                name: string | null;
+                /** @description What its manifest sets on the default branch; null: not in it */
+                desired: (string | "latest") | null;
+                /** @description What its last successful deployment reported; null: not there, or not reported */
+                deployed: (string | "latest") | null;
+                drifted: boolean;
+                /** @description Since when mir has seen them differ */
+                since: string | null;
+            }[];
         };
     };
     responses: never;
@@ -1386,7 +1579,8 @@ export interface operations {
                      *             "created_at": "2026-11-30T09:15:02.118Z",
                      *             "expires_at": "2027-06-30T00:00:00.000Z",
                      *             "last_used_at": "2026-11-30T09:41:27.530Z",
-                     *             "revoked_at": null
+                     *             "revoked_at": null,
+                     *             "instance": null
                      *           }
                      *         ]
                      *       }
@@ -1504,6 +1698,8 @@ export interface operations {
                     scopes: ("source_control:releases_read" | "source_control:releases_write" | "source_control:read" | "source_control:write" | "admin")[];
                     /** Format: date-time */
                     expires_at?: string;
+                    /** @description Bind the token to one instance: it may report that instance’s deployments and read only that instance; its scopes may then be source_control:read only */
+                    instance?: string;
                 };
             };
         };
@@ -1531,6 +1727,7 @@ export interface operations {
                      *         "expires_at": "2027-06-30T00:00:00.000Z",
                      *         "last_used_at": null,
                      *         "revoked_at": null,
+                     *         "instance": null,
                      *         "token": "mir_RgP8_8D-Xp1UOnkLGhI5oUJofsGo8AuCgwG9uHsW_9Q"
                      *       }
                      *     }
@@ -1651,7 +1848,8 @@ export interface operations {
                      *         "created_at": "2026-11-30T09:15:02.118Z",
                      *         "expires_at": "2027-06-30T00:00:00.000Z",
                      *         "last_used_at": "2026-11-30T09:41:27.530Z",
-                     *         "revoked_at": null
+                     *         "revoked_at": null,
+                     *         "instance": null
                      *       }
                      *     }
                      */
@@ -1778,7 +1976,8 @@ export interface operations {
                      *         "created_at": "2026-11-30T09:15:02.118Z",
                      *         "expires_at": "2027-06-30T00:00:00.000Z",
                      *         "last_used_at": "2026-11-30T09:41:27.530Z",
-                     *         "revoked_at": "2026-12-01T08:00:00.000Z"
+                     *         "revoked_at": "2026-12-01T08:00:00.000Z",
+                     *         "instance": null
                      *       }
                      *     }
                      */
@@ -5219,7 +5418,13 @@ export interface operations {
                      *                 }
                      *               }
                      *             ],
-                     *             "pending_releases": []
+                     *             "pending_releases": [],
+                     *             "instances": {
+                     *               "prod-eu": {
+                     *                 "desired": "1.4.1",
+                     *                 "deployed": "1.4.0"
+                     *               }
+                     *             }
                      *           }
                      *         ],
                      *         "manifests": [
@@ -6362,7 +6567,9 @@ export interface operations {
                      *             "manifest": "prod",
                      *             "created_by": "release-bot",
                      *             "created_at": "2026-11-30T09:15:02.118Z",
-                     *             "updated_at": "2026-11-30T09:15:02.118Z"
+                     *             "updated_at": "2026-11-30T09:15:02.118Z",
+                     *             "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *             "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *           }
                      *         ]
                      *       }
@@ -6496,7 +6703,9 @@ export interface operations {
                      *           "manifest": "prod",
                      *           "created_by": "release-bot",
                      *           "created_at": "2026-11-30T09:15:02.118Z",
-                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *         }
                      *       }
                      *     }
@@ -6633,7 +6842,9 @@ export interface operations {
                      *           "manifest": "prod",
                      *           "created_by": "release-bot",
                      *           "created_at": "2026-11-30T09:15:02.118Z",
-                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *         }
                      *       }
                      *     }
@@ -6667,7 +6878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden`, `instance_forbidden` */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -6760,7 +6971,9 @@ export interface operations {
                      *           "manifest": "prod",
                      *           "created_by": "release-bot",
                      *           "created_at": "2026-11-30T09:15:02.118Z",
-                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *           "updated_at": "2026-11-30T09:15:02.118Z",
+                     *           "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *         }
                      *       }
                      *     }
@@ -6900,7 +7113,9 @@ export interface operations {
                      *           "manifest": "prod",
                      *           "created_by": "release-bot",
                      *           "created_at": "2026-11-30T09:15:02.118Z",
-                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *           "updated_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *         }
                      *       }
                      *     }
@@ -7038,7 +7253,9 @@ export interface operations {
                      *           "manifest": "prod",
                      *           "created_by": "release-bot",
                      *           "created_at": "2026-11-30T09:15:02.118Z",
-                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *           "updated_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *           "last_seen_commit": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
                      *         }
                      *       }
                      *     }
@@ -7226,7 +7443,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            /** @description The token lacks the scope this route needs. Codes: `forbidden`, `instance_forbidden` */
             403: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -7278,6 +7495,837 @@ export interface operations {
             };
             /** @description The repository content is invalid. Codes: `manifest_invalid` */
             422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reportDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An instance name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                 *       "status": "RUNNING",
+                 *       "elements": [
+                 *         {
+                 *           "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *           "type": "PAGE",
+                 *           "release": "1.4.1"
+                 *         },
+                 *         {
+                 *           "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                 *           "type": "WORKFLOW",
+                 *           "release": "latest"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    commit_sha: string;
+                    /**
+                     * @description Retool's deployment status
+                     * @enum {unknown}
+                     */
+                    status?: "PENDING_START" | "RUNNING" | "SUCCESS" | "ERROR";
+                    /** @description What the instance runs once this deployment is done */
+                    elements?: {
+                        /**
+                         * Format: uuid
+                         * @description An element UUID
+                         */
+                        uuid: string;
+                        /**
+                         * @description PAGE (an app) or WORKFLOW
+                         * @enum {unknown}
+                         */
+                        type: "PAGE" | "WORKFLOW";
+                        /** @description A release version X.Y.Z, or latest (the source on the default branch) */
+                        release: string | "latest";
+                    }[];
+                    /** @description What the instance wants people to read (an error, a log link) */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The deployment, recorded */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *         "status": "RUNNING",
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "triggered_by": "prod-eu-agent",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "completed_at": null,
+                     *         "instance": "prod-eu",
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "release": "1.4.1"
+                     *           },
+                     *           {
+                     *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "type": "WORKFLOW",
+                     *             "release": "latest"
+                     *           }
+                     *         ],
+                     *         "message": null,
+                     *         "updated_at": "2026-11-30T09:15:02.118Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Deployment"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden`, `instance_forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `instance_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An instance name */
+                name: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "SUCCESS"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Retool's deployment status
+                     * @enum {unknown}
+                     */
+                    status: "PENDING_START" | "RUNNING" | "SUCCESS" | "ERROR";
+                    /** @description What the instance runs once this deployment is done */
+                    elements?: {
+                        /**
+                         * Format: uuid
+                         * @description An element UUID
+                         */
+                        uuid: string;
+                        /**
+                         * @description PAGE (an app) or WORKFLOW
+                         * @enum {unknown}
+                         */
+                        type: "PAGE" | "WORKFLOW";
+                        /** @description A release version X.Y.Z, or latest (the source on the default branch) */
+                        release: string | "latest";
+                    }[];
+                    /** @description What the instance wants people to read (an error, a log link) */
+                    message?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The deployment, moved */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *         "status": "SUCCESS",
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "triggered_by": "prod-eu-agent",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "completed_at": "2026-11-30T09:41:27.530Z",
+                     *         "instance": "prod-eu",
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "release": "1.4.1"
+                     *           },
+                     *           {
+                     *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "type": "WORKFLOW",
+                     *             "release": "latest"
+                     *           }
+                     *         ],
+                     *         "message": null,
+                     *         "updated_at": "2026-11-30T09:41:27.530Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Deployment"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden`, `instance_forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `instance_not_found`, `deployment_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `deployment_status_invalid` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeployments: {
+        parameters: {
+            query?: {
+                /** @description An instance name */
+                instance?: string;
+                /** @description Retool's deployment status */
+                status?: "PENDING_START" | "RUNNING" | "SUCCESS" | "ERROR";
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deployments */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": [
+                     *         {
+                     *           "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *           "status": "SUCCESS",
+                     *           "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "triggered_by": "prod-eu-agent",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "completed_at": "2026-11-30T09:41:27.530Z",
+                     *           "instance": "prod-eu",
+                     *           "elements": [
+                     *             {
+                     *               "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "type": "PAGE",
+                     *               "release": "1.4.1"
+                     *             },
+                     *             {
+                     *               "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *               "type": "WORKFLOW",
+                     *               "release": "latest"
+                     *             }
+                     *           ],
+                     *           "message": null,
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Deployment"][];
+                        /** @description Pass as cursor for the next page; null on the last page */
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *         "status": "SUCCESS",
+                     *         "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *         "triggered_by": "prod-eu-agent",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "completed_at": "2026-11-30T09:41:27.530Z",
+                     *         "instance": "prod-eu",
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "release": "1.4.1"
+                     *           },
+                     *           {
+                     *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "type": "WORKFLOW",
+                     *             "release": "latest"
+                     *           }
+                     *         ],
+                     *         "message": null,
+                     *         "updated_at": "2026-11-30T09:41:27.530Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Deployment"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `deployment_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstanceDrift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An instance name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drift of the instance */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "instance": "prod-eu",
+                     *         "manifest": "prod",
+                     *         "commit_sha": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                     *         "drifted": true,
+                     *         "drifted_count": 1,
+                     *         "flagged": true,
+                     *         "flags": {
+                     *           "never_deployed": false,
+                     *           "elements_unreported": false,
+                     *           "last_deployment_failed": false,
+                     *           "not_seen": false
+                     *         },
+                     *         "last_seen_at": "2026-11-30T09:41:27.530Z",
+                     *         "last_seen_commit": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                     *         "last_deployment": {
+                     *           "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *           "status": "SUCCESS",
+                     *           "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "triggered_by": "prod-eu-agent",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "completed_at": "2026-11-30T09:41:27.530Z",
+                     *           "instance": "prod-eu",
+                     *           "elements": [
+                     *             {
+                     *               "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "type": "PAGE",
+                     *               "release": "1.4.1"
+                     *             },
+                     *             {
+                     *               "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *               "type": "WORKFLOW",
+                     *               "release": "latest"
+                     *             }
+                     *           ],
+                     *           "message": null,
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         },
+                     *         "last_successful_deployment": {
+                     *           "id": "6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09",
+                     *           "status": "SUCCESS",
+                     *           "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472",
+                     *           "triggered_by": "prod-eu-agent",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "completed_at": "2026-11-30T09:41:27.530Z",
+                     *           "instance": "prod-eu",
+                     *           "elements": [
+                     *             {
+                     *               "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *               "type": "PAGE",
+                     *               "release": "1.4.1"
+                     *             },
+                     *             {
+                     *               "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *               "type": "WORKFLOW",
+                     *               "release": "latest"
+                     *             }
+                     *           ],
+                     *           "message": null,
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         },
+                     *         "elements": [
+                     *           {
+                     *             "uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "type": "PAGE",
+                     *             "name": "checkout",
+                     *             "desired": "1.4.2",
+                     *             "deployed": "1.4.1",
+                     *             "drifted": true,
+                     *             "since": "2026-11-30T09:41:27.530Z"
+                     *           },
+                     *           {
+                     *             "uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "type": "WORKFLOW",
+                     *             "name": "nightly-sync",
+                     *             "desired": "latest",
+                     *             "deployed": "latest",
+                     *             "drifted": false,
+                     *             "since": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["InstanceDrift"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden`, `instance_forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `instance_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;

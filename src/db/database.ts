@@ -19,6 +19,8 @@ export interface ApiTokensTable {
   expires_at: Date | null;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  /** Set: the token acts for this one instance only (migration 0010). */
+  instance: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventsTable {
@@ -124,9 +126,102 @@ export interface InstancesTable {
   created_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  last_seen_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_seen_commit: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type DeploymentStatus = 'PENDING_START' | 'RUNNING' | 'SUCCESS' | 'ERROR';
+
+/** What a deployment says the instance runs: one entry per element. */
+export interface DeployedElement {
+  uuid: string;
+  type: 'PAGE' | 'WORKFLOW';
+  release: string;
+}
+
+export interface DeploymentsTable {
+  id: Generated<string>;
+  /** bigint: pg returns it as a string. */
+  seq: ColumnType<string, never, never>;
+  instance: string;
+  commit_sha: string;
+  status: DeploymentStatus;
+  triggered_by: string;
+  elements: ColumnType<DeployedElement[] | null, string | null, string | null>;
+  message: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  completed_at: Date | null;
+}
+
+export interface DeploymentDriftTable {
+  instance: string;
+  element_type: 'PAGE' | 'WORKFLOW';
+  element_uuid: string;
+  desired: string | null;
+  deployed: string | null;
+  since: Date;
+}
+
+export interface OutboxEventsTable {
+  id: string;
+  seq: ColumnType<string, never, never>;
+  type: string;
+  payload: Json<Record<string, unknown>>;
+  occurred_at: Date;
+  fanned_out_at: Date | null;
+}
+
+export interface WebhookSubscriptionsTable {
+  id: Generated<string>;
+  url: string;
+  secret: string;
+  event_types: string[];
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  description: ColumnType<string, string | undefined, string>;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDeliveriesTable {
+  id: ColumnType<string, never, never>;
+  event_id: string;
+  subscription_id: string;
+  state: ColumnType<DeliveryState, DeliveryState | undefined, DeliveryState>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Date;
+  claim: string | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+  dead_at: Date | null;
+}
+
+export type AttemptOutcome = 'delivered' | 'failed' | 'timeout';
+
+export interface WebhookAttemptsTable {
+  id: ColumnType<string, never, never>;
+  delivery_id: string;
+  subscription_id: string;
+  event_id: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  response_code: number | null;
+  response_excerpt: string | null;
+  duration_ms: number;
+  attempted_at: Date;
 }
 
 export interface Tables {
+  deployments: DeploymentsTable;
+  deployment_drift: DeploymentDriftTable;
+  outbox_events: OutboxEventsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   hotfixes: HotfixesTable;
   instances: InstancesTable;
   artifacts: ArtifactsTable;
@@ -150,3 +245,9 @@ export type HotfixRow = Omit<HotfixRecord, 'state'> & { state: HotfixState };
 export type NewHotfix = Insertable<HotfixesTable>;
 export type InstanceRow = Selectable<InstancesTable>;
 export type NewPullRequest = Insertable<PullRequestsTable>;
+export type DeploymentRow = Selectable<DeploymentsTable>;
+export type DeploymentDriftRow = Selectable<DeploymentDriftTable>;
+export type OutboxEventRow = Selectable<OutboxEventsTable>;
+export type WebhookSubscriptionRow = Selectable<WebhookSubscriptionsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;

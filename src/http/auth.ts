@@ -2,6 +2,10 @@
 // (`config: { scope: 'source_control:releases_read' }`); routes without one are public (health,
 // metrics, docs). Authentication runs on `onRequest`, before the body is read or validated, so an
 // unauthenticated caller learns nothing about the input rules.
+//
+// A token bound to an instance (`instance` on the token) may use only routes about an instance
+// (`config.instance` names the path parameter) and only for its own; on routes marked `report` it
+// needs no scope at all: reporting its own deployments is what it exists for.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../audit/audit.service.js';
 import { errors } from '../errors.js';
@@ -12,6 +16,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs. Unset: the route is public. */
     scope?: Scope;
+    /** The route is about the instance in this path parameter; `report`: its own token may call it without `scope`. */
+    instance?: { readonly param: string; readonly report?: boolean };
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -28,7 +34,12 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
     const required = request.routeOptions.config?.scope;
     if (!required) return;
     const principal = await authenticate(request, tokens);
-    if (!grants(principal.scopes, required)) throw errors.forbidden(required);
+    const about = request.routeOptions.config.instance;
+    if (principal.instance !== null) {
+      const params = request.params as Record<string, string | undefined>;
+      if (!about || params[about.param] !== principal.instance) throw errors.instanceForbidden(principal.instance);
+      if (!about.report && !grants(principal.scopes, required)) throw errors.forbidden(required);
+    } else if (!grants(principal.scopes, required)) throw errors.forbidden(required);
     request.principal = principal;
   });
 }

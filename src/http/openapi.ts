@@ -50,6 +50,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Releases', description: "Releases and artifacts (Retool's Source Control API), the release matrix, batch publish" },
         { name: 'Hotfixes', description: 'Hotfix lines: patch a major.minor release line from a hotfix/<uuid>/<X.Y> branch' },
         { name: 'Instances', description: 'Deployment instances, the manifest each follows, and what each must run now' },
+        { name: 'Deployments', description: 'What each instance reports it deployed, and how that drifts from what its manifest sets' },
         { name: 'Pull requests', description: 'Every change is a branch plus a pull request; merges re-apply the intent' },
         { name: 'Webhooks', description: "Forges' pull request events (merged, closed), verified by each forge's own proof" },
       ],

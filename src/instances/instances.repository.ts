@@ -40,3 +40,8 @@ export function updateInstance(
 export function deleteInstance(db: Kysely<Tables>, name: string): Promise<InstanceRow | undefined> {
   return db.deleteFrom('instances').where('name', '=', name).returningAll().executeTakeFirst();
 }
+
+/** Last contact: when the instance last asked what to run, and the commit it was answered at. */
+export function recordContact(db: Kysely<Tables>, name: string, at: Date, commit: string): Promise<unknown> {
+  return db.updateTable('instances').set({ last_seen_at: at, last_seen_commit: commit }).where('name', '=', name).execute();
+}

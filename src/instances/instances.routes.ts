@@ -23,6 +23,8 @@ import type { InstanceService } from './instances.service.js';
 const TAGS = ['Instances'];
 const READ = { scope: 'source_control:read' } as const;
 const WRITE = { scope: 'source_control:write' } as const;
+/** Readable with a token bound to that instance too. */
+const READ_OWN = { ...READ, instance: { param: 'name' } } as const;
 const BASE = '/api/v2/source_control/instances';
 
 const InstanceName = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$', description: 'An instance name: same rule as manifest names' });
@@ -38,6 +40,10 @@ const Instance = Type.Object(
     created_by: Type.String(),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
+    last_seen_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When it last polled GET …/releases (recorded at most every 10 s)',
+    }),
+    last_seen_commit: Type.Union([CommitSha, Type.Null()], { description: 'The default-branch commit that poll was answered at' }),
   },
   { $id: 'Instance' },
 );
@@ -85,6 +91,8 @@ const INSTANCE_EXAMPLE: Static<typeof Instance> = {
   created_by: EXAMPLE.actor,
   created_at: EXAMPLE.at,
   updated_at: EXAMPLE.at,
+  last_seen_at: EXAMPLE.later,
+  last_seen_commit: EXAMPLE.commit,
 };
 const ONE_INSTANCE = (instance: Static<typeof Instance>, description: string) => ({ description, example: { success: true as const, data: { instance } } });
 const RELEASES_ETAG = 'Of this answer: it changes when the default branch or the binding does';
@@ -180,7 +188,7 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
     app.get(
       `${BASE}/:name`,
       {
-        config: READ,
+        config: READ_OWN,
         schema: {
           operationId: 'getInstance',
           tags: TAGS,
@@ -190,7 +198,7 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
           params: NameParams,
           response: {
             200: envelope(Type.Object({ instance: Type.Ref('Instance') }), ONE_INSTANCE(INSTANCE_EXAMPLE, 'The instance')),
-            ...problems(...AUTHENTICATED_ERRORS, 'instance_not_found'),
+            ...problems(...AUTHENTICATED_ERRORS, 'instance_forbidden', 'instance_not_found'),
           },
         },
       },
@@ -272,7 +280,7 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
     app.get(
       `${BASE}/:name/releases`,
       {
-        config: READ,
+        config: READ_OWN,
         // Every instance polls this: a log line per poll would be noise (metrics still count them).
         logLevel: 'warn',
         schema: {
@@ -294,7 +302,15 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
               content: { 'application/json': { schema: Type.Ref('EffectiveReleases'), example: RELEASES_EXAMPLE } },
             },
             304: ReleasesNotModified,
-            ...problems(...AUTHENTICATED_ERRORS, ...GIT_ERRORS, 'instance_not_found', 'instance_unbound', 'manifest_not_found', 'manifest_invalid'),
+            ...problems(
+              ...AUTHENTICATED_ERRORS,
+              ...GIT_ERRORS,
+              'instance_forbidden',
+              'instance_not_found',
+              'instance_unbound',
+              'manifest_not_found',
+              'manifest_invalid',
+            ),
           },
         },
       },

@@ -13,6 +13,9 @@ import { LATEST, type ElementType } from '../formats/values.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
+import type { EventPublisher, NewEvent } from '../events/events.service.js';
+import type { Logger } from '../logger.js';
+import type { Clock } from '../runtime/clock.js';
 import * as repository from './instances.repository.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
@@ -24,6 +27,9 @@ export interface InstanceView {
   created_by: string;
   created_at: string;
   updated_at: string;
+  /** When it last polled its releases (recorded at most every few seconds), and the commit it was answered at. */
+  last_seen_at: string | null;
+  last_seen_commit: string | null;
 }
 
 export interface EffectiveElement {
@@ -69,9 +75,14 @@ export interface InstanceServiceDeps {
    * take effect at once; a binding changed by another process is seen within this time.
    */
   readonly bindingTtlMs?: number;
+  readonly events: EventPublisher;
+  readonly clock: Clock;
+  readonly logger: Logger;
 }
 
 const DEFAULT_BINDING_TTL_MS = 2_000;
+/** Last contact is written at most this often per instance (or when the answered commit moves): not a write per poll. */
+const CONTACT_MS = 10_000;
 const MAX_ANSWERS = 10_000;
 /** Elements serialized between two yields to the event loop. */
 const SERIALIZE_SLICE = 2_000;
@@ -83,6 +94,21 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
   let cachedCommit = '';
   const resolved = new Map<string, Promise<string>>();
   const answers = new BoundedCache<string, EffectiveReleases>('instance_answers', MAX_ANSWERS);
+  const contacts = new BoundedCache<string, { at: number; commit: string }>('instance_contacts', MAX_ANSWERS);
+
+  /** Records the poll; a failure is logged, never the poll's answer. */
+  async function contact(name: string, commit: string): Promise<void> {
+    const now = deps.clock.now();
+    const last = contacts.get(name);
+    if (last && last.commit === commit && now.getTime() - last.at < CONTACT_MS) return;
+    contacts.set(name, { at: now.getTime(), commit });
+    try {
+      await repository.recordContact(deps.db, name, now, commit);
+    } catch (error) {
+      contacts.delete(name);
+      deps.logger.warn({ err: error, instance: name }, 'could not record the instance’s last contact');
+    }
+  }
 
   async function instance(name: string): Promise<InstanceRow> {
     const row = await repository.findInstance(deps.db, name);
@@ -177,12 +203,14 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
     change: (trx: Kysely<Tables>) => Promise<InstanceRow | undefined>,
     event: (row: InstanceRow) => { action: string; details: Record<string, unknown> },
     missing: () => Error,
+    published: (row: InstanceRow) => NewEvent[] = () => [],
   ): Promise<InstanceView> {
     const row = await deps.db.transaction().execute(async (trx) => {
       const changed = await change(trx);
       if (!changed) throw missing();
       const { action, details } = event(changed);
       await deps.audit.record(actor, { action, target: `instance:${changed.name}`, details }, trx);
+      await deps.events.publish(trx, published(changed));
       return changed;
     });
     bindings.delete(row.name);
@@ -212,6 +240,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
           }),
         (row) => ({ action: 'instance.create', details: { manifest: row.manifest, url: row.url } }),
         () => errors.instanceExists(input.name),
+        (row) => (row.manifest ? [{ type: 'instance.bound', data: { instance: row.name, from: null, to: row.manifest } }] : []),
       );
     },
 
@@ -232,6 +261,8 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
         (trx) => repository.updateInstance(trx, name, { manifest }),
         () => ({ action: manifest ? 'instance.bind' : 'instance.unbind', details: { from: before.manifest, to: manifest } }),
         () => errors.instanceNotFound(name),
+        // Unbinding is a binding to nothing: subscribers hear of it as `to: null`.
+        () => (before.manifest === manifest ? [] : [{ type: 'instance.bound', data: { instance: name, from: before.manifest, to: manifest } }]),
       );
     },
 
@@ -244,7 +275,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       );
     },
 
-    cacheStats: () => [bindings.stats(), answers.stats()],
+    cacheStats: () => [bindings.stats(), answers.stats(), contacts.stats()],
 
     async releases(name) {
       const row = await binding(name);
@@ -255,6 +286,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
         resolved.clear();
         answers.clear();
       }
+      await contact(name, snapshot.commit);
       const key = `${row.manifest}\0${name}`;
       const cached = answers.get(key);
       if (cached) return cached;
@@ -286,5 +318,7 @@ function toView(row: InstanceRow): InstanceView {
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
+    last_seen_at: row.last_seen_at?.toISOString() ?? null,
+    last_seen_commit: row.last_seen_commit,
   };
 }

@@ -6,6 +6,7 @@ import { invalidField } from '../errors.js';
 import type { Snapshot } from '../snapshots/snapshot.js';
 import { elementKey, type ElementKey } from '../snapshots/snapshot.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
+import type { DeploymentService } from '../deployments/deployments.service.js';
 import type { ManifestFile } from '../formats/manifest-file.js';
 import type { ProtectedElement } from '../formats/protected.js';
 import type { ElementType } from '../formats/values.js';
@@ -26,6 +27,11 @@ export interface MatrixElement {
   pending: { manifest: string; release: string | null; pull_request: { number: number; url: string } }[];
   /** Releases proposed in open pull requests. */
   pending_releases: { release_version: string; pull_request: { number: number; url: string } }[];
+  /**
+   * Per instance: the release its manifest sets now (`desired`) and the one its last successful
+   * deployment reported (`deployed`; null: not deployed, or not reported).
+   */
+  instances: Record<string, { desired: string | null; deployed: string | null }>;
 }
 
 export interface MatrixPage {
@@ -64,7 +70,7 @@ function compareKeys(a: SortKey, b: SortKey): number {
   return 0;
 }
 
-export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService }): ReleaseMatrix {
+export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService; deployments: DeploymentService }): ReleaseMatrix {
   const indexes = new WeakMap<Snapshot, Index>();
   // A manifest's file object is shared by every snapshot holding the same blob, so after a commit
   // only the manifests it changed are read again.
@@ -137,6 +143,7 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
         pendingReleases.get(key)!.push({ release_version: p.version, pull_request: link(p.pullRequest.number) });
       }
 
+      const instances = await deps.deployments.states();
       const elements = selected.map((element): MatrixElement => {
         const key = elementKey(element.type, element.uuid);
         const versions = [...(snapshot.releases.get(key)?.keys() ?? [])];
@@ -151,6 +158,9 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
           manifests: Object.fromEntries(index.manifestNames.map((m) => [m, set?.get(m) ?? null])),
           pending: pending.get(key) ?? [],
           pending_releases: pendingReleases.get(key) ?? [],
+          instances: Object.fromEntries(
+            instances.map((i) => [i.instance, { desired: (i.manifest ? set?.get(i.manifest) : undefined) ?? null, deployed: i.deployed?.get(key) ?? null }]),
+          ),
         };
       });
       const last = selected.at(-1);

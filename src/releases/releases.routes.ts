@@ -90,6 +90,14 @@ const MatrixElement = Type.Object({
   }),
   pending: Type.Array(Type.Object({ manifest: Type.String(), release: Type.Union([Type.String(), Type.Null()]), pull_request: Link })),
   pending_releases: Type.Array(Type.Object({ release_version: Version, pull_request: Link })),
+  instances: Type.Record(
+    Type.String(),
+    Type.Object({
+      desired: Type.Union([Type.String(), Type.Null()], { description: 'What the manifest the instance follows sets now' }),
+      deployed: Type.Union([Type.String(), Type.Null()], { description: 'What its last successful deployment reported; null: not deployed, or not reported' }),
+    }),
+    { description: 'Deployed against desired, per instance' },
+  ),
 });
 const Matrix = Type.Object(
   {
@@ -294,6 +302,7 @@ export function releaseRoutes(deps: { releases: ReleaseService; matrix: ReleaseM
                       manifests: { prod: '1.4.1', uat: '1.4.2' },
                       pending: [{ manifest: 'prod', release: '1.4.2', pull_request: { number: EXAMPLE.pullRequest, url: EXAMPLE.pullRequestUrl } }],
                       pending_releases: [],
+                      instances: { 'prod-eu': { desired: '1.4.1', deployed: '1.4.0' } },
                     },
                   ],
                   manifests: ['prod', 'uat'],

@@ -20,6 +20,9 @@ const TokenView = Type.Object(
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    instance: Type.Union([Type.String(), Type.Null()], {
+      description: 'Set: the token acts for this one instance only (reads it, polls its releases, reports its deployments)',
+    }),
   },
   { $id: 'Token' },
 );
@@ -38,6 +41,13 @@ const CreateTokenBody = withExamples(
       email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'Commit author e-mail' })),
       scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length }),
       expires_at: Type.Optional(Type.String({ format: 'date-time' })),
+      instance: Type.Optional(
+        Type.String({
+          pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
+          description:
+            'Bind the token to one instance: it may report that instance\u2019s deployments and read only that instance; its scopes may then be source_control:read only',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -55,6 +65,7 @@ const TOKEN_EXAMPLE: Static<typeof TokenView> = {
   expires_at: '2027-06-30T00:00:00.000Z',
   last_used_at: EXAMPLE.later,
   revoked_at: null,
+  instance: null,
 };
 const CREATED_EXAMPLE = { ...TOKEN_EXAMPLE, last_used_at: null, token: 'mir_RgP8_8D-Xp1UOnkLGhI5oUJofsGo8AuCgwG9uHsW_9Q' };
 
@@ -71,7 +82,7 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
           tags: ['Tokens'],
           summary: 'Create an API token; the token is returned once, only here',
           description:
-            'The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything).',
+            'The token (`mir_…`) is in this answer and nowhere else: only its sha256 is stored. Its `name` is the author of the commits it makes and the actor of its audit events. Scopes: source_control:releases_read, source_control:releases_write (implies the read scope), source_control:read, source_control:write (implies read), admin (everything). With `instance`, the token acts for that one instance only: an instance holds it to poll its releases and report its deployments.',
           security: BEARER_SECURITY,
           body: CreateTokenBody,
           response: {
@@ -86,7 +97,13 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
       async (request, reply) => {
         const body = request.body;
         const { token, view } = await deps.tokens.create(
-          { name: body.name, email: body.email, scopes: body.scopes, expiresAt: body.expires_at ? new Date(body.expires_at) : undefined },
+          {
+            name: body.name,
+            email: body.email,
+            scopes: body.scopes,
+            expiresAt: body.expires_at ? new Date(body.expires_at) : undefined,
+            instance: body.instance,
+          },
           actorOf(request),
         );
         return reply.code(201).send(ok({ ...view, token }));

@@ -26,6 +26,8 @@ export interface Principal {
   readonly name: string;
   readonly email: string;
   readonly scopes: readonly Scope[];
+  /** Set: the token acts for this one instance only (src/http/auth.ts). */
+  readonly instance: string | null;
 }
 
 export interface TokenView {
@@ -39,6 +41,7 @@ export interface TokenView {
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  instance: string | null;
 }
 
 export interface NewToken {
@@ -46,7 +49,12 @@ export interface NewToken {
   readonly email?: string | undefined;
   readonly scopes: readonly string[];
   readonly expiresAt?: Date | undefined;
+  /** Bind the token to one instance: it may then hold source_control:read only. */
+  readonly instance?: string | undefined;
 }
+
+/** What a token bound to an instance may hold besides reporting that instance's deployments. */
+const INSTANCE_TOKEN_SCOPES: readonly Scope[] = ['source_control:read'];
 
 export interface TokenService {
   create(input: NewToken, actor: Actor): Promise<{ token: string; view: TokenView }>;
@@ -85,6 +93,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
   async function insert(db: Kysely<Tables>, input: NewToken, createdBy: string | null) {
     const scopes = validateScopes(input.scopes);
+    if (input.instance && scopes.some((scope) => !INSTANCE_TOKEN_SCOPES.includes(scope))) {
+      throw invalidField('body.scopes', `a token bound to an instance may hold only ${INSTANCE_TOKEN_SCOPES.join(', ')}`);
+    }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const row = await repository.insertToken(db, {
       name: input.name,
@@ -94,6 +105,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       scopes,
       created_by: createdBy,
       expires_at: input.expiresAt ?? null,
+      instance: input.instance ?? null,
     });
     return { token, view: toView(row) };
   }
@@ -107,7 +119,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         const created = await insert(trx, input, actor.name);
         await deps.audit.record(
           actor,
-          { action: 'token.create', target: `token:${created.view.id}`, details: { name: created.view.name, scopes: created.view.scopes } },
+          {
+            action: 'token.create',
+            target: `token:${created.view.id}`,
+            details: { name: created.view.name, scopes: created.view.scopes, ...(created.view.instance ? { instance: created.view.instance } : {}) },
+          },
           trx,
         );
         return created;
@@ -146,7 +162,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const row = await repository.findTokenByHash(deps.db, hash);
       const usable = row && !row.revoked_at && (!row.expires_at || row.expires_at > at);
       const principal: Principal | null = usable
-        ? { tokenId: row.id, name: row.name, email: row.email ?? `${row.name}@mir.invalid`, scopes: row.scopes.filter(isScope) }
+        ? { tokenId: row.id, name: row.name, email: row.email ?? `${row.name}@mir.invalid`, scopes: row.scopes.filter(isScope), instance: row.instance }
         : null;
       // An expiring token is cached no longer than it lives.
       const until = Math.min(at.getTime() + CACHE_MS, row?.expires_at?.getTime() ?? Infinity);
@@ -201,5 +217,6 @@ function toView(row: ApiTokenRow): TokenView {
     expires_at: row.expires_at?.toISOString() ?? null,
     last_used_at: row.last_used_at?.toISOString() ?? null,
     revoked_at: row.revoked_at?.toISOString() ?? null,
+    instance: row.instance,
   };
 }

@@ -7,6 +7,7 @@ import { createGitGateway } from '../../src/git/gateway.js';
 import type { GitGateway } from '../../src/git/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import type { Scope } from '../../src/tokens/scopes.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -29,6 +30,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   readonly captureLogs?: boolean;
   readonly services?: AppDeps['services'];
+  /** The time the app reads; unset: the system clock. */
+  readonly clock?: Clock;
 }
 
 const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, requestId: null };
@@ -51,7 +54,14 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     logger: logger.child({ component: 'git' }),
   });
   await git.start();
-  const app = await buildApp({ config, database: database.handle, git, logger, ...(options.services ? { services: options.services } : {}) });
+  const app = await buildApp({
+    config,
+    database: database.handle,
+    git,
+    logger,
+    ...(options.services ? { services: options.services } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   t.teardown(async () => {
     await app.close();
     await git.close();

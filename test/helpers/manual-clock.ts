@@ -1,0 +1,16 @@
+// A clock a test moves by hand: time passes only when the test says so.
+import type { Clock } from '../../src/runtime/clock.js';
+
+export interface ManualClock extends Clock {
+  advance(ms: number): void;
+}
+
+export function manualClock(start = new Date('2026-12-01T09:00:00.000Z')): ManualClock {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
