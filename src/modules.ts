@@ -31,7 +31,10 @@ import { createPullRequestSync, type PullRequestSync } from './pull-requests/pul
 import { webhookRoutes } from './pull-requests/webhooks.routes.js';
 import { deploymentRoutes, deploymentSchemas } from './deployments/deployments.routes.js';
 import { createDeploymentService, type DeploymentService } from './deployments/deployments.service.js';
+import { createDispatcher, type Dispatcher } from './events/dispatcher.js';
 import { createEventPublisher, type EventPublisher } from './events/events.service.js';
+import { subscriptionRoutes, subscriptionSchemas } from './events/subscriptions.routes.js';
+import { createSubscriptionService, type SubscriptionService } from './events/subscriptions.service.js';
 import type { Clock } from './runtime/clock.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
 import { createArtifactWarmer, type ArtifactWarmer } from './releases/artifact-warmer.js';
@@ -62,6 +65,8 @@ export interface Services {
   readonly sweeper: OrphanSweeper;
   readonly events: EventPublisher;
   readonly deployments: DeploymentService;
+  readonly subscriptions: SubscriptionService;
+  readonly dispatcher: Dispatcher;
 }
 
 /** What every module is made from: the process's dependencies, never a global. */
@@ -224,6 +229,19 @@ export const MODULES: readonly DomainModule[] = [
         evaluateEveryMs: config.deployments.driftCheckMs,
         logger: logger.child({ component: 'deployments' }),
       }),
+  }),
+  module({
+    name: 'subscriptions',
+    schemas: subscriptionSchemas,
+    routes: ({ subscriptions }) => subscriptionRoutes({ subscriptions }),
+    create: ({ db, clock }, { audit }) => createSubscriptionService({ db, audit, clock }),
+  }),
+  // Last to stop: the services that write events close first, then the in-flight deliveries finish.
+  module({
+    name: 'dispatcher',
+    onReady: ({ dispatcher }) => dispatcher.start(),
+    onClose: ({ dispatcher }) => dispatcher.stop(),
+    create: ({ db, clock, config, logger }) => createDispatcher({ db, clock, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) }),
   }),
 ];
 

@@ -784,6 +784,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/webhooks/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook subscriptions
+         * @description Every subscription, oldest first, without secrets.
+         */
+        get: operations["listWebhookSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe a URL to events
+         * @description Every event of the listed types written from now on is POSTed to `url`, signed with `secret` (X-Mir-Signature-256, README → Outbound webhooks), retried with backoff, and dead-lettered after MIR_WEBHOOK_MAX_ATTEMPTS. The secret is never returned.
+         */
+        post: operations["createWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/webhooks/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook subscription
+         * @description Its URL, event types and whether it is active; never its secret.
+         */
+        get: operations["getWebhookSubscription"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a subscription and its delivery log
+         * @description Its pending deliveries are dropped with it. Audited.
+         */
+        delete: operations["deleteWebhookSubscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a subscription: URL, secret, event types, active
+         * @description Only the members sent change. An inactive subscription gets no new deliveries and its pending ones wait until it is active again. Audited (a new secret as "changed").
+         */
+        patch: operations["updateWebhookSubscription"];
+        trace?: never;
+    };
+    "/api/v2/webhooks/subscriptions/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log of a subscription: every attempt, newest first
+         * @description One row per attempt: the event, its number, the outcome, the response code and the start of the answer, how long it took, and where the delivery stands now (`delivery_state`: pending, delivered or dead). Filter by `state` (dead: the dead letters) or `event_id`; page with `cursor`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/webhooks/subscriptions/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a dead-lettered event, or every dead letter of the subscription
+         * @description With `event_id`, that event (404 event_not_found, 409 event_not_dead when it is not dead-lettered); without, every dead letter. Each is sent again with a fresh count of attempts, under the same event id. Audited.
+         */
+        post: operations["replayWebhookDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1355,6 +1447,37 @@ export interface components {
                 /** @description Since when mir has seen them differ */
                 since: string | null;
             }[];
+        };
+        /** @description Where events go; its secret is never shown */
+        WebhookSubscription: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            event_types: ("pull_request.opened" | "pull_request.merged" | "pull_request.closed" | "pull_request.conflicted" | "release.created" | "manifest.changed" | "instance.bound" | "deployment.reported" | "deployment.succeeded" | "deployment.failed" | "drift.detected" | "drift.resolved" | "hotfix.opened" | "hotfix.released" | "hotfix.abandoned" | "hold.created" | "hold.lifted")[];
+            active: boolean;
+            description: string;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One attempt to deliver an event, and where its delivery stands now */
+        WebhookAttempt: {
+            /** Format: uuid */
+            event_id: string;
+            event_type: string;
+            attempt: number;
+            /** @enum {unknown} */
+            status: "delivered" | "failed" | "timeout";
+            response_code: number | null;
+            /** @description The first 1,000 characters the receiver answered */
+            response_excerpt: string | null;
+            duration_ms: number;
+            /** Format: date-time */
+            attempted_at: string;
+            /** @enum {unknown} */
+            delivery_state: "pending" | "delivered" | "dead";
         };
     };
     responses: never;
@@ -8345,6 +8468,964 @@ export interface operations {
                 };
             };
             /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscriptions */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "subscriptions": [
+                     *           {
+                     *             "id": "c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37",
+                     *             "url": "https://hooks.example.com/mir",
+                     *             "event_types": [
+                     *               "deployment.failed",
+                     *               "drift.detected"
+                     *             ],
+                     *             "active": true,
+                     *             "description": "On-call alerts",
+                     *             "created_by": "admin",
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "updated_at": "2026-11-30T09:15:02.118Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            subscriptions: components["schemas"]["WebhookSubscription"][];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/mir",
+                 *       "secret": "whsec-7b1f0c2e9d4a6b8c",
+                 *       "event_types": [
+                 *         "deployment.failed",
+                 *         "drift.detected"
+                 *       ],
+                 *       "description": "On-call alerts"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description Where deliveries are POSTed (http or https)
+                     */
+                    url: string;
+                    /** @description Signs every delivery (HMAC-SHA256); write-only: never returned */
+                    secret: string;
+                    event_types: ("pull_request.opened" | "pull_request.merged" | "pull_request.closed" | "pull_request.conflicted" | "release.created" | "manifest.changed" | "instance.bound" | "deployment.reported" | "deployment.succeeded" | "deployment.failed" | "drift.detected" | "drift.resolved" | "hotfix.opened" | "hotfix.released" | "hotfix.abandoned" | "hold.created" | "hold.lifted")[];
+                    active?: boolean;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The subscription */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "subscription": {
+                     *           "id": "c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37",
+                     *           "url": "https://hooks.example.com/mir",
+                     *           "event_types": [
+                     *             "deployment.failed",
+                     *             "drift.detected"
+                     *           ],
+                     *           "active": true,
+                     *           "description": "On-call alerts",
+                     *           "created_by": "admin",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "subscription": {
+                     *           "id": "c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37",
+                     *           "url": "https://hooks.example.com/mir",
+                     *           "event_types": [
+                     *             "deployment.failed",
+                     *             "drift.detected"
+                     *           ],
+                     *           "active": true,
+                     *           "description": "On-call alerts",
+                     *           "created_by": "admin",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `subscription_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription as it was */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "subscription": {
+                     *           "id": "c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37",
+                     *           "url": "https://hooks.example.com/mir",
+                     *           "event_types": [
+                     *             "deployment.failed",
+                     *             "drift.detected"
+                     *           ],
+                     *           "active": true,
+                     *           "description": "On-call alerts",
+                     *           "created_by": "admin",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:15:02.118Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `subscription_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "active": false
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: uri
+                     * @description Where deliveries are POSTed (http or https)
+                     */
+                    url?: string;
+                    /** @description Signs every delivery (HMAC-SHA256); write-only: never returned */
+                    secret?: string;
+                    event_types?: ("pull_request.opened" | "pull_request.merged" | "pull_request.closed" | "pull_request.conflicted" | "release.created" | "manifest.changed" | "instance.bound" | "deployment.reported" | "deployment.succeeded" | "deployment.failed" | "drift.detected" | "drift.resolved" | "hotfix.opened" | "hotfix.released" | "hotfix.abandoned" | "hold.created" | "hold.lifted")[];
+                    active?: boolean;
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The subscription, changed */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "subscription": {
+                     *           "id": "c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37",
+                     *           "url": "https://hooks.example.com/mir",
+                     *           "event_types": [
+                     *             "deployment.failed",
+                     *             "drift.detected"
+                     *           ],
+                     *           "active": false,
+                     *           "description": "On-call alerts",
+                     *           "created_by": "admin",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "updated_at": "2026-11-30T09:41:27.530Z"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            subscription: components["schemas"]["WebhookSubscription"];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `subscription_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                state?: "pending" | "delivered" | "dead";
+                event_id?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the delivery log */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "deliveries": [
+                     *           {
+                     *             "event_id": "0f9b2d64-8a1e-4c3f-b5d7-2e6a9c1f4b80",
+                     *             "event_type": "deployment.failed",
+                     *             "attempt": 2,
+                     *             "status": "delivered",
+                     *             "response_code": 204,
+                     *             "response_excerpt": "",
+                     *             "duration_ms": 41,
+                     *             "attempted_at": "2026-11-30T09:41:27.530Z",
+                     *             "delivery_state": "delivered"
+                     *           },
+                     *           {
+                     *             "event_id": "0f9b2d64-8a1e-4c3f-b5d7-2e6a9c1f4b80",
+                     *             "event_type": "deployment.failed",
+                     *             "attempt": 1,
+                     *             "status": "failed",
+                     *             "response_code": 502,
+                     *             "response_excerpt": "Bad Gateway",
+                     *             "duration_ms": 12,
+                     *             "attempted_at": "2026-11-30T09:15:02.118Z",
+                     *             "delivery_state": "delivered"
+                     *           }
+                     *         ],
+                     *         "next_cursor": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            deliveries: components["schemas"]["WebhookAttempt"][];
+                            /** @description Pass as cursor for the next page; null on the last page */
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `subscription_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    event_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description How many deliveries are due again */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "replayed": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            replayed: number;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `subscription_not_found`, `event_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `event_not_dead` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

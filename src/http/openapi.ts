@@ -53,6 +53,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Deployments', description: 'What each instance reports it deployed, and how that drifts from what its manifest sets' },
         { name: 'Pull requests', description: 'Every change is a branch plus a pull request; merges re-apply the intent' },
         { name: 'Webhooks', description: "Forges' pull request events (merged, closed), verified by each forge's own proof" },
+        { name: 'Event webhooks', description: 'Outbound: events mir sends, signed, at least once, to the URLs subscribed (admin)' },
       ],
     },
     // Name components after their `$id` rather than def-0, def-1…

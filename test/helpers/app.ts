@@ -38,7 +38,14 @@ const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, request
 
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ MIR_DATA_DIR: database.dataDir, LOG_LEVEL: options.captureLogs ? 'debug' : 'silent', ...options.env });
+  // No background webhook dispatcher or drift evaluator: tests run them by hand, on their clock.
+  const config = loadConfig({
+    MIR_DATA_DIR: database.dataDir,
+    LOG_LEVEL: options.captureLogs ? 'debug' : 'silent',
+    MIR_WEBHOOK_POLL_MS: '0',
+    MIR_DRIFT_CHECK_SECONDS: '0',
+    ...options.env,
+  });
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
