@@ -867,7 +867,7 @@ export interface paths {
         put?: never;
         /**
          * Replay a dead-lettered event, or every dead letter of the subscription
-         * @description With `event_id`, that event (404 event_not_found, 409 event_not_dead when it is not dead-lettered); without, every dead letter. Each is sent again with a fresh count of attempts, under the same event id. Audited.
+         * @description With `event_id`, that event (404 event_not_found, 409 event_not_dead when it is not dead-lettered); with `{}`, every dead letter. Each is sent again with a fresh count of attempts, under the same event id. Audited.
          */
         post: operations["replayWebhookDeliveries"];
         delete?: never;
@@ -9314,6 +9314,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "event_id": "0f9b2d64-8a1e-4c3f-b5d7-2e6a9c1f4b80"
+                 *     }
+                 */
                 "application/json": {
                     /** Format: uuid */
                     event_id?: string;

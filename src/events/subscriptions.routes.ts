@@ -270,14 +270,12 @@ export function subscriptionRoutes(deps: { subscriptions: SubscriptionService })
           tags: TAGS,
           summary: 'Replay a dead-lettered event, or every dead letter of the subscription',
           description:
-            'With `event_id`, that event (404 event_not_found, 409 event_not_dead when it is not dead-lettered); without, every dead letter. Each is sent again with a fresh count of attempts, under the same event id. Audited.',
+            'With `event_id`, that event (404 event_not_found, 409 event_not_dead when it is not dead-lettered); with `{}`, every dead letter. Each is sent again with a fresh count of attempts, under the same event id. Audited.',
           security: BEARER_SECURITY,
           params: IdParams,
-          body: withExamples(
-            Type.Object({ event_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
-            { event_id: EXAMPLE.event },
-            {},
-          ),
+          body: withExamples(Type.Object({ event_id: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }), {
+            event_id: EXAMPLE.event,
+          }),
           response: {
             200: envelope(Type.Object({ replayed: Type.Integer({ minimum: 0 }) }), {
               description: 'How many deliveries are due again',
@@ -287,7 +285,7 @@ export function subscriptionRoutes(deps: { subscriptions: SubscriptionService })
           },
         },
       },
-      async (request) => ok(await deps.subscriptions.replay(request.params.id, request.body?.event_id, actorOf(request))),
+      async (request) => ok(await deps.subscriptions.replay(request.params.id, request.body.event_id, actorOf(request))),
     );
   };
 }
