@@ -118,12 +118,13 @@ export const MODULES: readonly DomainModule[] = [
   module({
     name: 'pullRequests',
     schemas: pullRequestSchemas,
-    create: ({ db, git, forge, baseUrl }, { snapshots, audit }) =>
+    create: ({ db, git, forge, baseUrl }, { snapshots, audit, events }) =>
       createPullRequestService({
         db,
         git,
         snapshots,
         audit,
+        events,
         baseUrl,
         createProvider: (service) =>
           forge ?? createBuiltinProvider({ db, git, url: service.pullRequestUrl, applyToDefaultBranch: service.applyToDefaultBranch }),
@@ -147,13 +148,14 @@ export const MODULES: readonly DomainModule[] = [
       },
     onReady: ({ pullRequestSync }) => pullRequestSync.start(),
     onClose: ({ pullRequestSync }) => pullRequestSync.stop(),
-    create: ({ db, git, forge, config, logger }, { snapshots, audit, pullRequests }) => {
+    create: ({ db, git, forge, config, logger }, { snapshots, audit, events, pullRequests }) => {
       const provider = config.provider;
       return createPullRequestSync({
         db,
         git,
         snapshots,
         audit,
+        events,
         pullRequests,
         forge,
         webhookSecret: provider.name === 'builtin' ? undefined : provider.webhookSecret,
@@ -203,7 +205,8 @@ export const MODULES: readonly DomainModule[] = [
     name: 'hotfixes',
     schemas: hotfixSchemas,
     routes: ({ hotfixes }) => hotfixRoutes({ hotfixes }),
-    create: ({ db, git }, { snapshots, audit, pullRequests, releases }) => createHotfixService({ db, git, snapshots, audit, pullRequests, releases }),
+    create: ({ db, git }, { snapshots, audit, events, pullRequests, releases }) =>
+      createHotfixService({ db, git, snapshots, audit, events, pullRequests, releases }),
   }),
   module({
     name: 'instances',

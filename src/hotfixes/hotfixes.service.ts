@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { HotfixRow, HotfixState, PullRequestRow, Tables } from '../db/database.js';
 import { errors, hasCode } from '../errors.js';
+import type { EventPublisher } from '../events/events.service.js';
 import type { CommitInfo, FileChange, GitGateway } from '../git/types.js';
 import { elementKey } from '../snapshots/snapshot.js';
 import type { Intent } from '../pull-requests/intent.js';
@@ -89,6 +90,7 @@ export interface HotfixServiceDeps {
   readonly git: GitGateway;
   readonly snapshots: Snapshots;
   readonly audit: AuditService;
+  readonly events: EventPublisher;
   readonly pullRequests: PullRequestService;
   readonly releases: ReleaseService;
 }
@@ -172,6 +174,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
             },
             trx,
           );
+          await deps.events.publish(trx, [{ type: 'hotfix.released', data: { hotfix: toView(done) } }]);
         }
         return done;
       });
@@ -259,6 +262,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
             },
             trx,
           );
+          await deps.events.publish(trx, [{ type: 'hotfix.opened', data: { hotfix: toView(open) } }]);
           return open;
         });
         return { hotfix: toView(row), commit_sha: commit };
@@ -338,6 +342,7 @@ export function createHotfixService(deps: HotfixServiceDeps): HotfixService {
           { action: 'hotfix.abandon', target: `hotfix:${row.id}`, details: { branch: row.branch, line: row.line, element_uuid: row.element_uuid } },
           trx,
         );
+        await deps.events.publish(trx, [{ type: 'hotfix.abandoned', data: { hotfix: toView(done) } }]);
         return done;
       });
       return toView(abandoned);

@@ -6,9 +6,11 @@ import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestKind, PullRequestRecord, PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
 import type { GitGateway } from '../git/types.js';
+import type { EventPublisher } from '../events/events.service.js';
 import type { Snapshot } from '../snapshots/snapshot.js';
 import type { PullRequestProvider } from '../providers/types.js';
 import { applyIntent, conflictError, resolveChanges, type Application, type Intent } from './intent.js';
+import { pullRequestEvent } from './pull-request-events.js';
 import { pullRequestLink } from './pull-request-view.js';
 import * as repository from './pull-requests.repository.js';
 
@@ -58,6 +60,7 @@ export interface ProposeDeps {
   readonly db: Kysely<Tables>;
   readonly git: GitGateway;
   readonly audit: AuditService;
+  readonly events: EventPublisher;
   /** The pull-request provider, built on first use (a dry run needs none). */
   readonly provider: () => PullRequestProvider;
   /** Our own link to pull request `number`. */
@@ -134,6 +137,7 @@ export async function proposeChange(deps: ProposeDeps, proposal: Proposal): Prom
         { action: proposal.action, target: proposal.target, details: { ...proposal.details, pull_request: open.number, branch: proposal.branch, commit } },
         trx,
       );
+      await deps.events.publish(trx, [pullRequestEvent('pull_request.opened', open, pullRequestLink(open, deps.pullRequestUrl))]);
       return open;
     });
   } catch (error) {

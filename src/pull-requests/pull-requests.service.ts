@@ -6,11 +6,13 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestRow, PullRequestState, Tables } from '../db/database.js';
 import { AppError, errors, hasCode } from '../errors.js';
+import type { EventPublisher } from '../events/events.service.js';
 import type { GitGateway } from '../git/types.js';
 import type { PullRequestHost, PullRequestProvider } from '../providers/types.js';
 import { applyIntent, conflictError, resolveChanges, type Intent } from './intent.js';
 import { proposeChange, type DryRunResult, type Proposal, type ProposeDeps, type PushedBranch } from './proposals.js';
 import { toPullRequestView, type PullRequestView } from './pull-request-view.js';
+import { mergeEvents, pullRequestEvent } from './pull-request-events.js';
 import * as repository from './pull-requests.repository.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
@@ -41,6 +43,7 @@ export interface PullRequestServiceDeps {
   readonly git: GitGateway;
   readonly snapshots: Snapshots;
   readonly audit: AuditService;
+  readonly events: EventPublisher;
   /** Builds the provider; it receives this service as a host, since the builtin provider merges through it. */
   readonly createProvider: (host: PullRequestHost) => PullRequestProvider;
   /** Base URL of this service, for links. */
@@ -62,14 +65,17 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
   }
 
   const toView = (row: PullRequestRow): PullRequestView => toPullRequestView(row, pullRequestUrl);
-  const proposals: ProposeDeps = { db: deps.db, git: deps.git, audit: deps.audit, provider, pullRequestUrl };
+  const proposals: ProposeDeps = { db: deps.db, git: deps.git, audit: deps.audit, events: deps.events, provider, pullRequestUrl };
+  const link = (row: PullRequestRow) => row.external_url ?? pullRequestUrl(row.number);
 
   /** Open or conflicted → closed, with its audit event; undefined when it was in another state. */
   function markClosed(row: PullRequestRow, actor: Actor): Promise<PullRequestRow | undefined> {
     return deps.db.transaction().execute(async (trx) => {
       const closed = await repository.transitionPullRequest(trx, row.number, ['open', 'conflicted'], { state: 'closed', closed_at: new Date() });
-      if (closed)
+      if (closed) {
         await deps.audit.record(actor, { action: 'pull_request.close', target: `pull_request:${row.number}`, details: { branch: row.source_branch } }, trx);
+        await deps.events.publish(trx, [pullRequestEvent('pull_request.closed', closed, link(closed))]);
+      }
       return closed;
     });
   }
@@ -109,11 +115,13 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
         if (hasCode(error, 'merge_conflict')) {
           const conflicts = error.details.conflicts ?? [];
           await deps.db.transaction().execute(async (trx) => {
-            await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
+            const conflicted = await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
               state: 'conflicted',
               conflicts: JSON.stringify(conflicts),
             });
             await deps.audit.record(actor, { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts } }, trx);
+            if (conflicted && row.state !== 'conflicted')
+              await deps.events.publish(trx, [pullRequestEvent('pull_request.conflicted', conflicted, link(conflicted))]);
           });
         }
         throw error;
@@ -143,12 +151,20 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
           merged_at: new Date(),
           conflicts: null,
         });
-        if (done)
+        if (done) {
           await deps.audit.record(
             actor,
             { action: 'pull_request.merge', target: `pull_request:${number}`, details: { merge_commit: mergeCommit, branch: row.source_branch } },
             trx,
           );
+          // The merge itself happened in git (the default branch moved) before this transaction;
+          // this is the transaction that records it in the database, so its events — the merge,
+          // the releases and manifest entries it brought — are written here: they exist if and
+          // only if the merge is recorded. A crash between the git move and this commit leaves
+          // neither row nor events, and the next record of the merge (a retry, a forge poll)
+          // writes both.
+          await deps.events.publish(trx, mergeEvents(done, link(done)));
+        }
         return done;
       });
       if (!merged) return { pull_request: toView(await load(number)), changed: false };

@@ -9,10 +9,12 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { PullRequestRow, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
+import type { EventPublisher } from '../events/events.service.js';
 import type { GitGateway, Logger } from '../git/types.js';
 import type { ForgeProvider, WebhookHeaders } from '../providers/types.js';
 import { artifactPath, manifestPath } from '../formats/layout.js';
 import { applyIntent, type Conflict, type Intent } from './intent.js';
+import { pullRequestEvent } from './pull-request-events.js';
 import type { PullRequestView } from './pull-request-view.js';
 import type { PullRequestService } from './pull-requests.service.js';
 import * as repository from './pull-requests.repository.js';
@@ -51,6 +53,7 @@ export interface PullRequestSyncDeps {
   readonly git: GitGateway;
   readonly snapshots: Snapshots;
   readonly audit: AuditService;
+  readonly events: EventPublisher;
   readonly pullRequests: PullRequestService;
   /** The configured forge; null with the builtin provider. */
   readonly forge: ForgeProvider | null;
@@ -118,12 +121,15 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       const application = await applyIntent(snapshot, intent);
       if (application.conflicts.length > 0) {
         await db.transaction().execute(async (trx) => {
-          await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
+          const conflicted = await repository.transitionPullRequest(trx, number, ['open', 'conflicted'], {
             state: 'conflicted',
             conflicts: JSON.stringify(application.conflicts),
           });
-          // Audited when it becomes conflicted, not each time it is found still so.
+          // Audited and published when it becomes conflicted, not each time it is found still so.
           if (row.state !== 'conflicted') {
+            if (conflicted) {
+              await deps.events.publish(trx, [pullRequestEvent('pull_request.conflicted', conflicted, deps.pullRequests.pullRequestUrl(number))]);
+            }
             await deps.audit.record(
               actor,
               { action: 'pull_request.conflict', target: `pull_request:${number}`, details: { conflicts: application.conflicts } },
