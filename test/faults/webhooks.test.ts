@@ -50,7 +50,8 @@ t.test('two replicas deliver each event once; kill -9 with events pending loses 
   t.equal(subscribed.status, 201, JSON.stringify(subscribed.body));
   t.equal((await a.call('POST', '/api/v2/source_control/instances', { body: { name: 'eu', manifest: 'prod' } })).status, 201);
   const commit = (await cluster.git('rev-parse', 'main')).trim();
-  const report = (replica: typeof a) => replica.call('POST', '/api/v2/source_control/instances/eu/deployments', { body: { commit_sha: commit } });
+  const report = (replica: typeof a) =>
+    replica.call('POST', '/api/v2/source_control/instances/eu/deployments', { token: cluster.token, body: { commit_sha: commit } });
 
   for (let i = 0; i < 10; i++) t.equal((await report(i % 2 === 0 ? a : b)).status, 201);
   const normal = await eventIds(cluster);
