@@ -2,12 +2,14 @@
 // and `runCli` turns what happened into an exit code (exit-codes.ts). `mir serve` runs the server
 // itself, configured by its own environment (README "Configuration").
 import { Command, CommanderError } from 'commander';
+import { registerDeployments } from './commands/deployments.js';
 import { registerHotfixes } from './commands/hotfixes.js';
 import { registerInstances } from './commands/instances.js';
 import { registerPublish } from './commands/publish.js';
 import { registerPullRequests } from './commands/pull-requests.js';
 import { registerRelease } from './commands/release.js';
 import { registerStatus } from './commands/status.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { DEFAULT_URL } from './config.js';
 import { createContext, type CliEnvironment, type GlobalOptions, type Run } from './context.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -48,6 +50,8 @@ export function buildProgram(environment: CliEnvironment, version: string): Comm
   registerPullRequests(program, run);
   registerHotfixes(program, run);
   registerInstances(program, run);
+  registerDeployments(program, run);
+  registerWebhooks(program, run, () => process.stdin, environment.env);
   program
     .command('serve')
     .description('run the mir server here (configured by PORT, HOST, MIR_DATA_DIR…: see the README)')

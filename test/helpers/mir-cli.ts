@@ -49,6 +49,8 @@ export interface CliFixture {
   readonly url: string;
   /** A token with releases_write and write: every command's scope. */
   readonly token: string;
+  /** A token with every scope (webhooks need admin). */
+  readonly adminToken: string;
   readonly home: string;
   readonly app: FixtureElement;
   readonly flow: FixtureElement;
@@ -85,6 +87,7 @@ export async function cliFixture(t: Test, options: { appReleases?: string[]; pro
   const fixture: CliFixture = {
     url,
     token,
+    adminToken: ctx.adminToken,
     home,
     app,
     flow,
@@ -108,7 +111,7 @@ export async function cliFixture(t: Test, options: { appReleases?: string[]; pro
     },
     tokenNeverPrinted(t) {
       t.ok(runs.length > 0, `${runs.length} runs`);
-      const shown = runs.filter((run) => run.stdout.includes(token) || run.stderr.includes(token));
+      const shown = runs.filter((run) => [token, ctx.adminToken].some((secret) => run.stdout.includes(secret) || run.stderr.includes(secret)));
       t.same(shown, [], 'the token is in no stdout or stderr');
     },
   };
