@@ -215,3 +215,40 @@ t.test('bad reports are 400 and write nothing', async (t) => {
   });
   t.equal(bad.statusCode, 400, 'an instance token holds source_control:read at most');
 });
+
+t.test('a merge that changes what an instance should run makes it drift, once the default branch is evaluated', async (t) => {
+  const { ctx, clock, a, w, prod, eu, fixture, euToken } = await world(t);
+  const { app } = ctx;
+  const reported = await app.inject({
+    method: 'POST',
+    url: `${API}/instances/${eu}/deployments`,
+    headers: ctx.auth(euToken),
+    payload: {
+      commit_sha: fixture.commit,
+      status: 'SUCCESS',
+      elements: [
+        { uuid: a.uuid, type: 'PAGE', release: '1.1.0' },
+        { uuid: w.uuid, type: 'WORKFLOW', release: '2.0.0' },
+      ],
+    },
+  });
+  t.equal(reported.statusCode, 201);
+  t.equal(await app.services.deployments.evaluateAll(), 0, 'nothing moved: nothing to say');
+  const published = await app.inject({
+    method: 'POST',
+    url: `${API}/publish`,
+    headers: ctx.auth(),
+    payload: { changes: [{ manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', release: '1.0.0' }] },
+  });
+  const merged = await app.inject({ method: 'POST', url: `${API}/pull_requests/${published.json().data.pull_request.number}/merge`, headers: ctx.auth() });
+  t.equal(merged.statusCode, 200);
+  clock.advance(5_000);
+  t.equal(await app.services.deployments.evaluateAll(), 1, 'the instance now drifts (the other has no successful deployment to compare)');
+  const drift = (await app.inject({ method: 'GET', url: `${API}/instances/${eu}/drift`, headers: ctx.auth(euToken) })).json().data;
+  t.match(drift, { drifted: true, drifted_count: 1, commit_sha: merged.json().data.commit_sha });
+  t.match(drift.elements[0], { uuid: a.uuid, desired: '1.0.0', deployed: '1.1.0', since: clock.now().toISOString() });
+  const detected = await ctx.database.handle.db.selectFrom('outbox_events').select('payload').where('type', '=', 'drift.detected').execute();
+  t.equal(detected.length, 1);
+  t.match(detected[0]!.payload, { instance: eu, elements: [{ uuid: a.uuid, desired: '1.0.0', deployed: '1.1.0' }] });
+  t.equal(await app.services.deployments.evaluateAll(), 0, 'evaluated again: no new event');
+});

@@ -133,6 +133,31 @@ t.test('two dispatchers on one database send each event once', async (t) => {
   t.equal(new Set(ids).size, 10, 'no event sent twice');
 });
 
+t.test('an inactive subscription gets nothing until it is active again; a claim of a dispatcher that died is due again when its lease runs out', async (t) => {
+  const { ctx, clock, receiver, subscription, cause, dispatcher } = await world(t);
+  const patch = (active: boolean) => ctx.app.inject({ method: 'PATCH', url: `${SUBSCRIPTIONS}/${subscription.id}`, headers: ctx.auth(), payload: { active } });
+  t.equal((await patch(false)).statusCode, 200);
+  await cause();
+  t.equal(await dispatcher.runOnce(), 0, 'no new delivery for an inactive subscription');
+  t.equal((await patch(true)).statusCode, 200);
+  await cause();
+  t.equal(await dispatcher.runOnce(), 1, 'active again: what is written from now on is delivered');
+  t.equal(receiver.received.length, 1);
+
+  // Claims of a dispatcher that died mid-send: no one else takes them within the lease, anyone after.
+  await cause();
+  const db = ctx.database.handle.db;
+  await dispatcher.runOnce();
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ state: 'pending', claim: '00000000-0000-4000-8000-000000000000', next_attempt_at: new Date(clock.now().getTime() + 60_000) })
+    .execute();
+  const other = createDispatcher({ db, clock, logger: ctx.app.log as never, settings: ctx.config.webhooks });
+  t.equal(await other.runOnce(), 0, 'claimed by someone else, within its lease: not taken');
+  clock.advance(60_000);
+  t.equal(await other.runOnce(), 2, 'the lease ran out: due again, for any dispatcher');
+});
+
 t.test('retention deletes delivered events and old logs, keeps dead letters', async (t) => {
   const { ctx, clock, cause, dispatcher, receiver } = await world(t);
   await cause();
