@@ -286,10 +286,13 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
         resolved.clear();
         answers.clear();
       }
-      await contact(name, snapshot.commit);
       const key = `${row.manifest}\0${name}`;
       const cached = answers.get(key);
-      if (cached) return cached;
+      // Recorded once the instance has its answer: a refused poll (an invalid manifest) writes nothing.
+      if (cached) {
+        await contact(name, snapshot.commit);
+        return cached;
+      }
       let elements = resolved.get(row.manifest);
       if (!elements) {
         // One computation per (commit, manifest), however many instances ask at once.
@@ -304,6 +307,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       if (snapshot.commit === cachedCommit) {
         answers.set(key, answer);
       }
+      await contact(name, snapshot.commit);
       return answer;
     },
   };

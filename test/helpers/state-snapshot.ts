@@ -1,6 +1,7 @@
 // What a refused request must leave as it found: the repository's refs and the rows a write would
 // touch. Rows are compared by count and a hash of their contents; api_tokens.last_used_at is left
-// out because authenticating a request records it (every request does that, refused or not).
+// out because authenticating a request records it (every request does that, refused or not), and
+// an instance's last contact because every poll of its releases answered records it (a read).
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { TestApp } from './app.js';
@@ -11,6 +12,9 @@ const TABLES = {
   hotfixes: 'id',
   api_tokens: 'id',
   audit_events: 'id',
+  deployments: 'id',
+  webhook_subscriptions: 'id',
+  outbox_events: 'id',
 } as const;
 
 type Table = keyof typeof TABLES;
@@ -30,8 +34,8 @@ export async function captureState(ctx: TestApp): Promise<StateSnapshot> {
     const found = await db.selectFrom(table).selectAll().orderBy(sql.ref(key)).execute();
     const hash = createHash('sha256');
     for (const row of found) {
-      const { last_used_at: _touched, ...kept } = row as Record<string, unknown>;
-      hash.update(JSON.stringify(table === 'api_tokens' ? kept : row)).update('\n');
+      const { last_used_at: _touched, last_seen_at: _seen, last_seen_commit: _seenAt, ...kept } = row as Record<string, unknown>;
+      hash.update(JSON.stringify(table === 'api_tokens' || table === 'instances' ? kept : row)).update('\n');
     }
     rows[table] = { count: found.length, hash: hash.digest('hex') };
   }

@@ -28,6 +28,8 @@ const SCOPES_BY_TAG: Record<string, readonly [Scope, Scope] | 'public'> = {
   Hotfixes: ['source_control:releases_read', 'source_control:releases_write'],
   'Pull requests': ['source_control:releases_read', 'source_control:releases_write'],
   Instances: ['source_control:read', 'source_control:write'],
+  Deployments: ['source_control:read', 'source_control:write'],
+  'Event webhooks': ['admin', 'admin'],
 };
 
 interface Call {
@@ -93,6 +95,21 @@ class Env {
     const name = manifestName('inst');
     await this.ok('POST', `${API}/instances`, { name, ...(manifest ? { manifest } : {}) });
     return name;
+  }
+
+  async deployment(): Promise<{ instance: string; id: string }> {
+    const instance = await this.instance();
+    const data = await this.ok('POST', `${API}/instances/${instance}/deployments`, { commit_sha: 'a'.repeat(40), status: 'RUNNING' });
+    return { instance, id: data.id as string };
+  }
+
+  async subscription(): Promise<string> {
+    const data = await this.ok('POST', '/api/v2/webhooks/subscriptions', {
+      url: 'https://hooks.example.com/route-table',
+      secret: 'route-table-secret-0123',
+      event_types: ['release.created'],
+    });
+    return (data.subscription as { id: string }).id;
   }
 
   async token(): Promise<string> {
@@ -215,6 +232,41 @@ const ROUTES: Record<string, Route> = {
   },
   getInstanceReleases: {
     prepare: async (env) => ({ url: `${API}/instances/${await env.instance((await env.app(['1.0.0'], { inManifest: '1.0.0' })).manifest)}/releases` }),
+  },
+
+  reportDeployment: {
+    prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}/deployments`, payload: { commit_sha: 'b'.repeat(40) } }),
+    audit: 'deployment.report',
+  },
+  updateDeployment: {
+    prepare: async (env) => {
+      const { instance, id } = await env.deployment();
+      return { url: `${API}/instances/${instance}/deployments/${id}`, payload: { status: 'SUCCESS' } };
+    },
+    audit: 'deployment.update',
+  },
+  listDeployments: { prepare: async () => ({ url: `${API}/deployments` }) },
+  getDeployment: { prepare: async (env) => ({ url: `${API}/deployment/${(await env.deployment()).id}` }) },
+  getInstanceDrift: { prepare: async (env) => ({ url: `${API}/instances/${await env.instance()}/drift` }) },
+
+  createWebhookSubscription: {
+    prepare: async () => ({
+      url: '/api/v2/webhooks/subscriptions',
+      payload: { url: 'https://hooks.example.com/new', secret: 'route-table-secret-4567', event_types: ['drift.detected'] },
+    }),
+    audit: 'webhook.create',
+  },
+  listWebhookSubscriptions: { prepare: async () => ({ url: '/api/v2/webhooks/subscriptions' }) },
+  getWebhookSubscription: { prepare: async (env) => ({ url: `/api/v2/webhooks/subscriptions/${await env.subscription()}` }) },
+  updateWebhookSubscription: {
+    prepare: async (env) => ({ url: `/api/v2/webhooks/subscriptions/${await env.subscription()}`, payload: { active: false } }),
+    audit: 'webhook.update',
+  },
+  deleteWebhookSubscription: { prepare: async (env) => ({ url: `/api/v2/webhooks/subscriptions/${await env.subscription()}` }), audit: 'webhook.delete' },
+  listWebhookDeliveries: { prepare: async (env) => ({ url: `/api/v2/webhooks/subscriptions/${await env.subscription()}/deliveries` }) },
+  replayWebhookDeliveries: {
+    prepare: async (env) => ({ url: `/api/v2/webhooks/subscriptions/${await env.subscription()}/replay`, payload: {} }),
+    audit: 'webhook.replay',
   },
 };
 
