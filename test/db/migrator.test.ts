@@ -63,7 +63,7 @@ t.test('two starts migrating the same database at once', async (t) => {
   t.equal(a.applied.length + b.applied.length, migrations.length, 'each migration applied exactly once');
   const rows = await database.handle.db.selectFrom('schema_migrations').select('version').execute();
   t.same(
-    rows.map((r) => r.version).sort(),
+    rows.map((r) => r.version).sort((x, y) => x - y),
     migrations.map((m) => m.version),
   );
 });
