@@ -81,7 +81,7 @@ if (usingPostgres) {
     const migrations = await loadMigrations();
     const rows = await database.handle.db.selectFrom('schema_migrations').select('version').execute();
     t.same(
-      rows.map((r) => r.version).sort(),
+      rows.map((r) => r.version).sort((x, y) => x - y),
       migrations.map((m) => m.version),
     );
   });
