@@ -21,6 +21,10 @@ import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
 import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
 import type { ForgeProvider } from './providers/types.js';
+import { createHoldService, type HoldService } from './promotion/holds.service.js';
+import { promotionRoutes } from './promotion/promotion.routes.js';
+import { promotionSchemas } from './promotion/promotion.schemas.js';
+import { createPromotionService, type PromotionService } from './promotion/promotion.service.js';
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
 import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
@@ -56,6 +60,8 @@ export interface Services {
   readonly hotfixes: HotfixService;
   readonly instances: InstanceService;
   readonly sweeper: OrphanSweeper;
+  readonly holds: HoldService;
+  readonly promotion: PromotionService;
 }
 
 /** What every module is made from: the process's dependencies, never a global. */
@@ -170,12 +176,24 @@ export const MODULES: readonly DomainModule[] = [
     create: ({ git, logger }, { snapshots, artifacts }) =>
       createArtifactWarmer({ git, snapshots, catalog: artifacts, intervalMs: WARM_INTERVAL_MS, logger: logger.child({ component: 'artifacts' }) }),
   }),
-  module({ name: 'matrix', create: (_context, { snapshots, pullRequests }) => createReleaseMatrix({ snapshots, pullRequests }) }),
+  module({
+    name: 'matrix',
+    create: (_context, services) =>
+      createReleaseMatrix({ snapshots: services.snapshots, pullRequests: services.pullRequests, holds: () => services.holds.activeByElement() }),
+  }),
   module({
     name: 'releases',
     schemas: releaseSchemas,
     routes: ({ releases, matrix }) => releaseRoutes({ releases, matrix }),
-    create: ({ git, config }, { snapshots, pullRequests, artifacts }) => createReleaseService({ git, snapshots, pullRequests, catalog: artifacts, config }),
+    create: ({ git, config }, services) =>
+      createReleaseService({
+        git,
+        config,
+        snapshots: services.snapshots,
+        pullRequests: services.pullRequests,
+        catalog: services.artifacts,
+        holds: () => services.holds.activeByElement(),
+      }),
   }),
   module({
     name: 'publish',
@@ -193,6 +211,23 @@ export const MODULES: readonly DomainModule[] = [
     schemas: instanceSchemas,
     routes: ({ instances }) => instanceRoutes({ instances }),
     create: ({ db, baseUrl }, { snapshots, audit, artifacts }) => createInstanceService({ db, snapshots, audit, artifacts, baseUrl }),
+  }),
+  // Holds before policy: their gates run in this order on every proposal and merge.
+  module({ name: 'holds', create: ({ db }, { audit, pullRequests }) => createHoldService({ db, audit, pullRequests }) }),
+  module({
+    name: 'promotion',
+    schemas: promotionSchemas,
+    routes: ({ promotion, holds }) => promotionRoutes({ promotion, holds }),
+    create: ({ git, config }, { snapshots, pullRequests, artifacts, holds, instances }) =>
+      createPromotionService({
+        git,
+        snapshots,
+        pullRequests,
+        artifacts,
+        holds,
+        config,
+        instanceManifest: async (name) => (await instances.get(name)).manifest,
+      }),
   }),
 ];
 

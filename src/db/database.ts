@@ -44,7 +44,7 @@ export type PullRequestState = 'open' | 'merged' | 'closed' | 'conflicted';
  * Opening rows never leave the repository functions that read pull requests for the API.
  */
 export type PullRequestRowState = PullRequestState | 'opening';
-export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
+export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release' | 'promotion' | 'rollback';
 
 export type HotfixState = 'open' | 'released' | 'abandoned';
 /**
@@ -126,7 +126,31 @@ export interface InstancesTable {
   updated_at: Timestamp;
 }
 
+export interface ReleaseHoldsTable {
+  id: Generated<string>;
+  element_type: 'PAGE' | 'WORKFLOW';
+  element_uuid: string;
+  version: string;
+  manifest: string;
+  reason: string;
+  pull_request: number | null;
+  created_by: string;
+  created_at: Timestamp;
+  lifted_at: Date | null;
+  lifted_by: string | null;
+  lift_reason: string | null;
+}
+
+export interface PullRequestApprovalsTable {
+  pull_request: number;
+  approver: string;
+  token_id: string | null;
+  approved_at: Timestamp;
+}
+
 export interface Tables {
+  release_holds: ReleaseHoldsTable;
+  pull_request_approvals: PullRequestApprovalsTable;
   hotfixes: HotfixesTable;
   instances: InstancesTable;
   artifacts: ArtifactsTable;
@@ -150,3 +174,5 @@ export type HotfixRow = Omit<HotfixRecord, 'state'> & { state: HotfixState };
 export type NewHotfix = Insertable<HotfixesTable>;
 export type InstanceRow = Selectable<InstancesTable>;
 export type NewPullRequest = Insertable<PullRequestsTable>;
+export type ReleaseHoldRow = Selectable<ReleaseHoldsTable>;
+export type PullRequestApprovalRow = Selectable<PullRequestApprovalsTable>;

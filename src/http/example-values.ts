@@ -16,6 +16,7 @@ export const EXAMPLE = {
   sha256: '0cefd6ee71891b5184198defd801481bd85f318505b3b03cd5cc7c6df0c644d6',
   token: '9e2f7bd8-157f-4799-88d3-735947c4cdce',
   hotfix: '4c8f1ce9-46b4-4cc8-b6ec-206a33c92547',
+  hold: '7d2a0b6e-93c1-4f5e-a8d4-1b6c9e3f2a70',
   requestId: '3f1c9a52-7d4e-4b8a-9e21-6c0d5b7a8f34',
   pullRequest: 12,
   pullRequestUrl: 'https://mir.example.com/api/v2/source_control/pull_requests/12',

@@ -50,10 +50,18 @@ const EXAMPLES: Record<ErrorCode, AppError> = {
   merge_conflict: errors.mergeConflict(`Pull request #${EXAMPLE.pullRequest} conflicts with the default branch`, [CONFLICT]),
   pull_request_not_open: errors.pullRequestNotOpen(EXAMPLE.pullRequest, 'merged'),
   token_revoked: errors.tokenRevoked(TOKEN),
+  release_held: errors.releaseHeld([
+    { id: EXAMPLE.hold, element_type: 'PAGE', element_uuid: APP, version: '1.4.2', reason: 'checkout 1.4.2 double-charges cards' },
+  ]),
+  policy_blocked: errors.policyBlocked(EXAMPLE.pullRequest, [
+    { manifest: 'prod', rule: 'freeze', reason: 'frozen by "weekend" until 2026-12-07T06:00:00.000Z' },
+  ]),
+  hold_not_found: errors.holdNotFound(EXAMPLE.hold),
   provider_refused: errors.providerRefused('github', 'At least 1 approving review is required by reviewers with write access.', 405),
   payload_too_large: errors.payloadTooLarge(1_048_576),
   unsupported_media_type: errors.unsupportedMediaType('Send the body as application/json'),
   manifest_invalid: errors.manifestInvalid('manifests/prod.yaml', 7, 'release must be X.Y.Z or latest'),
+  policy_invalid: errors.policyInvalid('.mir/policy.yaml', 4, 'manifests.prod.soak must be a duration like 24h'),
   repository_file_invalid: errors.repositoryFileInvalid('.retool/protected-apps.yaml', 3, 'uuid is not a UUID'),
   artifact_invalid: repoErrors.artifactInvalid('the central directory is truncated', { path: ARTIFACT }),
   artifact_too_large: repoErrors.artifactTooLarge('it inflates past 512 MiB', 'total_bytes', 536_870_912, { path: ARTIFACT }),

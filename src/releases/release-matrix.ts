@@ -26,7 +26,22 @@ export interface MatrixElement {
   pending: { manifest: string; release: string | null; pull_request: { number: number; url: string } }[];
   /** Releases proposed in open pull requests. */
   pending_releases: { release_version: string; pull_request: { number: number; url: string } }[];
+  /** Versions held after a rollback (src/promotion/holds.service.ts). */
+  holds: ActiveHold[];
 }
+
+/** An active hold as the release views show it. */
+export interface ActiveHold {
+  id: string;
+  version: string;
+  reason: string;
+  manifest: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** Active holds by element key; the holds domain provides them. */
+export type ActiveHolds = () => Promise<ReadonlyMap<ElementKey, readonly ActiveHold[]>>;
 
 export interface MatrixPage {
   elements: MatrixElement[];
@@ -64,7 +79,7 @@ function compareKeys(a: SortKey, b: SortKey): number {
   return 0;
 }
 
-export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService }): ReleaseMatrix {
+export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService; holds: ActiveHolds }): ReleaseMatrix {
   const indexes = new WeakMap<Snapshot, Index>();
   // A manifest's file object is shared by every snapshot holding the same blob, so after a commit
   // only the manifests it changed are read again.
@@ -137,6 +152,7 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
         pendingReleases.get(key)!.push({ release_version: p.version, pull_request: link(p.pullRequest.number) });
       }
 
+      const holds = await deps.holds();
       const elements = selected.map((element): MatrixElement => {
         const key = elementKey(element.type, element.uuid);
         const versions = [...(snapshot.releases.get(key)?.keys() ?? [])];
@@ -151,6 +167,14 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
           manifests: Object.fromEntries(index.manifestNames.map((m) => [m, set?.get(m) ?? null])),
           pending: pending.get(key) ?? [],
           pending_releases: pendingReleases.get(key) ?? [],
+          holds: (holds.get(key) ?? []).map(({ id, version, reason, manifest, created_by, created_at }) => ({
+            id,
+            version,
+            reason,
+            manifest,
+            created_by,
+            created_at,
+          })),
         };
       });
       const last = selected.at(-1);
