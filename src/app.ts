@@ -37,6 +37,8 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** Overrides, for tests that need to observe or replace one service. */
   readonly services?: Partial<Services>;
+  /** The time policies are judged at; unset: the system clock. */
+  readonly clock?: () => Date;
   /** Set while the process is still starting (src/runtime/startup.ts); unset: ready. */
   readonly startup?: StartupState;
 }
@@ -73,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     forge,
     baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    clock: deps.clock ?? (() => new Date()),
   };
   const services = createServices(context, deps.services);
   const schemas: TSchema[] = [...sharedSchemas, ...MODULES.flatMap((module) => module.schemas ?? [])];

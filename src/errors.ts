@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   token_revoked: [409, 'The token is revoked already'],
   release_held: [409, 'A release the change sets is held (`holds` names each hold and its reason); an admin may override with a reason'],
   policy_blocked: [409, 'The policy of a manifest blocks the merge (`verdicts` say by what, and until when)'],
+  approval_refused: [409, 'The pull request cannot be approved by this token (its author), or not here (a forge)'],
   hold_not_found: [404, 'No such hold, or it is lifted already'],
   provider_refused: [409, 'The forge refused (required reviews, failing checks…): its words in `reason`'],
   payload_too_large: [413, 'The request body is over the limit'],
@@ -159,6 +160,8 @@ export const errors = {
     }),
   pullRequestNotFound: (number: number) => new AppError('pull_request_not_found', `No pull request #${number}`, { number }),
   instanceNotFound: (name: string) => new AppError('instance_not_found', `No instance named ${name}`, { instance: name }),
+  approvalRefused: (number: number, reason: string) =>
+    new AppError('approval_refused', `Pull request #${number} cannot be approved: ${reason}`, { number, reason }),
   holdNotFound: (id: string) => new AppError('hold_not_found', `No active hold ${id}`, { hold_id: id }),
   hotfixNotFound: (id: string) => new AppError('hotfix_not_found', `No hotfix ${id}`, { hotfix_id: id }),
   webhookNotConfigured: (provider: string, configured: string) =>

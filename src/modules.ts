@@ -25,6 +25,9 @@ import { createHoldService, type HoldService } from './promotion/holds.service.j
 import { promotionRoutes } from './promotion/promotion.routes.js';
 import { promotionSchemas } from './promotion/promotion.schemas.js';
 import { createPromotionService, type PromotionService } from './promotion/promotion.service.js';
+import { createApprovalService, type ApprovalService } from './policy/approvals.service.js';
+import { policyRoutes } from './policy/policy.routes.js';
+import { createPolicyService, type PolicyService } from './policy/policy.service.js';
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
 import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
@@ -62,6 +65,8 @@ export interface Services {
   readonly sweeper: OrphanSweeper;
   readonly holds: HoldService;
   readonly promotion: PromotionService;
+  readonly policy: PolicyService;
+  readonly approvals: ApprovalService;
 }
 
 /** What every module is made from: the process's dependencies, never a global. */
@@ -75,6 +80,8 @@ export interface ModuleContext {
   readonly forge: ForgeProvider | null;
   /** Where this service is reached, for links in pull requests and instance answers. */
   readonly baseUrl: string;
+  /** The time policies are judged at (freeze windows, soak); tests hand in their own. */
+  readonly clock: () => Date;
 }
 
 export interface DomainModule<K extends keyof Services = keyof Services> {
@@ -214,6 +221,12 @@ export const MODULES: readonly DomainModule[] = [
   }),
   // Holds before policy: their gates run in this order on every proposal and merge.
   module({ name: 'holds', create: ({ db }, { audit, pullRequests }) => createHoldService({ db, audit, pullRequests }) }),
+  module({ name: 'policy', create: ({ db, git, clock }, { pullRequests }) => createPolicyService({ db, git, pullRequests, clock }) }),
+  module({
+    name: 'approvals',
+    routes: ({ approvals, pullRequests }) => policyRoutes({ approvals, pullRequests }),
+    create: ({ db }, { audit, pullRequests }) => createApprovalService({ db, audit, pullRequests }),
+  }),
   module({
     name: 'promotion',
     schemas: promotionSchemas,

@@ -684,6 +684,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/source_control/pull_requests/{number}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approvals of a builtin pull request
+         * @description Who approved it and when; the policy of a manifest (`approvals.required`) counts those by tokens other than the author.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        /**
+         * Approve a builtin pull request
+         * @description Records this token’s approval (once; again is a no-op), audited. Its author cannot approve it, and a pull request on a forge is approved on the forge (409 approval_refused).
+         */
+        post: operations["approvePullRequest"];
+        /**
+         * Withdraw this token’s approval of a pull request
+         * @description The approval no longer counts: a merge that needed it is blocked again (409 policy_blocked). Audited; without an approval, a no-op.
+         */
+        delete: operations["withdrawApproval"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/pull_requests/{number}/verdicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What holds and policy would say of merging a pull request now
+         * @description The verdicts a merge would get at this moment (order, soak, freeze, approvals, holds), computed on the current default branch; nothing is written.
+         */
+        get: operations["getPullRequestVerdicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/source_control/compare": {
         parameters: {
             query?: never;
@@ -798,7 +846,7 @@ export interface components {
              * @description Stable machine-readable code from the catalog; never changes once shipped
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "release_held" | "policy_blocked" | "hold_not_found" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "policy_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
+            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "release_held" | "policy_blocked" | "approval_refused" | "hold_not_found" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "policy_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
             /** @description The HTTP status, repeated */
             status: number;
             /** @description The HTTP status text */
@@ -2792,7 +2840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2955,6 +3003,16 @@ export interface operations {
             };
             /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3128,7 +3186,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3301,7 +3359,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3478,7 +3536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3653,7 +3711,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4170,6 +4228,16 @@ export interface operations {
             };
             /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4990,7 +5058,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `policy_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5318,7 +5386,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `policy_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5792,7 +5860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -6455,7 +6523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `source_folder_empty`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `source_folder_empty`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -7622,6 +7690,563 @@ export interface operations {
             };
         };
     };
+    listApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approvePullRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals, this one included */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `pull_request_not_open`, `approval_refused` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals, without this one */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `pull_request_not_open` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPullRequestVerdicts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdicts */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "policy": [
+                     *           {
+                     *             "gate": "policy",
+                     *             "manifest": "prod",
+                     *             "rule": "approvals",
+                     *             "status": "blocked",
+                     *             "reason": "1 of 2 approvals by someone other than the author",
+                     *             "until": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            policy: components["schemas"]["Verdict"][];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `release_held` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     compareManifests: {
         parameters: {
             query: {
@@ -7949,7 +8574,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large`, `policy_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -8146,7 +8771,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large`, `policy_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -56,6 +56,7 @@ const EXAMPLES: Record<ErrorCode, AppError> = {
   policy_blocked: errors.policyBlocked(EXAMPLE.pullRequest, [
     { manifest: 'prod', rule: 'freeze', reason: 'frozen by "weekend" until 2026-12-07T06:00:00.000Z' },
   ]),
+  approval_refused: errors.approvalRefused(EXAMPLE.pullRequest, 'its author cannot approve it'),
   hold_not_found: errors.holdNotFound(EXAMPLE.hold),
   provider_refused: errors.providerRefused('github', 'At least 1 approving review is required by reviewers with write access.', 405),
   payload_too_large: errors.payloadTooLarge(1_048_576),

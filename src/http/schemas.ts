@@ -134,6 +134,7 @@ export const GIT_ERRORS = ['git_unavailable', 'git_auth_failed'] as const satisf
 export const PROPOSAL_ERRORS = [
   'no_change',
   'release_held',
+  'policy_invalid',
   'change_conflict',
   'branch_exists',
   'push_rejected',

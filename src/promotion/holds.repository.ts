@@ -25,7 +25,16 @@ export function findHold(db: Kysely<Tables>, id: string): Promise<ReleaseHoldRow
 /** The new hold, or the active one already on that version. */
 export async function insertHold(
   db: Kysely<Tables>,
-  row: { element_type: ElementType; element_uuid: string; version: string; manifest: string; reason: string; pull_request: number | null; created_by: string },
+  row: {
+    id: string;
+    element_type: ElementType;
+    element_uuid: string;
+    version: string;
+    manifest: string;
+    reason: string;
+    pull_request: number | null;
+    created_by: string;
+  },
 ): Promise<{ hold: ReleaseHoldRow; created: boolean }> {
   const inserted = await db
     .insertInto('release_holds')

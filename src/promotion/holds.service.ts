@@ -34,6 +34,8 @@ export interface HoldView {
 }
 
 export interface PlaceHold {
+  /** Chosen by the caller, so the audit event of the change that places it can name it. */
+  readonly id: string;
   readonly element_type: ElementType;
   readonly element_uuid: string;
   readonly version: string;
@@ -46,8 +48,11 @@ export interface HoldService {
   list(filter: { active?: boolean | undefined; element?: { type: ElementType; uuid: string }; limit?: number }): Promise<HoldView[]>;
   /** Active holds by element, for the release matrix and release lists. */
   activeByElement(): Promise<Map<ElementKey, HoldView[]>>;
-  /** Places a hold (or returns the active one on that version) with its audit event. */
-  place(hold: PlaceHold, actor: Actor, db?: Kysely<Tables>): Promise<HoldView>;
+  /**
+   * Places a hold (or returns the active one on that version). Not audited here: the rollback that
+   * places it records one event naming it.
+   */
+  place(hold: PlaceHold, actor: Actor): Promise<HoldView>;
   lift(id: string, reason: string, actor: Actor): Promise<HoldView>;
 }
 
@@ -143,19 +148,8 @@ export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditServic
       return byElement;
     },
 
-    async place(hold, actor, trx = db) {
-      const { hold: row, created } = await repository.insertHold(trx, { ...hold, created_by: actor.name });
-      if (created)
-        await audit.record(
-          actor,
-          {
-            action: 'hold.create',
-            target: `hold:${row.id}`,
-            details: { element_type: hold.element_type, element_uuid: hold.element_uuid, version: hold.version, manifest: hold.manifest, reason: hold.reason },
-          },
-          trx,
-        );
-      return toHoldView(row);
+    async place(hold, actor) {
+      return toHoldView((await repository.insertHold(db, { ...hold, created_by: actor.name })).hold);
     },
 
     async lift(id, reason, actor) {

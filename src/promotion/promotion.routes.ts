@@ -132,7 +132,7 @@ export function promotionRoutes(deps: { promotion: PromotionService; holds: Hold
         config: { scope: 'source_control:releases_read' },
         schema: {
           operationId: 'listHolds',
-          tags: TAGS,
+          tags: ['Holds'],
           summary: 'Holds on release versions, newest first',
           description:
             'Active holds by default; `active=false` lists lifted ones, `all=true` both. Each names its version, reason, author and rollback pull request.',
@@ -162,7 +162,7 @@ export function promotionRoutes(deps: { promotion: PromotionService; holds: Hold
         config: { scope: 'admin' },
         schema: {
           operationId: 'liftHold',
-          tags: TAGS,
+          tags: ['Holds'],
           summary: 'Lift a hold, with a reason (admin)',
           description: 'The held version may be set again. Audited as hold.lift with the reason; 404 hold_not_found when it is lifted already.',
           security: BEARER_SECURITY,

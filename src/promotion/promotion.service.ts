@@ -2,6 +2,7 @@
 // with one branch, one commit and one pull request (promote), and rolling an element back in one
 // manifest while holding the bad version (rollback). Every change is a set_entry operation, like a
 // publish, so merging re-applies exactly these and holds and policy gate them on the way.
+import { randomUUID } from 'node:crypto';
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { errors, invalidField } from '../errors.js';
@@ -270,6 +271,9 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
       await checkBase(snapshot, options.baseSha, request.manifest, [operation]);
       await requireValidArtifacts(snapshot, [operation]);
       const label = findElement(snapshot.elements, request.element_type, request.element_uuid)?.name ?? request.element_uuid;
+      const element = { type: request.element_type, uuid: request.element_uuid };
+      const existing = (await deps.holds.list({ active: true, element })).find((h) => h.version === bad);
+      const holdId = existing?.id ?? randomUUID();
       const result = await deps.pullRequests.propose({
         kind: 'rollback',
         title: `Roll back ${label} from ${bad} to ${target} in ${request.manifest}`,
@@ -289,11 +293,20 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
         override: options.override,
         action: 'rollback',
         target: `manifest:${request.manifest}`,
-        details: { element_type: request.element_type, element_uuid: request.element_uuid, from: current, to: target, held: bad, reason: request.reason },
+        details: {
+          element_type: request.element_type,
+          element_uuid: request.element_uuid,
+          from: current,
+          to: target,
+          held: bad,
+          hold: holdId,
+          reason: request.reason,
+        },
       });
       if ('dry_run' in result) return { ...result, hold: null, held_version: bad };
       const hold = await deps.holds.place(
         {
+          id: holdId,
           element_type: request.element_type,
           element_uuid: request.element_uuid,
           version: bad,

@@ -103,6 +103,7 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
               'merge_conflict',
               'release_held',
               'policy_blocked',
+              'policy_invalid',
               'not_fast_forward',
               'push_rejected',
             ),

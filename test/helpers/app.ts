@@ -29,6 +29,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   readonly captureLogs?: boolean;
   readonly services?: AppDeps['services'];
+  /** The app's clock (policy time); unset: the system clock. */
+  readonly clock?: () => Date;
 }
 
 const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, requestId: null };
@@ -51,7 +53,14 @@ export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promi
     logger: logger.child({ component: 'git' }),
   });
   await git.start();
-  const app = await buildApp({ config, database: database.handle, git, logger, ...(options.services ? { services: options.services } : {}) });
+  const app = await buildApp({
+    config,
+    database: database.handle,
+    git,
+    logger,
+    ...(options.services ? { services: options.services } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   t.teardown(async () => {
     await app.close();
     await git.close();

@@ -98,8 +98,11 @@ t.test('promote: all differences or some, one pull request, latest resolved, mer
   t.equal(dry.statusCode, 200, dry.body);
   t.match(dry.json().data, { dry_run: true, pull_request: { title: `Promote 3 changes from ${uat} to ${prod}` } });
   t.same(
-    dry.json().data.operations.map((op: { to: string }) => op.to),
-    ['1.2.0', '2.1.0', '0.2.0'],
+    dry
+      .json()
+      .data.operations.map((op: { to: string }) => op.to)
+      .sort(),
+    ['0.2.0', '1.2.0', '2.1.0'],
     'latest is promoted as the version it resolves to',
   );
   t.equal((await ctx.app.services.pullRequests.list({})).length, 0, 'a dry run opens nothing');
@@ -199,7 +202,10 @@ t.test('rollback → hold → publishing the held version is 409 → an admin ov
   t.equal(rolled.statusCode, 200, rolled.body);
   const hold = rolled.json().data.hold;
   t.match(hold, { version: '1.2.0', reason: 'double-charges cards', active: true, pull_request: rolled.json().data.pull_request.number });
-  t.match((await ctx.app.services.audit.list({ action: 'hold.create' }))[0], { target: `hold:${hold.id}` });
+  t.match((await ctx.app.services.audit.list({ action: 'rollback' }))[0], {
+    target: `manifest:${prod}`,
+    details: { hold: hold.id, held: '1.2.0', to: '1.0.0' },
+  });
   t.equal((await api.post(`/pull_requests/${rolled.json().data.pull_request.number}/merge`)).statusCode, 200);
   t.match(await git(ctx, 'show', `main:manifests/${prod}.yaml`), /release: 1\.0\.0/);
 
