@@ -100,7 +100,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app, config.bodyLimitBytes);
   registerAuth(app, services.tokens);
   await registerOpenApi(app);
-  const metrics = registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
+  const metrics = registerMetrics(app, () =>
+    [services.artifacts, services.instances, services.tokens, deps.git.objects()].flatMap((cache) => cache.cacheStats()),
+  );
   registerWarmerMetrics(metrics, services.warmer, deps.git);
 
   const checks: ReadinessCheck[] = [

@@ -3,7 +3,7 @@
 import type { ObjectReader } from './object-reader.js';
 
 /** What reading a commit's trees and blobs needs, without the writes and pack bookkeeping. */
-export type ObjectReads = Pick<ObjectReader, 'readTree' | 'readBlob' | 'readCommit' | 'objectSizes' | 'peekTree' | 'peekSize'>;
+export type ObjectReads = Pick<ObjectReader, 'readTree' | 'readBlob' | 'readCommit' | 'objectSizes' | 'peekTree' | 'peekSize' | 'cacheStats'>;
 
 /** The subset of pino the gateway logs through (a Fastify or pino logger satisfies it). */
 export interface Logger {
