@@ -2,8 +2,10 @@
 // and `runCli` turns what happened into an exit code (exit-codes.ts). `mir serve` runs the server
 // itself, configured by its own environment (README "Configuration").
 import { Command, CommanderError } from 'commander';
+import { registerHolds } from './commands/holds.js';
 import { registerHotfixes } from './commands/hotfixes.js';
 import { registerInstances } from './commands/instances.js';
+import { registerPromotion } from './commands/promotion.js';
 import { registerPublish } from './commands/publish.js';
 import { registerPullRequests } from './commands/pull-requests.js';
 import { registerRelease } from './commands/release.js';
@@ -45,6 +47,8 @@ export function buildProgram(environment: CliEnvironment, version: string): Comm
   registerStatus(program, run);
   registerRelease(program, run);
   registerPublish(program, run);
+  registerPromotion(program, run);
+  registerHolds(program, run);
   registerPullRequests(program, run);
   registerHotfixes(program, run);
   registerInstances(program, run);
