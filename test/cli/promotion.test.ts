@@ -87,7 +87,10 @@ t.test('mir compare, promote, rollback, holds: uat → prod with a policy and a 
   await t.test('the held version is refused by promote and publish; an admin overrides; lift', async (t) => {
     const promote = await mir(['promote', uat, prod]);
     t.equal(promote.code, 3);
-    t.match(promote.stderr, new RegExp(`^mir: Held: PAGE ${app.uuid} 1\\.2\\.0 \\(hold ${holdId}: checkout double-charges\\) \\(release_held, HTTP 409\\)$`, 'm'));
+    t.match(
+      promote.stderr,
+      new RegExp(`^mir: Held: PAGE ${app.uuid} 1\\.2\\.0 \\(hold ${holdId}: checkout double-charges\\) \\(release_held, HTTP 409\\)$`, 'm'),
+    );
     const publish = await mir(['--json', 'publish', prod, `${app.name}@1.2.0`]);
     t.equal(publish.code, 3);
     t.match(JSON.parse(publish.stdout), { code: 'release_held', holds: [{ id: holdId }] }, '--json prints the problem document');

@@ -107,11 +107,7 @@ async function merge(ctx: Context, number: number, options: MergeOptions): Promi
     ctx.client().POST('/api/v2/source_control/pull_requests/{number}/merge', { params: { path: { number }, header: overrideHeader(options.overrideReason) } }),
   );
   ctx.out.result(answer, () =>
-    fields([
-      ['merged', pullRequestLine(answer.pull_request)],
-      ['default branch', shortSha(answer.commit_sha)],
-      ...verdictEntries(answer.policy),
-    ]),
+    fields([['merged', pullRequestLine(answer.pull_request)], ['default branch', shortSha(answer.commit_sha)], ...verdictEntries(answer.policy)]),
   );
 }
 
