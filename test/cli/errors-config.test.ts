@@ -56,7 +56,7 @@ t.test('mir: exit codes, configuration, help', async (t) => {
   await t.test('the version, and help for every command', async (t) => {
     t.match((await ok(t, ['--version'])).trim(), /^\d+\.\d+\.\d+$/);
     t.match(await ok(t, ['--help']), /Exit codes:/);
-    const commands = ['status', 'release', 'publish', 'pr', 'hotfix', 'instances', 'serve'];
+    const commands = ['status', 'release', 'publish', 'pr', 'hotfix', 'instances', 'compare', 'promote', 'rollback', 'holds', 'serve'];
     for (const [i, run] of (await Promise.all(commands.map((command) => mir([command, '--help'])))).entries()) {
       t.equal(run.code, 0);
       t.match(run.stdout, new RegExp(`^Usage: mir ${commands[i]} `));
