@@ -2,10 +2,10 @@
 // one, and it must say why; the gates it lets through are audited with that reason.
 import type { FastifyRequest } from 'fastify';
 import { errors, invalidField } from '../errors.js';
-import type { Override } from '../pull-requests/gates.js';
 import { grants } from '../tokens/scopes.js';
 
-export function overrideOf(request: FastifyRequest): Override | undefined {
+/** The reason, when the request carries one (the gates' `Override`). */
+export function overrideOf(request: FastifyRequest): { readonly reason: string } | undefined {
   const header = request.headers['mir-override-reason'];
   if (header === undefined) return undefined;
   const reason = (Array.isArray(header) ? header.join(', ') : header).trim();
