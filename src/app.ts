@@ -19,7 +19,6 @@ import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { sharedSerializerCompiler } from './http/serializers.js';
 import { createLogger, type Logger } from './logger.js';
-import { systemClock, type Clock } from './runtime/clock.js';
 import type { StartupState } from './runtime/startup.js';
 import type { GitGateway } from './git/types.js';
 import { registerWarmerMetrics } from './releases/artifact-warmer.js';
@@ -39,10 +38,10 @@ export interface AppDeps {
   readonly logger?: Logger;
   /** Overrides, for tests that need to observe or replace one service. */
   readonly services?: Partial<Services>;
+  /** The time (policies, webhook retries, drift, last contact); unset: the system clock. */
+  readonly clock?: () => Date;
   /** Set while the process is still starting (src/runtime/startup.ts); unset: ready. */
   readonly startup?: StartupState;
-  /** The time; unset: the system clock. */
-  readonly clock?: Clock;
 }
 
 export type { Services } from './modules.js';
@@ -77,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     forge,
     baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
-    clock: deps.clock ?? systemClock,
+    clock: deps.clock ?? (() => new Date()),
   };
   const services = createServices(context, deps.services);
   const schemas: TSchema[] = [...sharedSchemas, ...MODULES.flatMap((module) => module.schemas ?? [])];
@@ -102,7 +101,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app, config.bodyLimitBytes);
   registerAuth(app, services.tokens);
   await registerOpenApi(app);
-  const metrics = registerMetrics(app, () => [services.artifacts, services.instances, services.tokens].flatMap((service) => service.cacheStats()));
+  const metrics = registerMetrics(app, () =>
+    [services.artifacts, services.instances, services.tokens, deps.git.objects()].flatMap((cache) => cache.cacheStats()),
+  );
   registerWarmerMetrics(metrics, services.warmer, deps.git);
   registerDeploymentMetrics(metrics, services.deployments, context.clock);
 

@@ -50,10 +50,15 @@ export const ERROR_CODES = {
   merge_conflict: [409, 'The pull request conflicts with the default branch (`conflicts` lists the entries)'],
   pull_request_not_open: [409, 'The pull request is merged or closed'],
   token_revoked: [409, 'The token is revoked already'],
+  release_held: [409, 'A release the change sets is held (`holds` names each hold and its reason); an admin may override with a reason'],
+  policy_blocked: [409, 'The policy of a manifest blocks the merge (`verdicts` say by what, and until when)'],
+  approval_refused: [409, 'The pull request cannot be approved by this token (its author), or not here (a forge)'],
+  hold_not_found: [404, 'No such hold, or it is lifted already'],
   provider_refused: [409, 'The forge refused (required reviews, failing checks…): its words in `reason`'],
   payload_too_large: [413, 'The request body is over the limit'],
   unsupported_media_type: [415, 'The body is not UTF-8 application/json'],
   manifest_invalid: [422, 'A manifest in the repository does not parse (`path`, `line`, `reason`)'],
+  policy_invalid: [422, 'The policy file `.mir/policy.yaml` does not parse or validate (`path`, `line`, `reason`)'],
   repository_file_invalid: [422, 'A protected list in the repository does not parse (`path`, `line`, `reason`)'],
   artifact_invalid: [422, 'An artifact zip is corrupt or unsafe (`path`, `reason`)'],
   artifact_too_large: [422, 'An artifact, or the source it is built from, is over a size limit'],
@@ -163,6 +168,9 @@ export const errors = {
     }),
   pullRequestNotFound: (number: number) => new AppError('pull_request_not_found', `No pull request #${number}`, { number }),
   instanceNotFound: (name: string) => new AppError('instance_not_found', `No instance named ${name}`, { instance: name }),
+  approvalRefused: (number: number, reason: string) =>
+    new AppError('approval_refused', `Pull request #${number} cannot be approved: ${reason}`, { number, reason }),
+  holdNotFound: (id: string) => new AppError('hold_not_found', `No active hold ${id}`, { hold_id: id }),
   hotfixNotFound: (id: string) => new AppError('hotfix_not_found', `No hotfix ${id}`, { hotfix_id: id }),
   deploymentNotFound: (id: string) => new AppError('deployment_not_found', `No deployment ${id}`, { deployment_id: id }),
   subscriptionNotFound: (id: string) => new AppError('subscription_not_found', `No webhook subscription ${id}`, { subscription_id: id }),
@@ -224,6 +232,17 @@ export const errors = {
   instanceUnbound: (name: string) =>
     new AppError('instance_unbound', `Instance ${name} follows no manifest: bind one with PUT /instances/${name}/manifest`, { instance: name }),
 
+  releaseHeld: (holds: readonly { id: string; element_type: string; element_uuid: string; version: string; reason: string }[]) =>
+    new AppError('release_held', `Held: ${holds.map((h) => `${h.element_type} ${h.element_uuid} ${h.version} (hold ${h.id}: ${h.reason})`).join('; ')}`, {
+      holds,
+    }),
+  policyBlocked: (number: number | null, verdicts: readonly { manifest: string; rule: string; reason: string }[]) =>
+    new AppError(
+      'policy_blocked',
+      `${number === null ? 'The change' : `Pull request #${number}`} is blocked by policy: ${verdicts.map((v) => `${v.manifest} ${v.rule}: ${v.reason}`).join('; ')}`,
+      { verdicts },
+    ),
+
   /** The forge said no (required reviews, failing checks, not mergeable): its own words in `reason`. */
   providerRefused: (provider: string, reason: string, status: number) =>
     new AppError('provider_refused', `${provider} refused: ${reason}`, { provider, reason, provider_status: status }),
@@ -233,6 +252,8 @@ export const errors = {
   /** A repository file that does not parse; `line` null when the whole file is at fault. */
   manifestInvalid: (path: string, line: number | null, reason: string) =>
     new AppError('manifest_invalid', `${path}${line ? `:${line}` : ''}: ${reason}`, { path, line, reason }),
+  policyInvalid: (path: string, line: number | null, reason: string) =>
+    new AppError('policy_invalid', `${path}${line ? `:${line}` : ''}: ${reason}`, { path, line, reason }),
   repositoryFileInvalid: (path: string, line: number | null, reason: string) =>
     new AppError('repository_file_invalid', `${path}${line ? `:${line}` : ''}: ${reason}`, { path, line, reason }),
   artifactInvalid: (message: string, details: ErrorDetails) => new AppError('artifact_invalid', message, details),

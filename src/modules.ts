@@ -21,6 +21,13 @@ import { manifestRoutes, manifestSchemas } from './manifests/manifests.routes.js
 import { createManifestService, type ManifestService } from './manifests/manifests.service.js';
 import { createBuiltinProvider } from './providers/builtin/builtin-provider.js';
 import type { ForgeProvider } from './providers/types.js';
+import { createHoldService, type HoldService } from './promotion/holds.service.js';
+import { promotionRoutes } from './promotion/promotion.routes.js';
+import { promotionSchemas } from './promotion/promotion.schemas.js';
+import { createPromotionService, type PromotionService } from './promotion/promotion.service.js';
+import { createApprovalService, type ApprovalService } from './policy/approvals.service.js';
+import { policyRoutes } from './policy/policy.routes.js';
+import { createPolicyService, type PolicyService } from './policy/policy.service.js';
 import { publishRoutes } from './publish/publish.routes.js';
 import { createPublishService, type PublishService } from './publish/publish.service.js';
 import { createOrphanSweeper, type OrphanSweeper } from './pull-requests/orphans.js';
@@ -35,7 +42,6 @@ import { createDispatcher, type Dispatcher } from './events/dispatcher.js';
 import { createEventPublisher, type EventPublisher } from './events/events.service.js';
 import { subscriptionRoutes, subscriptionSchemas } from './events/subscriptions.routes.js';
 import { createSubscriptionService, type SubscriptionService } from './events/subscriptions.service.js';
-import type { Clock } from './runtime/clock.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
 import { createArtifactWarmer, type ArtifactWarmer } from './releases/artifact-warmer.js';
 import { createReleaseMatrix, type ReleaseMatrix } from './releases/release-matrix.js';
@@ -67,6 +73,10 @@ export interface Services {
   readonly deployments: DeploymentService;
   readonly subscriptions: SubscriptionService;
   readonly dispatcher: Dispatcher;
+  readonly holds: HoldService;
+  readonly promotion: PromotionService;
+  readonly policy: PolicyService;
+  readonly approvals: ApprovalService;
 }
 
 /** What every module is made from: the process's dependencies, never a global. */
@@ -80,8 +90,8 @@ export interface ModuleContext {
   readonly forge: ForgeProvider | null;
   /** Where this service is reached, for links in pull requests and instance answers. */
   readonly baseUrl: string;
-  /** The time: tests move it rather than sleep. */
-  readonly clock: Clock;
+  /** The time policies are judged at (freeze windows, soak); tests hand in their own. */
+  readonly clock: () => Date;
 }
 
 export interface DomainModule<K extends keyof Services = keyof Services> {
@@ -188,13 +198,27 @@ export const MODULES: readonly DomainModule[] = [
   }),
   module({
     name: 'matrix',
-    create: (_context, { snapshots, pullRequests, deployments }) => createReleaseMatrix({ snapshots, pullRequests, deployments }),
+    create: (_context, services) =>
+      createReleaseMatrix({
+        snapshots: services.snapshots,
+        pullRequests: services.pullRequests,
+        holds: () => services.holds.activeByElement(),
+        deployments: services.deployments,
+      }),
   }),
   module({
     name: 'releases',
     schemas: releaseSchemas,
     routes: ({ releases, matrix }) => releaseRoutes({ releases, matrix }),
-    create: ({ git, config }, { snapshots, pullRequests, artifacts }) => createReleaseService({ git, snapshots, pullRequests, catalog: artifacts, config }),
+    create: ({ git, config }, services) =>
+      createReleaseService({
+        git,
+        config,
+        snapshots: services.snapshots,
+        pullRequests: services.pullRequests,
+        catalog: services.artifacts,
+        holds: () => services.holds.activeByElement(),
+      }),
   }),
   module({
     name: 'publish',
@@ -245,6 +269,29 @@ export const MODULES: readonly DomainModule[] = [
     onReady: ({ dispatcher }) => dispatcher.start(),
     onClose: ({ dispatcher }) => dispatcher.stop(),
     create: ({ db, clock, config, logger }) => createDispatcher({ db, clock, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) }),
+  }),
+  // Holds before policy: their gates run in this order on every proposal and merge.
+  module({ name: 'holds', create: ({ db }, { audit, pullRequests }) => createHoldService({ db, audit, pullRequests }) }),
+  module({ name: 'policy', create: ({ db, git, clock }, { pullRequests }) => createPolicyService({ db, git, pullRequests, clock }) }),
+  module({
+    name: 'approvals',
+    routes: ({ approvals, pullRequests }) => policyRoutes({ approvals, pullRequests }),
+    create: ({ db }, { audit, pullRequests }) => createApprovalService({ db, audit, pullRequests }),
+  }),
+  module({
+    name: 'promotion',
+    schemas: promotionSchemas,
+    routes: ({ promotion, holds }) => promotionRoutes({ promotion, holds }),
+    create: ({ git, config }, { snapshots, pullRequests, artifacts, holds, instances }) =>
+      createPromotionService({
+        git,
+        snapshots,
+        pullRequests,
+        artifacts,
+        holds,
+        config,
+        instanceManifest: async (name) => (await instances.get(name)).manifest,
+      }),
   }),
 ];
 

@@ -3,8 +3,10 @@
 // itself, configured by its own environment (README "Configuration").
 import { Command, CommanderError } from 'commander';
 import { registerDeployments } from './commands/deployments.js';
+import { registerHolds } from './commands/holds.js';
 import { registerHotfixes } from './commands/hotfixes.js';
 import { registerInstances } from './commands/instances.js';
+import { registerPromotion } from './commands/promotion.js';
 import { registerPublish } from './commands/publish.js';
 import { registerPullRequests } from './commands/pull-requests.js';
 import { registerRelease } from './commands/release.js';
@@ -47,6 +49,8 @@ export function buildProgram(environment: CliEnvironment, version: string): Comm
   registerStatus(program, run);
   registerRelease(program, run);
   registerPublish(program, run);
+  registerPromotion(program, run);
+  registerHolds(program, run);
   registerPullRequests(program, run);
   registerHotfixes(program, run);
   registerInstances(program, run);

@@ -876,6 +876,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/source_control/pull_requests/{number}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approvals of a builtin pull request
+         * @description Who approved it and when; the policy of a manifest (`approvals.required`) counts those by tokens other than the author.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        /**
+         * Approve a builtin pull request
+         * @description Records this token’s approval (once; again is a no-op), audited. Its author cannot approve it, and a pull request on a forge is approved on the forge (409 approval_refused).
+         */
+        post: operations["approvePullRequest"];
+        /**
+         * Withdraw this token’s approval of a pull request
+         * @description The approval no longer counts: a merge that needed it is blocked again (409 policy_blocked). Audited; without an approval, a no-op.
+         */
+        delete: operations["withdrawApproval"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/pull_requests/{number}/verdicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What holds and policy would say of merging a pull request now
+         * @description The verdicts a merge would get at this moment (order, soak, freeze, approvals, holds), computed on the current default branch; nothing is written.
+         */
+        get: operations["getPullRequestVerdicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What differs between two manifests (or the manifests two instances follow)
+         * @description Every element whose release differs, with both releases, how many releases `to` is behind and the descriptions of those in between; the elements on one side only; the commit both were read at. `latest` is shown with the version it resolves to (the highest release).
+         */
+        get: operations["compareManifests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make one manifest run what another runs, with one branch, one commit and one pull request
+         * @description Every difference (or the chosen `elements`) becomes a set_entry operation on `to`, as a publish would: `latest` on `from` is promoted as the version it resolves to. Held releases are 409 release_held; the answer carries the policy verdicts (order, soak, freeze, approvals), which a merge checks again. dry_run=true answers the exact changes and verdicts and writes nothing.
+         */
+        post: operations["promote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an element back in one manifest and hold the bad release
+         * @description Proposes the release before the one the manifest runs (or `to`, which must be lower: 400 otherwise) and, once the pull request is open, holds the bad release: publish, promote, manifest writes and merges that would set it again are 409 release_held until the hold is lifted, explicitly or by a greater release of the element.
+         */
+        post: operations["rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Holds on release versions, newest first
+         * @description Active holds by default; `active=false` lists lifted ones, `all=true` both. Each names its version, reason, author and rollback pull request.
+         */
+        get: operations["listHolds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/source_control/holds/{holdId}/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a hold, with a reason (admin)
+         * @description The held version may be set again. Audited as hold.lift with the reason; 404 hold_not_found when it is lifted already.
+         */
+        post: operations["liftHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -890,7 +1038,7 @@ export interface components {
              * @description Stable machine-readable code from the catalog; never changes once shipped
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "instance_forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "deployment_not_found" | "subscription_not_found" | "event_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "deployment_status_invalid" | "event_not_dead" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
+            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "instance_forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "deployment_not_found" | "subscription_not_found" | "event_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "deployment_status_invalid" | "event_not_dead" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "release_held" | "policy_blocked" | "approval_refused" | "hold_not_found" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "policy_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
             /** @description The HTTP status, repeated */
             status: number;
             /** @description The HTTP status text */
@@ -935,6 +1083,19 @@ export interface components {
             };
             request_id: string | null;
         };
+        /** @description What a gate said of the change: pass, blocked (by what, until when) or overridden */
+        Verdict: {
+            /** @description hold or policy */
+            gate: string;
+            manifest: string;
+            /** @description hold, order, soak, freeze or approvals */
+            rule: string;
+            /** @enum {unknown} */
+            status: "pass" | "blocked" | "overridden";
+            reason: string;
+            /** @description When a time-bound block (soak, freeze) ends */
+            until: string | null;
+        };
         /** @description A pushed branch and the pull request that proposes it */
         PushedBranch: {
             /** @description The commit the pushed branch points to */
@@ -954,6 +1115,8 @@ export interface components {
                 /** @description The forge's own number of the pull request (null for builtin) */
                 external_number: number | null;
             };
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
         };
         /** @description What the write would do (dry_run=true): nothing was pushed or recorded */
         DryRun: {
@@ -981,6 +1144,8 @@ export interface components {
             operations: {
                 [key: string]: unknown;
             }[];
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
         };
         PullRequest: {
             number: number;
@@ -989,7 +1154,7 @@ export interface components {
             /** @description The forge's own number (null for builtin) */
             external_number: number | null;
             /** @enum {unknown} */
-            kind: "manifest" | "release" | "publish" | "hotfix_release";
+            kind: "manifest" | "release" | "publish" | "hotfix_release" | "promotion" | "rollback";
             title: string;
             body: string;
             /** @enum {unknown} */
@@ -1094,6 +1259,17 @@ export interface components {
                 url: string;
                 state: string;
             };
+            /** @description A hold on this version after a rollback: publish, promote and merges that set it are 409 release_held */
+            hold?: {
+                id: string;
+                /** @description A release version X.Y.Z */
+                version: string;
+                reason: string;
+                manifest: string;
+                created_by: string;
+                /** Format: date-time */
+                created_at: string;
+            };
         };
         /** @description The pushed release branch and its pull request */
         ReleasePushed: {
@@ -1114,6 +1290,8 @@ export interface components {
                 /** @description The forge's own number of the pull request (null for builtin) */
                 external_number: number | null;
             };
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
             /** @description A release version X.Y.Z */
             release_version: string;
             /** @description Of the zip */
@@ -1147,6 +1325,8 @@ export interface components {
             operations: {
                 [key: string]: unknown;
             }[];
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
             /** @description A release version X.Y.Z */
             release_version: string;
             /** @description Of the zip */
@@ -1185,6 +1365,17 @@ export interface components {
                         number: number;
                         url: string;
                     };
+                }[];
+                /** @description Held versions of this element */
+                holds: {
+                    id: string;
+                    /** @description A release version X.Y.Z */
+                    version: string;
+                    reason: string;
+                    manifest: string;
+                    created_by: string;
+                    /** Format: date-time */
+                    created_at: string;
                 }[];
                 /** @description Deployed against desired, per instance */
                 instances: {
@@ -1275,6 +1466,8 @@ export interface components {
                 /** @description The forge's own number of the pull request (null for builtin) */
                 external_number: number | null;
             };
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
             /** @description A release version X.Y.Z */
             release_version: string;
             /** @description Of the zip */
@@ -1309,6 +1502,8 @@ export interface components {
             operations: {
                 [key: string]: unknown;
             }[];
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
             /** @description A release version X.Y.Z */
             release_version: string;
             /** @description Of the zip */
@@ -1478,6 +1673,151 @@ export interface components {
             attempted_at: string;
             /** @enum {unknown} */
             delivery_state: "pending" | "delivered" | "dead";
+        };
+        /** @description A release version kept out of every manifest until lifted */
+        Hold: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description PAGE (an app) or WORKFLOW
+             * @enum {unknown}
+             */
+            element_type: "PAGE" | "WORKFLOW";
+            /**
+             * Format: uuid
+             * @description An element UUID
+             */
+            element_uuid: string;
+            /** @description A release version X.Y.Z */
+            version: string;
+            /** @description The manifest it was rolled back in; the hold applies to every manifest */
+            manifest: string;
+            reason: string;
+            pull_request: number | null;
+            created_by: string;
+            /** Format: date-time */
+            created_at: string;
+            active: boolean;
+            lifted_at: string | null;
+            lifted_by: string | null;
+            lift_reason: string | null;
+        };
+        /** @description Every element whose release differs between two manifests */
+        Comparison: {
+            from: {
+                /** @description As asked: a manifest or an instance */
+                name: string;
+                /** @description The manifest read */
+                manifest: string;
+                /** @description The default-branch commit it was read at */
+                commit_sha: string;
+            };
+            to: {
+                /** @description As asked: a manifest or an instance */
+                name: string;
+                /** @description The manifest read */
+                manifest: string;
+                /** @description The default-branch commit it was read at */
+                commit_sha: string;
+            };
+            differences: {
+                /**
+                 * @description PAGE (an app) or WORKFLOW
+                 * @enum {unknown}
+                 */
+                element_type: "PAGE" | "WORKFLOW";
+                element_uuid: string;
+                name: string | null;
+                from_release: string;
+                from_version: string | null;
+                to_release: string;
+                behind: number | null;
+                between: string[];
+                /** @description The releases in between, oldest first, with their descriptions */
+                releases: {
+                    release_version: string;
+                    release_description: string;
+                }[];
+            }[];
+            only_in_from: {
+                /**
+                 * @description PAGE (an app) or WORKFLOW
+                 * @enum {unknown}
+                 */
+                element_type: "PAGE" | "WORKFLOW";
+                element_uuid: string;
+                name: string | null;
+                release: string;
+                version: string | null;
+            }[];
+            only_in_to: {
+                /**
+                 * @description PAGE (an app) or WORKFLOW
+                 * @enum {unknown}
+                 */
+                element_type: "PAGE" | "WORKFLOW";
+                element_uuid: string;
+                name: string | null;
+                release: string;
+                version: string | null;
+            }[];
+        };
+        /** @description The rollback pull request and its hold */
+        RollbackPushed: {
+            /** @description The commit the pushed branch points to */
+            commit_sha: string;
+            /** @description The pushed branch */
+            branch_name: string;
+            /** @description Where to review and merge the pull request */
+            url: string;
+            pull_request: {
+                number: number;
+                url: string;
+                /** @enum {unknown} */
+                state: "open" | "merged" | "closed" | "conflicted";
+                title: string;
+                /** @description builtin, github, gitlab, bitbucket or azure */
+                provider: string;
+                /** @description The forge's own number of the pull request (null for builtin) */
+                external_number: number | null;
+            };
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
+            hold: components["schemas"]["Hold"] | null;
+            /** @description A release version X.Y.Z */
+            held_version: string;
+        };
+        /** @description What a rollback would push and hold (dry_run=true) */
+        RollbackDryRun: {
+            /** @enum {boolean} */
+            dry_run: true;
+            /** @description The default-branch commit the change was computed against */
+            base_sha: string;
+            /** @description The branch that would be pushed */
+            branch_name: string;
+            pull_request: {
+                title: string;
+                body: string;
+            };
+            files: {
+                path: string;
+                /** @enum {unknown} */
+                change: "added" | "modified" | "deleted";
+            }[];
+            /** @description Each touched manifest file, before and after */
+            manifests: {
+                name: string;
+                before: string | null;
+                after: string | null;
+            }[];
+            operations: {
+                [key: string]: unknown;
+            }[];
+            /** @description The verdicts of holds and policy on this change */
+            policy?: components["schemas"]["Verdict"][];
+            hold: components["schemas"]["Hold"] | null;
+            /** @description A release version X.Y.Z */
+            held_version: string;
         };
     };
     responses: never;
@@ -2655,6 +2995,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -2790,7 +3132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2820,7 +3162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2860,6 +3202,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -2959,7 +3303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2981,6 +3325,16 @@ export interface operations {
             };
             /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3019,6 +3373,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -3122,7 +3478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3152,7 +3508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3192,6 +3548,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -3293,7 +3651,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3323,7 +3681,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3365,6 +3723,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -3468,7 +3828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3498,7 +3858,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3540,6 +3900,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -3641,7 +4003,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -3671,7 +4033,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4036,7 +4398,10 @@ export interface operations {
     mergePullRequest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
+            };
             path: {
                 number: number;
             };
@@ -4105,7 +4470,8 @@ export interface operations {
                      *             }
                      *           ]
                      *         },
-                     *         "commit_sha": "b2ce77b835daf5e40d4741b900e60acd7381c0ca"
+                     *         "commit_sha": "b2ce77b835daf5e40d4741b900e60acd7381c0ca",
+                     *         "policy": []
                      *       }
                      *     }
                      */
@@ -4116,6 +4482,8 @@ export interface operations {
                             pull_request: components["schemas"]["PullRequest"];
                             /** @description The default branch after the merge */
                             commit_sha: string;
+                            /** @description What holds and policy said of the merge */
+                            policy: components["schemas"]["Verdict"][];
                         };
                     };
                 };
@@ -4160,7 +4528,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `provider_refused`, `pull_request_not_open`, `merge_conflict`, `not_fast_forward`, `push_rejected` */
+            /** @description Conflict with the current state. Codes: `provider_refused`, `pull_request_not_open`, `merge_conflict`, `release_held`, `policy_blocked`, `not_fast_forward`, `push_rejected` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -4182,6 +4550,16 @@ export interface operations {
             };
             /** @description Unsupported content type. Codes: `unsupported_media_type` */
             415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -4972,7 +5350,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5002,7 +5380,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `policy_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5300,7 +5678,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `version_exists`, `version_not_greater` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5330,7 +5708,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `repository_file_invalid`, `policy_invalid`, `source_folder_empty`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5542,6 +5920,7 @@ export interface operations {
                      *               }
                      *             ],
                      *             "pending_releases": [],
+                     *             "holds": [],
                      *             "instances": {
                      *               "prod-eu": {
                      *                 "desired": "1.4.1",
@@ -5647,6 +6026,8 @@ export interface operations {
                 dry_run?: boolean;
             };
             header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
                 /** @description The default-branch commit you read, as "<sha>" (the ETag of GET …/manifests/{manifestName}): 409 stale_base if an entry this write changes moved since; the same as base_sha, which it must equal when both are sent */
                 "If-Match"?: string;
             };
@@ -5777,7 +6158,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -5807,7 +6188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -6440,7 +6821,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state. Codes: `hotfix_not_open`, `no_change`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `hotfix_release_pending`, `hotfix_empty`, `version_exists` */
+            /** @description Conflict with the current state. Codes: `hotfix_not_open`, `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `hotfix_release_pending`, `hotfix_empty`, `version_exists` */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -6470,7 +6851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The repository content is invalid. Codes: `source_folder_empty`, `artifact_too_large` */
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `source_folder_empty`, `artifact_too_large` */
             422: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -9392,6 +9773,1390 @@ export interface operations {
             };
             /** @description Conflict with the current state. Codes: `event_not_dead` */
             409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approvePullRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals, this one included */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `pull_request_not_open`, `approval_refused` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its approvals, without this one */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "pull_request": 12,
+                     *         "approvals": [
+                     *           {
+                     *             "approver": "alice",
+                     *             "approved_at": "2026-11-30T09:41:27.530Z"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            pull_request: number;
+                            approvals: {
+                                /** @description The approving token */
+                                approver: string;
+                                /** Format: date-time */
+                                approved_at: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `pull_request_not_open` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPullRequestVerdicts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdicts */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "policy": [
+                     *           {
+                     *             "gate": "policy",
+                     *             "manifest": "prod",
+                     *             "rule": "approvals",
+                     *             "status": "blocked",
+                     *             "reason": "1 of 2 approvals by someone other than the author",
+                     *             "until": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            policy: components["schemas"]["Verdict"][];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `pull_request_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `release_held` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid` */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareManifests: {
+        parameters: {
+            query: {
+                /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
+                from: string;
+                /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The differences */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "from": {
+                     *           "name": "uat",
+                     *           "manifest": "uat",
+                     *           "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                     *         },
+                     *         "to": {
+                     *           "name": "prod-eu",
+                     *           "manifest": "prod",
+                     *           "commit_sha": "8a4c8ebeef7bb3427bb2de1472d597c27502b472"
+                     *         },
+                     *         "differences": [
+                     *           {
+                     *             "element_type": "PAGE",
+                     *             "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "name": "checkout",
+                     *             "from_release": "1.4.2",
+                     *             "from_version": "1.4.2",
+                     *             "to_release": "1.4.0",
+                     *             "behind": 2,
+                     *             "between": [
+                     *               "1.4.1",
+                     *               "1.4.2"
+                     *             ],
+                     *             "releases": [
+                     *               {
+                     *                 "release_version": "1.4.1",
+                     *                 "release_description": "Fix rounding in totals"
+                     *               },
+                     *               {
+                     *                 "release_version": "1.4.2",
+                     *                 "release_description": "Apple Pay"
+                     *               }
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "only_in_from": [
+                     *           {
+                     *             "element_type": "WORKFLOW",
+                     *             "element_uuid": "5b1e8c3a-9f2d-4e7b-8c61-3a4d2e9f7b05",
+                     *             "name": "nightly-sync",
+                     *             "release": "latest",
+                     *             "version": "0.3.1"
+                     *           }
+                     *         ],
+                     *         "only_in_to": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Comparison"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `manifest_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `manifest_invalid` */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `git_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    promote: {
+        parameters: {
+            query?: {
+                /** @description Answer what would be done; push nothing, record nothing */
+                dry_run?: boolean;
+            };
+            header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "uat",
+                 *       "to": "prod",
+                 *       "elements": [
+                 *         {
+                 *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *           "element_type": "PAGE"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
+                    from: string;
+                    /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
+                    to: string;
+                    /** @description Only these elements; all differences when absent */
+                    elements?: {
+                        /**
+                         * Format: uuid
+                         * @description An element UUID
+                         */
+                        element_uuid: string;
+                        /**
+                         * @description PAGE (an app) or WORKFLOW
+                         * @enum {unknown}
+                         */
+                        element_type: "PAGE" | "WORKFLOW";
+                    }[];
+                    commit_message?: string;
+                    /** @description The default-branch commit you compared at: 409 stale_base if an entry moved since */
+                    base_sha?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The pushed branch and its pull request; with dry_run=true, what would be pushed */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/manifest/prod/71ek0kn8",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Promote checkout 1.4.2 from uat to prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["PushedBranch"] | components["schemas"]["DryRun"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `manifest_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `stale_base` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rollback: {
+        parameters: {
+            query?: {
+                /** @description Answer what would be done; push nothing, record nothing */
+                dry_run?: boolean;
+            };
+            header?: {
+                /** @description An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited */
+                "Mir-Override-Reason"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "manifest": "prod",
+                 *       "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                 *       "element_type": "PAGE",
+                 *       "reason": "checkout 1.4.2 double-charges cards"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A manifest (instance) name: 1–63 of a-z 0-9 _ -, starting with a letter or digit */
+                    manifest: string;
+                    /**
+                     * Format: uuid
+                     * @description An element UUID
+                     */
+                    element_uuid: string;
+                    /**
+                     * @description PAGE (an app) or WORKFLOW
+                     * @enum {unknown}
+                     */
+                    element_type: "PAGE" | "WORKFLOW";
+                    /** @description A release version X.Y.Z */
+                    to?: string;
+                    /** @description Why: recorded on the hold */
+                    reason: string;
+                    commit_message?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rollback pull request and the hold; with dry_run=true, what would be pushed (hold null) */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "commit_sha": "1a3dd7df7255dd7e77cb765d071019da18af43ff",
+                     *         "branch_name": "mir/publish/q2v9xk1m",
+                     *         "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *         "pull_request": {
+                     *           "number": 12,
+                     *           "url": "https://mir.example.com/api/v2/source_control/pull_requests/12",
+                     *           "state": "open",
+                     *           "title": "Roll back checkout from 1.4.2 to 1.4.1 in prod",
+                     *           "provider": "builtin",
+                     *           "external_number": null
+                     *         },
+                     *         "policy": [],
+                     *         "hold": {
+                     *           "id": "7d2a0b6e-93c1-4f5e-a8d4-1b6c9e3f2a70",
+                     *           "element_type": "PAGE",
+                     *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *           "version": "1.4.2",
+                     *           "manifest": "prod",
+                     *           "reason": "checkout 1.4.2 double-charges cards",
+                     *           "pull_request": 12,
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "active": true,
+                     *           "lifted_at": null,
+                     *           "lifted_by": null,
+                     *           "lift_reason": null
+                     *         },
+                     *         "held_version": "1.4.2"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["RollbackPushed"] | components["schemas"]["RollbackDryRun"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `manifest_not_found`, `release_not_found` */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state. Codes: `no_change`, `release_held`, `change_conflict`, `branch_exists`, `push_rejected`, `provider_refused`, `entry_not_found` */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The repository content is invalid. Codes: `policy_invalid`, `manifest_invalid`, `artifact_invalid`, `artifact_too_large` */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `provider_unavailable`, `provider_auth_failed`, `git_unavailable`, `git_auth_failed` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: {
+                /** @description Active holds (true) or lifted ones (false) */
+                active?: boolean;
+                /** @description Both, ignoring active */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holds */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "holds": [
+                     *           {
+                     *             "id": "7d2a0b6e-93c1-4f5e-a8d4-1b6c9e3f2a70",
+                     *             "element_type": "PAGE",
+                     *             "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *             "version": "1.4.2",
+                     *             "manifest": "prod",
+                     *             "reason": "checkout 1.4.2 double-charges cards",
+                     *             "pull_request": 12,
+                     *             "created_by": "release-bot",
+                     *             "created_at": "2026-11-30T09:15:02.118Z",
+                     *             "active": true,
+                     *             "lifted_at": null,
+                     *             "lifted_by": null,
+                     *             "lift_reason": null
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            holds: components["schemas"]["Hold"][];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liftHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                holdId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "fixed in 1.4.3; 1.4.2 is safe for the demo instance"
+                 *     }
+                 */
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The lifted hold */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "hold": {
+                     *           "id": "7d2a0b6e-93c1-4f5e-a8d4-1b6c9e3f2a70",
+                     *           "element_type": "PAGE",
+                     *           "element_uuid": "0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11",
+                     *           "version": "1.4.2",
+                     *           "manifest": "prod",
+                     *           "reason": "checkout 1.4.2 double-charges cards",
+                     *           "pull_request": 12,
+                     *           "created_by": "release-bot",
+                     *           "created_at": "2026-11-30T09:15:02.118Z",
+                     *           "active": false,
+                     *           "lifted_at": "2026-11-30T09:41:27.530Z",
+                     *           "lifted_by": "platform-admin",
+                     *           "lift_reason": "fixed in 1.4.3"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: {
+                            hold: components["schemas"]["Hold"];
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. Codes: `hold_not_found` */
+            404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;

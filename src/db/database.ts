@@ -46,7 +46,7 @@ export type PullRequestState = 'open' | 'merged' | 'closed' | 'conflicted';
  * Opening rows never leave the repository functions that read pull requests for the API.
  */
 export type PullRequestRowState = PullRequestState | 'opening';
-export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release';
+export type PullRequestKind = 'manifest' | 'release' | 'publish' | 'hotfix_release' | 'promotion' | 'rollback';
 
 export type HotfixState = 'open' | 'released' | 'abandoned';
 /**
@@ -215,6 +215,28 @@ export interface WebhookAttemptsTable {
   attempted_at: Date;
 }
 
+export interface ReleaseHoldsTable {
+  id: Generated<string>;
+  element_type: 'PAGE' | 'WORKFLOW';
+  element_uuid: string;
+  version: string;
+  manifest: string;
+  reason: string;
+  pull_request: number | null;
+  created_by: string;
+  created_at: Timestamp;
+  lifted_at: Date | null;
+  lifted_by: string | null;
+  lift_reason: string | null;
+}
+
+export interface PullRequestApprovalsTable {
+  pull_request: number;
+  approver: string;
+  token_id: string | null;
+  approved_at: Timestamp;
+}
+
 export interface Tables {
   deployments: DeploymentsTable;
   deployment_drift: DeploymentDriftTable;
@@ -222,6 +244,8 @@ export interface Tables {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  release_holds: ReleaseHoldsTable;
+  pull_request_approvals: PullRequestApprovalsTable;
   hotfixes: HotfixesTable;
   instances: InstancesTable;
   artifacts: ArtifactsTable;
@@ -251,3 +275,5 @@ export type OutboxEventRow = Selectable<OutboxEventsTable>;
 export type WebhookSubscriptionRow = Selectable<WebhookSubscriptionsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+export type ReleaseHoldRow = Selectable<ReleaseHoldsTable>;
+export type PullRequestApprovalRow = Selectable<PullRequestApprovalsTable>;

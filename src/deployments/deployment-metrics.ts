@@ -29,7 +29,7 @@ export function registerDeploymentMetrics(registry: Registry, deployments: Deplo
     registers: [registry],
     async collect() {
       this.reset();
-      const now = clock.now().getTime();
+      const now = clock().getTime();
       for (const state of await states()) {
         if (state.lastSuccessAt) this.set({ instance: state.instance }, Math.max(0, (now - state.lastSuccessAt.getTime()) / 1000));
       }

@@ -92,7 +92,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
     const desired = desiredOf(instance.manifest ? snapshot.manifests.get(instance.manifest)?.file : undefined);
     const drifted = compareElements(desired, deployed).filter((state) => isDrifted(state, deployed !== null));
     const previous = new Map((await repository.listDrift(trx, name)).map((row) => [`${row.element_type}:${row.element_uuid}`, row]));
-    const now = deps.clock.now();
+    const now = deps.clock();
     const rows = drifted.map((state) => {
       const before = previous.get(`${state.type}:${state.uuid}`);
       return { element_type: state.type, element_uuid: state.uuid, desired: state.desired, deployed: state.deployed, since: before?.since ?? now };
@@ -158,7 +158,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
           triggered_by: actor.name,
           elements: input.elements ? [...input.elements] : null,
           message: input.message ?? null,
-          at: deps.clock.now(),
+          at: deps.clock(),
         });
         await deps.audit.record(actor, { action: 'deployment.report', target: `instance:${instance}`, details: { deployment: row.id, status } }, trx);
         const events = deploymentEvents(row, null);
@@ -181,7 +181,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
           status: patch.status,
           ...(patch.elements ? { elements: [...patch.elements] } : {}),
           ...(patch.message !== undefined ? { message: patch.message } : {}),
-          at: deps.clock.now(),
+          at: deps.clock(),
         });
         await deps.audit.record(
           actor,
@@ -217,7 +217,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
         repository.lastDeployment(deps.db, name, 'SUCCESS'),
         repository.listDrift(deps.db, name),
       ]);
-      return driftView({ instance, snapshot, last, lastSuccess, stored, now: deps.clock.now(), staleAfterMs: deps.staleAfterMs });
+      return driftView({ instance, snapshot, last, lastSuccess, stored, now: deps.clock(), staleAfterMs: deps.staleAfterMs });
     },
 
     async states() {

@@ -63,7 +63,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
   async function send(delivery: outbox.ClaimedDelivery): Promise<void> {
     const body = JSON.stringify({ id: delivery.event_id, type: delivery.type, occurred_at: delivery.occurred_at.toISOString(), data: delivery.payload });
-    const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+    const timestamp = Math.floor(deps.clock().getTime() / 1000);
     const started = performance.now();
     let result: outbox.AttemptResult;
     try {
@@ -102,7 +102,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         error: timedOut ? `no answer within ${settings.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message),
       };
     }
-    const at = deps.clock.now();
+    const at = deps.clock();
     const attempt = delivery.attempts + 1;
     const retryAt = result.outcome === 'delivered' || attempt >= settings.maxAttempts ? null : new Date(at.getTime() + retryDelay(attempt, settings, random()));
     await outbox.recordAttempt(deps.db, delivery, result, at, retryAt);
@@ -116,7 +116,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   async function runOnce(): Promise<number> {
-    const now = deps.clock.now();
+    const now = deps.clock();
     await outbox.fanOut(deps.db, now, BATCH * 4);
     const due = await outbox.claimDue(deps.db, {
       now,
@@ -134,7 +134,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   function purge() {
-    return outbox.purge(deps.db, new Date(deps.clock.now().getTime() - settings.retentionMs), PURGE_BATCH);
+    return outbox.purge(deps.db, new Date(deps.clock().getTime() - settings.retentionMs), PURGE_BATCH);
   }
 
   function schedule(delayMs: number) {
@@ -162,7 +162,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (timer) clearTimeout(timer);
       await round.catch(() => undefined);
       // Whatever is still claimed by this process (nothing, unless a round failed half-way) is due at once for the others.
-      await outbox.release(deps.db, claim, deps.clock.now()).catch(() => undefined);
+      await outbox.release(deps.db, claim, deps.clock()).catch(() => undefined);
     },
   };
 }

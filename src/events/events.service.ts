@@ -22,7 +22,7 @@ export function createEventPublisher(deps: { clock: Clock }): EventPublisher {
   return {
     async publish(db, events) {
       if (events.length === 0) return [];
-      const at = deps.clock.now();
+      const at = deps.clock();
       const rows = events.map((event) => ({ id: randomUUID(), type: event.type, payload: JSON.stringify(event.data), occurred_at: at }));
       // One statement, in the caller's transaction: the cost of an event on a write path.
       await db.insertInto('outbox_events').values(rows).execute();

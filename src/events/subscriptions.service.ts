@@ -106,7 +106,7 @@ export function createSubscriptionService(deps: { db: Kysely<Tables>; audit: Aud
             ...(patch.event_types !== undefined ? { event_types: [...new Set(patch.event_types)] } : {}),
             ...(patch.active !== undefined ? { active: patch.active } : {}),
             ...(patch.description !== undefined ? { description: patch.description } : {}),
-            updated_at: deps.clock.now(),
+            updated_at: deps.clock(),
           })
           .where('id', '=', id)
           .returningAll()
@@ -161,7 +161,7 @@ export function createSubscriptionService(deps: { db: Kysely<Tables>; audit: Aud
         if (delivery.state !== 'dead') throw errors.eventNotDead(id, event, delivery.state);
       }
       return deps.db.transaction().execute(async (trx) => {
-        const replayed = await outbox.replayDead(trx, id, deps.clock.now(), event);
+        const replayed = await outbox.replayDead(trx, id, deps.clock(), event);
         await deps.audit.record(actor, { action: 'webhook.replay', target: `webhook:${id}`, details: { event: event ?? null, replayed } }, trx);
         return { replayed };
       });

@@ -11,6 +11,7 @@ import { EMPTY_TREE, parseCommit, parseTree, type CommitObject, type TreeEntry }
 import { PackFile } from './pack-file.js';
 import { applyDelta, inflateEntry, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
 import { PackIdx } from './pack-idx.js';
+import type { CacheStats } from '../runtime/bounded-cache.js';
 
 export interface ObjectReader {
   readTree(oid: string): Promise<TreeEntry[]>;
@@ -36,6 +37,8 @@ export interface ObjectReader {
   peekTree(oid: string): TreeEntry[] | undefined;
   /** An object's size when known without I/O, else undefined. */
   peekSize(oid: string): number | undefined;
+  /** The delta-base cache, the primed objects and the known sizes, for `/metrics`. */
+  cacheStats(): CacheStats[];
 }
 
 interface PackEntry {
@@ -69,6 +72,11 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
   const primed = new Map<string, RawObject>();
   let primedBytes = 0;
   const knownSizes = new Map<string, number>();
+  const counts = {
+    bases: { hits: 0, misses: 0, evictions: 0 },
+    primed: { hits: 0, misses: 0 },
+    sizes: { hits: 0, misses: 0 },
+  };
 
   function remember(key: string, object: RawObject): void {
     if (object.content.length > BASE_CACHE_BYTES / 8) return;
@@ -79,6 +87,7 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
       if (baseBytes <= BASE_CACHE_BYTES) break;
       bases.delete(k);
       baseBytes -= v.content.length;
+      counts.bases.evictions++;
     }
   }
 
@@ -105,7 +114,11 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
   async function readPacked(entry: PackEntry, name: string, offset: number): Promise<RawObject> {
     const key = `${name}:${offset}`;
     const hit = bases.get(key);
-    if (hit) return hit;
+    if (hit) {
+      counts.bases.hits++;
+      return hit;
+    }
+    counts.bases.misses++;
     const { header, data } = await readEntry(entry, offset);
     const type = typeOfKind(header.kind);
     let object: RawObject;
@@ -154,7 +167,11 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
 
   async function readRaw(oid: string): Promise<RawObject> {
     const hit = primed.get(oid);
-    if (hit) return hit;
+    if (hit) {
+      counts.primed.hits++;
+      return hit;
+    }
+    counts.primed.misses++;
     packsLoaded ??= loadPacks();
     await packsLoaded;
     const packed = findPacked(oid)?.catch(async (error: unknown) => {
@@ -221,7 +238,11 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
 
   async function objectSize(oid: string): Promise<number> {
     const known = knownSizes.get(oid);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      counts.sizes.hits++;
+      return known;
+    }
+    counts.sizes.misses++;
     packsLoaded ??= loadPacks();
     await packsLoaded;
     const packed = packedSize(oid);
@@ -264,6 +285,12 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
     peekSize(oid) {
       return knownSizes.get(oid);
     },
+    cacheStats: () => [
+      { name: 'git_delta_bases', size: bases.size, limit: undefined, ...counts.bases, bytes: baseBytes, limitBytes: BASE_CACHE_BYTES },
+      // Filled once from a received pack, never evicted: what is over the bound is read from the pack.
+      { name: 'git_primed_objects', size: primed.size, limit: undefined, ...counts.primed, evictions: 0, bytes: primedBytes, limitBytes: PRIMED_BYTES },
+      { name: 'git_object_sizes', size: knownSizes.size, limit: PRIMED_SIZES, ...counts.sizes, evictions: 0 },
+    ],
     prime(objects) {
       for (const o of objects) {
         if (knownSizes.size < PRIMED_SIZES) knownSizes.set(o.oid, o.size);

@@ -1,7 +1,6 @@
 // The gateway's public reads of the local repository: the default branch's commit, a file, a blob
 // or a folder at a ref, and the branches.
 import { errors } from '../errors.js';
-import { repoErrors } from '../formats/errors.js';
 import { isSha, localHeads, readLocalRef, resolveRef } from './local-refs.js';
 import { checkChangePath } from './tree-surgery.js';
 import type { BranchInfo, FolderFile, GitGateway } from './types.js';
@@ -80,7 +79,8 @@ export async function readFolder(ctx: ReadContext, { ref, path: folder, maxBytes
       // From object headers alone, so a folder over the limit costs no blob in memory.
       const total = (await ctx.store.objectSizes(files.map((f) => f.oid))).reduce((sum, size) => sum + size, 0);
       if (total > maxBytes) {
-        throw repoErrors.artifactTooLarge(`source folder holds ${total} bytes in ${files.length} files`, 'total_bytes', maxBytes, { path: folder });
+        const reason = `source folder holds ${total} bytes in ${files.length} files`;
+        throw errors.artifactTooLarge(`Artifact too large (${folder}): ${reason}`, { reason, limit: 'total_bytes', max: maxBytes, path: folder });
       }
     }
     const out = await Promise.all(

@@ -55,6 +55,9 @@ export interface SmartHttpClient {
   }): Promise<{ results: RefUpdateResult[]; messages: string[] }>;
 }
 
+/** How fetch() reports a connection the other side closed or reset before answering. */
+const CONNECTION_RESETS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClient {
   const parsed = new URL(options.url);
   // fetch() refuses URLs with credentials; they become the basic-auth answer instead.
@@ -72,6 +75,7 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
     path: string,
     init: { method: 'GET' | 'POST'; body?: Uint8Array; contentType?: string; accept: string; onChunk?: (chunk: Uint8Array) => void },
   ): Promise<Uint8Array> {
+    let resetRetried = false;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: init.accept, 'git-protocol': 'version=0' };
       if (init.contentType) headers['content-type'] = init.contentType;
@@ -86,6 +90,14 @@ export function createSmartHttpClient(options: SmartHttpOptions): SmartHttpClien
         });
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        // A kept-alive connection the remote closed as we reused it (its idle timeout and our
+        // request crossing) resets before any answer. Reads (the ref list, a fetch) are asked
+        // once more on a new connection; a push is not, as the remote may have received it.
+        const read = init.method === 'GET' || path === '/git-upload-pack';
+        if (read && !resetRetried && CONNECTION_RESETS.has(cause?.code ?? '')) {
+          resetRetried = true;
+          continue;
+        }
         throw errors.gitUnavailable(`${init.method} ${redact(base)}${path.split('?')[0]}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, error);
       }
       if (response.status === 401 && attempt === 0) {

@@ -3,15 +3,9 @@
 import type { ObjectReader } from './object-reader.js';
 
 /** What reading a commit's trees and blobs needs, without the writes and pack bookkeeping. */
-export type ObjectReads = Pick<ObjectReader, 'readTree' | 'readBlob' | 'readCommit' | 'objectSizes' | 'peekTree' | 'peekSize'>;
+export type ObjectReads = Pick<ObjectReader, 'readTree' | 'readBlob' | 'readCommit' | 'objectSizes' | 'peekTree' | 'peekSize' | 'cacheStats'>;
 
-/** The subset of pino the gateway logs through (a Fastify or pino logger satisfies it). */
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+export type { Logger } from '../runtime/logger.js';
 
 /**
  * A lock shared by every process writing to one repository (a Postgres advisory lock in

@@ -19,6 +19,7 @@ export const EXAMPLE = {
   deployment: '6a0f3b9e-2c4d-4e8f-9a1b-7c5d3e2f1a09',
   subscription: 'c3e1a7d2-5b9f-4c60-8e2a-1d4b6f8a9c37',
   event: '0f9b2d64-8a1e-4c3f-b5d7-2e6a9c1f4b80',
+  hold: '7d2a0b6e-93c1-4f5e-a8d4-1b6c9e3f2a70',
   requestId: '3f1c9a52-7d4e-4b8a-9e21-6c0d5b7a8f34',
   pullRequest: 12,
   pullRequestUrl: 'https://mir.example.com/api/v2/source_control/pull_requests/12',

@@ -24,14 +24,17 @@ export function registerMetrics(app: FastifyInstance, caches: () => readonly Cac
   collectDefaultMetrics({ register: registry });
   // Read when scraped: each cache counts for itself, these only report (the counters by the
   // difference since the last scrape, which keeps them counters for rate()).
-  const cacheGauge = (name: string, help: string, value: (stats: CacheStats) => number) =>
+  const cacheGauge = (name: string, help: string, value: (stats: CacheStats) => number | undefined) =>
     new Gauge({
       name,
       help,
       labelNames: ['cache'] as const,
       registers: [registry],
       collect() {
-        for (const stats of caches()) this.set({ cache: stats.name }, value(stats));
+        for (const stats of caches()) {
+          const v = value(stats);
+          if (v !== undefined) this.set({ cache: stats.name }, v);
+        }
       },
     });
   const cacheCounter = (name: string, help: string, value: (stats: CacheStats) => number) => {
@@ -52,6 +55,8 @@ export function registerMetrics(app: FastifyInstance, caches: () => readonly Cac
   };
   cacheGauge('mir_cache_entries', 'Entries held, by cache', (s) => s.size);
   cacheGauge('mir_cache_limit_entries', 'Entries a cache holds at most before it drops its oldest', (s) => s.limit);
+  cacheGauge('mir_cache_bytes', 'Bytes held, by cache bounded in bytes', (s) => s.bytes);
+  cacheGauge('mir_cache_limit_bytes', 'Bytes a cache bounded in bytes holds at most', (s) => s.limitBytes);
   cacheCounter('mir_cache_hits_total', 'Lookups answered from the cache', (s) => s.hits);
   cacheCounter('mir_cache_misses_total', 'Lookups the cache could not answer', (s) => s.misses);
   cacheCounter('mir_cache_evictions_total', 'Entries dropped to stay within the limit', (s) => s.evictions);

@@ -51,6 +51,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Hotfixes', description: 'Hotfix lines: patch a major.minor release line from a hotfix/<uuid>/<X.Y> branch' },
         { name: 'Instances', description: 'Deployment instances, the manifest each follows, and what each must run now' },
         { name: 'Deployments', description: 'What each instance reports it deployed, and how that drifts from what its manifest sets' },
+        { name: 'Promotion', description: 'Compare two manifests, promote one to another, roll back with a hold' },
+        { name: 'Holds', description: 'Release versions held after a rollback: listed by readers, lifted by admins' },
         { name: 'Pull requests', description: 'Every change is a branch plus a pull request; merges re-apply the intent' },
         { name: 'Webhooks', description: "Forges' pull request events (merged, closed), verified by each forge's own proof" },
         { name: 'Event webhooks', description: 'Outbound: events mir sends, signed, at least once, to the URLs subscribed (admin)' },

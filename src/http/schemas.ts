@@ -133,6 +133,8 @@ export const GIT_ERRORS = ['git_unavailable', 'git_auth_failed'] as const satisf
 /** A write that pushes a branch and opens its pull request (here or on a forge). */
 export const PROPOSAL_ERRORS = [
   'no_change',
+  'release_held',
+  'policy_invalid',
   'change_conflict',
   'branch_exists',
   'push_rejected',

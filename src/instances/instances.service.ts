@@ -98,7 +98,7 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
 
   /** Records the poll; a failure is logged, never the poll's answer. */
   async function contact(name: string, commit: string): Promise<void> {
-    const now = deps.clock.now();
+    const now = deps.clock();
     const last = contacts.get(name);
     if (last && last.commit === commit && now.getTime() - last.at < CONTACT_MS) return;
     contacts.set(name, { at: now.getTime(), commit });

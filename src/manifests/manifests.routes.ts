@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { invalidField } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
+import { overrideOf } from '../http/override.js';
 import { EXAMPLE } from '../http/example-values.js';
 import {
   AUTHENTICATED_ERRORS,
@@ -22,7 +23,7 @@ import {
   Uuid,
   withExamples,
 } from '../http/schemas.js';
-import { BaseSha, IfMatchHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
+import { BaseSha, WriteHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
 import { parseUuid } from '../formats/values.js';
 import type { ManifestService, WriteOptions } from './manifests.service.js';
 
@@ -112,7 +113,7 @@ function writeOptions(request: FastifyRequest, body: { commit_message?: string; 
   const header = ifMatchSha(request.headers['if-match']);
   if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
   if (header && body?.base_sha && header !== body.base_sha) throw invalidField('body.base_sha', 'differs from If-Match');
-  return { actor: actorOf(request), dryRun, baseSha: body?.base_sha ?? header, commitMessage: body?.commit_message };
+  return { actor: actorOf(request), dryRun, baseSha: body?.base_sha ?? header, commitMessage: body?.commit_message, override: overrideOf(request) };
 }
 
 export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPluginAsyncTypebox {
@@ -197,7 +198,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: NameParams,
           querystring: WriteQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: ReplaceBody,
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...SET_ERRORS) },
         },
@@ -225,7 +226,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: NameParams,
           querystring: WriteQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: Type.Optional(DeleteBody),
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...AUTHENTICATED_ERRORS, ...PROPOSAL_ERRORS, 'manifest_not_found', 'stale_base') },
         },
@@ -250,7 +251,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: AppParams,
           querystring: WriteQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: SetBody,
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...SET_ERRORS) },
         },
@@ -275,7 +276,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: AppParams,
           querystring: WriteQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: Type.Optional(DeleteBody),
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...REMOVE_ERRORS) },
         },
@@ -300,7 +301,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: ElementParams,
           querystring: ElementQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: SetBody,
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...SET_ERRORS) },
         },
@@ -326,7 +327,7 @@ export function manifestRoutes(deps: { manifests: ManifestService }): FastifyPlu
           security: BEARER_SECURITY,
           params: ElementParams,
           querystring: ElementQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: Type.Optional(DeleteBody),
           response: { 200: envelope(WriteAnswer, WRITTEN), ...problems(...REMOVE_ERRORS) },
         },

@@ -1,6 +1,7 @@
 // Manifests: reading them from the default branch, and proposing changes to them as pull requests
 // (Retool's Source Control API). Every write is an intent of entry operations, so that
 // merging later re-applies exactly what was asked and nothing else.
+import type { Override } from '../pull-requests/gates.js';
 import type { Actor } from '../audit/audit.service.js';
 import type { Config } from '../config.js';
 import { errors, invalidField } from '../errors.js';
@@ -28,6 +29,8 @@ export interface WriteOptions {
   /** The commit the caller read (body `base_sha` or `If-Match`). */
   readonly baseSha?: string | undefined;
   readonly commitMessage?: string | undefined;
+  /** An admin's override of holds and policy blocks, with its reason. */
+  readonly override?: Override | undefined;
 }
 
 export type WriteResult = PushedBranch | DryRunResult;
@@ -129,6 +132,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       snapshot,
       actor: options.actor,
       dryRun: options.dryRun,
+      override: options.override,
       action: describe.action,
       target: `manifest:${name}`,
       details: describe.details,

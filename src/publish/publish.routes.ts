@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { invalidField } from '../errors.js';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
+import { overrideOf } from '../http/override.js';
 import { EXAMPLE } from '../http/example-values.js';
 import { AUTHENTICATED_ERRORS, ElementType, envelope, ManifestName, ok, problems, PROPOSAL_ERRORS, ReleaseRef, Uuid, withExamples } from '../http/schemas.js';
-import { BaseSha, IfMatchHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
+import { BaseSha, WriteHeaders, ifMatchSha, PUSHED_EXAMPLE, WriteAnswer, WriteQuery } from '../pull-requests/pull-requests.schemas.js';
 import { parseUuid } from '../formats/values.js';
 import type { PublishService } from './publish.service.js';
 
@@ -49,7 +50,7 @@ export function publishRoutes(deps: { publish: PublishService }): FastifyPluginA
             'One branch mir/publish/<id>, one commit and one pull request for any number of manifests and elements; merging it sets them all at once. Each release must exist on the default branch, or be latest (404 release_not_found); duplicate or contradictory changes are 400 naming body.changes[i]. Rolling back is publishing an older version.',
           security: BEARER_SECURITY,
           querystring: WriteQuery,
-          headers: IfMatchHeaders,
+          headers: WriteHeaders,
           body: PublishBody,
           response: {
             200: envelope(WriteAnswer, {
@@ -83,7 +84,13 @@ export function publishRoutes(deps: { publish: PublishService }): FastifyPluginA
         if (header !== undefined && !/^[0-9a-f]{40}$/.test(header)) throw invalidField('headers.if-match', 'must be a commit sha (40 hex digits)');
         if (header && body.base_sha && header !== body.base_sha) throw invalidField('body.base_sha', 'differs from If-Match');
         const changes = body.changes.map((c, i) => ({ ...c, element_uuid: parseUuid(c.element_uuid, `body.changes[${i}].element_uuid`) }));
-        const options = { actor: actorOf(request), dryRun: request.query.dry_run, baseSha: body.base_sha ?? header, commitMessage: body.commit_message };
+        const options = {
+          actor: actorOf(request),
+          dryRun: request.query.dry_run,
+          baseSha: body.base_sha ?? header,
+          commitMessage: body.commit_message,
+          override: overrideOf(request),
+        };
         return ok(await deps.publish.publish(changes, options));
       },
     );

@@ -8,6 +8,7 @@ import { errors, invalidField, type FieldError } from '../errors.js';
 import type { GitGateway } from '../git/types.js';
 import type { Snapshot } from '../snapshots/snapshot.js';
 import { elementKey } from '../snapshots/snapshot.js';
+import type { Override } from '../pull-requests/gates.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PushedBranch } from '../pull-requests/proposals.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
@@ -30,6 +31,7 @@ export interface PublishOptions {
   readonly dryRun: boolean;
   readonly baseSha?: string | undefined;
   readonly commitMessage?: string | undefined;
+  readonly override?: Override | undefined;
 }
 
 export interface PublishService {
@@ -146,6 +148,7 @@ export function createPublishService(deps: {
         snapshot,
         actor: options.actor,
         dryRun: options.dryRun,
+        override: options.override,
         action: 'publish',
         target: manifests.length === 1 ? `manifest:${manifests[0]}` : `manifests:${manifests.join(',')}`,
         details: {

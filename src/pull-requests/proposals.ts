@@ -9,6 +9,7 @@ import type { GitGateway } from '../git/types.js';
 import type { EventPublisher } from '../events/events.service.js';
 import type { Snapshot } from '../snapshots/snapshot.js';
 import type { PullRequestProvider } from '../providers/types.js';
+import type { Override, Verdict } from './gates.js';
 import { applyIntent, conflictError, resolveChanges, type Application, type Intent } from './intent.js';
 import { pullRequestEvent } from './pull-request-events.js';
 import { pullRequestLink } from './pull-request-view.js';
@@ -19,6 +20,8 @@ export interface PushedBranch {
   branch_name: string;
   url: string;
   pull_request: { number: number; url: string; state: PullRequestState; title: string; provider: string; external_number: number | null };
+  /** What the gates (holds, policy) said when it was opened. */
+  policy?: Verdict[];
 }
 
 export interface DryRunResult {
@@ -29,6 +32,7 @@ export interface DryRunResult {
   files: Application['files'];
   manifests: Application['manifests'];
   operations: Intent['operations'];
+  policy?: Verdict[];
 }
 
 export interface Proposal {
@@ -48,6 +52,8 @@ export interface Proposal {
   readonly action: string;
   readonly target: string;
   readonly details?: Record<string, unknown>;
+  /** An admin's override of holds and policy blocks, with its reason. */
+  readonly override?: Override | undefined;
 }
 
 /** A short unique id for branch names: 8 characters of [a-z0-9]. */

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
+import { overrideOf } from '../http/override.js';
 import { EXAMPLE } from '../http/example-values.js';
 import { AUTHENTICATED_ERRORS, envelope, GIT_ERRORS, ok, problems } from '../http/schemas.js';
-import { PULL_REQUEST_EXAMPLE, PullRequestState } from './pull-requests.schemas.js';
+import { OverrideHeaders, PULL_REQUEST_EXAMPLE, PullRequestState } from './pull-requests.schemas.js';
 import type { PullRequestService } from './pull-requests.service.js';
 import type { PullRequestSync } from './pull-requests.sync.js';
 
@@ -81,12 +82,17 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
             'Never a text merge: unrelated changes merged since never conflict; an entry changed since gives 409 merge_conflict naming it, and the pull request becomes conflicted.',
           security: BEARER_SECURITY,
           params: NumberParams,
+          headers: OverrideHeaders,
           response: {
             200: envelope(
-              Type.Object({ pull_request: Type.Ref('PullRequest'), commit_sha: Type.String({ description: 'The default branch after the merge' }) }),
+              Type.Object({
+                pull_request: Type.Ref('PullRequest'),
+                commit_sha: Type.String({ description: 'The default branch after the merge' }),
+                policy: Type.Array(Type.Ref('Verdict'), { description: 'What holds and policy said of the merge' }),
+              }),
               {
                 description: 'The merged pull request and the default branch after the merge',
-                example: { success: true, data: { pull_request: PULL_REQUEST_EXAMPLE, commit_sha: EXAMPLE.mergeCommit } },
+                example: { success: true, data: { pull_request: PULL_REQUEST_EXAMPLE, commit_sha: EXAMPLE.mergeCommit, policy: [] } },
               },
             ),
             ...problems(
@@ -95,13 +101,16 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
               'pull_request_not_found',
               'pull_request_not_open',
               'merge_conflict',
+              'release_held',
+              'policy_blocked',
+              'policy_invalid',
               'not_fast_forward',
               'push_rejected',
             ),
           },
         },
       },
-      async (request) => ok(await deps.pullRequests.merge(request.params.number, actorOf(request))),
+      async (request) => ok(await deps.pullRequests.merge(request.params.number, actorOf(request), { override: overrideOf(request) })),
     );
 
     app.post(

@@ -5,6 +5,20 @@ import { EXAMPLE } from '../http/example-values.js';
 
 export const PullRequestState = Type.Enum(['open', 'merged', 'closed', 'conflicted']);
 
+export const Verdict = Type.Object(
+  {
+    gate: Type.String({ description: 'hold or policy' }),
+    manifest: Type.String(),
+    rule: Type.String({ description: 'hold, order, soak, freeze or approvals' }),
+    status: Type.Enum(['pass', 'blocked', 'overridden']),
+    reason: Type.String(),
+    until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a time-bound block (soak, freeze) ends' }),
+  },
+  { $id: 'Verdict', description: 'What a gate said of the change: pass, blocked (by what, until when) or overridden' },
+);
+
+const Policy = Type.Optional(Type.Array(Type.Ref('Verdict'), { description: 'The verdicts of holds and policy on this change' }));
+
 export const PushedBranch = Type.Object(
   {
     commit_sha: Type.String({ description: 'The commit the pushed branch points to' }),
@@ -18,6 +32,7 @@ export const PushedBranch = Type.Object(
       provider: Type.String({ description: 'builtin, github, gitlab, bitbucket or azure' }),
       external_number: Type.Union([Type.Integer(), Type.Null()], { description: "The forge's own number of the pull request (null for builtin)" }),
     }),
+    policy: Policy,
   },
   { $id: 'PushedBranch', description: 'A pushed branch and the pull request that proposes it' },
 );
@@ -42,6 +57,7 @@ export const DryRun = Type.Object(
       { description: 'Each touched manifest file, before and after' },
     ),
     operations: Type.Array(Operation),
+    policy: Policy,
   },
   { $id: 'DryRun', description: 'What the write would do (dry_run=true): nothing was pushed or recorded' },
 );
@@ -53,8 +69,21 @@ export const WriteQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** `If-Match` on a write: the optimistic-concurrency check `base_sha` makes, as a header. */
-export const IfMatchHeaders = Type.Object({
+const OverrideReason = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 2000,
+    description:
+      'An admin token only (403 otherwise): override the holds (409 release_held) and policy blocks (409 policy_blocked) this change meets, for this reason; every override is audited',
+  }),
+);
+
+/** Override headers of a gated action (a merge, a promotion): an admin's reason to let a held release or a policy block through. */
+export const OverrideHeaders = Type.Object({ 'Mir-Override-Reason': OverrideReason });
+
+/** A write's headers: `If-Match`, the optimistic-concurrency check `base_sha` makes, and the override. */
+export const WriteHeaders = Type.Object({
+  'Mir-Override-Reason': OverrideReason,
   'If-Match': Type.Optional(
     Type.String({
       description:
@@ -83,7 +112,7 @@ export const PullRequest = Type.Object(
     url: Type.String(),
     provider: Type.String(),
     external_number: Type.Union([Type.Integer(), Type.Null()], { description: "The forge's own number (null for builtin)" }),
-    kind: Type.Enum(['manifest', 'release', 'publish', 'hotfix_release']),
+    kind: Type.Enum(['manifest', 'release', 'publish', 'hotfix_release', 'promotion', 'rollback']),
     title: Type.String(),
     body: Type.String(),
     state: PullRequestState,
@@ -120,7 +149,7 @@ export const PullRequest = Type.Object(
   { $id: 'PullRequest' },
 );
 
-export const pullRequestSchemas = [PushedBranch, DryRun, PullRequest];
+export const pullRequestSchemas = [Verdict, PushedBranch, DryRun, PullRequest];
 
 const BRANCH = `mir/manifest/prod/71ek0kn8`;
 const MANIFEST_BEFORE = `version: 1.0.0\nname: prod\napps:\n  - uuid: ${EXAMPLE.app}\n    release: 1.4.1\nworkflows: []\n`;

@@ -9,6 +9,7 @@ import { AppError, errors, hasCode } from '../errors.js';
 import type { EventPublisher } from '../events/events.service.js';
 import type { GitGateway } from '../git/types.js';
 import type { PullRequestHost, PullRequestProvider } from '../providers/types.js';
+import { runGates, verdictLines, type Gate, type Override, type Verdict } from './gates.js';
 import { applyIntent, conflictError, resolveChanges, type Intent } from './intent.js';
 import { proposeChange, type DryRunResult, type Proposal, type ProposeDeps, type PushedBranch } from './proposals.js';
 import { toPullRequestView, type PullRequestView } from './pull-request-view.js';
@@ -23,7 +24,15 @@ export interface PullRequestService extends PullRequestHost {
   propose(proposal: Proposal): Promise<PushedBranch | DryRunResult>;
   list(filter: { state?: PullRequestState; limit?: number; before?: number }): Promise<PullRequestView[]>;
   get(number: number): Promise<PullRequestView>;
-  merge(number: number, actor: Actor): Promise<{ pull_request: PullRequestView; commit_sha: string }>;
+  merge(
+    number: number,
+    actor: Actor,
+    options?: { override?: Override | undefined },
+  ): Promise<{ pull_request: PullRequestView; commit_sha: string; policy: Verdict[] }>;
+  /** Verdicts a merge of `number` would get now (nothing is written). */
+  verdicts(number: number, actor: Actor): Promise<Verdict[]>;
+  /** A check every proposal and every merge passes through, run in the order added. */
+  addGate(gate: Gate): void;
   close(number: number, actor: Actor): Promise<PullRequestView>;
   /**
    * Records a merge that already happened on the provider (a forge webhook or poll, or our own
@@ -54,6 +63,7 @@ const MERGE_ATTEMPTS = 5;
 
 export function createPullRequestService(deps: PullRequestServiceDeps): PullRequestService {
   const listeners: MergeListener[] = [];
+  const gates: Gate[] = [];
   let pullRequestProvider: PullRequestProvider | undefined;
   const provider = () => (pullRequestProvider ??= deps.createProvider(service));
   const pullRequestUrl = (number: number) => `${deps.baseUrl}/api/v2/source_control/pull_requests/${number}`;
@@ -80,10 +90,44 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
     });
   }
 
+  /** Each verdict an override let through, audited with its reason. */
+  async function recordOverrides(verdicts: readonly Verdict[], actor: Actor, override: Override | undefined, number: number): Promise<void> {
+    for (const v of verdicts) {
+      if (v.status !== 'overridden') continue;
+      await deps.audit.record(actor, {
+        action: `${v.gate}.override`,
+        target: `manifest:${v.manifest}`,
+        details: { rule: v.rule, reason: override?.reason ?? null, blocked_because: v.reason, pull_request: number },
+      });
+    }
+  }
+
   const service: PullRequestService = {
     pullRequestUrl,
 
-    propose: (proposal) => proposeChange(proposals, proposal),
+    async propose(proposal) {
+      const verdicts = await runGates(gates, {
+        phase: 'propose',
+        intent: proposal.intent,
+        snapshot: proposal.snapshot,
+        actor: proposal.actor,
+        override: proposal.override,
+        provider: provider().name,
+      });
+      const result = await proposeChange(proposals, { ...proposal, body: [proposal.body, ...verdictLines(verdicts)].join('\n') });
+      if (!('dry_run' in result)) await recordOverrides(verdicts, proposal.actor, proposal.override, result.pull_request.number);
+      return { ...result, policy: verdicts };
+    },
+
+    addGate(gate) {
+      gates.push(gate);
+    },
+
+    async verdicts(number, actor) {
+      const row = await load(number);
+      const snapshot = await deps.snapshots.latest({ fresh: true });
+      return runGates(gates, { phase: 'merge', intent: row.intent as Intent, snapshot, actor, pullRequest: row, provider: row.provider });
+    },
 
     async list(filter) {
       const rows = await repository.listPullRequests(deps.db, {
@@ -104,9 +148,21 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
       listeners.push(listener);
     },
 
-    async merge(number, actor) {
+    async merge(number, actor, options = {}) {
       const row = await load(number);
       if (row.state === 'merged' || row.state === 'closed') throw notOpen(row);
+      const snapshot = await deps.snapshots.latest({ fresh: true });
+      const verdicts = await runGates(gates, {
+        phase: 'merge',
+        intent: row.intent as Intent,
+        snapshot,
+        actor,
+        override: options.override,
+        pullRequest: row,
+        provider: row.provider,
+      });
+      const blocked = verdicts.filter((v) => v.status === 'blocked');
+      if (blocked.length > 0) throw errors.policyBlocked(number, blocked);
       const merger = { name: actor.name, email: actor.email };
       let mergeCommit: string;
       try {
@@ -128,7 +184,8 @@ export function createPullRequestService(deps: PullRequestServiceDeps): PullRequ
       }
       const recorded = await service.recordMerged(number, mergeCommit, actor);
       if (!recorded.changed) throw notOpen(await load(number));
-      return { pull_request: recorded.pull_request, commit_sha: recorded.pull_request.merge_commit! };
+      await recordOverrides(verdicts, actor, options.override, number);
+      return { pull_request: recorded.pull_request, commit_sha: recorded.pull_request.merge_commit!, policy: verdicts };
     },
 
     async recordMerged(number, reportedCommit, actor) {

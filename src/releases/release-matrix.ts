@@ -27,12 +27,27 @@ export interface MatrixElement {
   pending: { manifest: string; release: string | null; pull_request: { number: number; url: string } }[];
   /** Releases proposed in open pull requests. */
   pending_releases: { release_version: string; pull_request: { number: number; url: string } }[];
+  /** Versions held after a rollback (src/promotion/holds.service.ts). */
+  holds: ActiveHold[];
   /**
    * Per instance: the release its manifest sets now (`desired`) and the one its last successful
    * deployment reported (`deployed`; null: not deployed, or not reported).
    */
   instances: Record<string, { desired: string | null; deployed: string | null }>;
 }
+
+/** An active hold as the release views show it. */
+export interface ActiveHold {
+  id: string;
+  version: string;
+  reason: string;
+  manifest: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** Active holds by element key; the holds domain provides them. */
+export type ActiveHolds = () => Promise<ReadonlyMap<ElementKey, readonly ActiveHold[]>>;
 
 export interface MatrixPage {
   elements: MatrixElement[];
@@ -70,7 +85,12 @@ function compareKeys(a: SortKey, b: SortKey): number {
   return 0;
 }
 
-export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: PullRequestService; deployments: DeploymentService }): ReleaseMatrix {
+export function createReleaseMatrix(deps: {
+  snapshots: Snapshots;
+  pullRequests: PullRequestService;
+  holds: ActiveHolds;
+  deployments: DeploymentService;
+}): ReleaseMatrix {
   const indexes = new WeakMap<Snapshot, Index>();
   // A manifest's file object is shared by every snapshot holding the same blob, so after a commit
   // only the manifests it changed are read again.
@@ -143,6 +163,7 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
         pendingReleases.get(key)!.push({ release_version: p.version, pull_request: link(p.pullRequest.number) });
       }
 
+      const holds = await deps.holds();
       const instances = await deps.deployments.states();
       const elements = selected.map((element): MatrixElement => {
         const key = elementKey(element.type, element.uuid);
@@ -158,6 +179,14 @@ export function createReleaseMatrix(deps: { snapshots: Snapshots; pullRequests: 
           manifests: Object.fromEntries(index.manifestNames.map((m) => [m, set?.get(m) ?? null])),
           pending: pending.get(key) ?? [],
           pending_releases: pendingReleases.get(key) ?? [],
+          holds: (holds.get(key) ?? []).map(({ id, version, reason, manifest, created_by, created_at }) => ({
+            id,
+            version,
+            reason,
+            manifest,
+            created_by,
+            created_at,
+          })),
           instances: Object.fromEntries(
             instances.map((i) => [i.instance, { desired: (i.manifest ? set?.get(i.manifest) : undefined) ?? null, deployed: i.deployed?.get(key) ?? null }]),
           ),

@@ -41,6 +41,18 @@ const WRITE_ERRORS = [
   'artifact_too_large',
 ] as const;
 
+const ActiveHold = Type.Object(
+  {
+    id: Type.String(),
+    version: Version,
+    reason: Type.String(),
+    manifest: Type.String(),
+    created_by: Type.String(),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { description: 'A hold on this version after a rollback: publish, promote and merges that set it are 409 release_held' },
+);
+
 const Release = Type.Object(
   {
     release_version: Version,
@@ -51,6 +63,7 @@ const Release = Type.Object(
     size: Type.Integer({ description: 'Bytes of the zip' }),
     status: Type.Enum(['available', 'pending'], { description: 'available: on the default branch; pending: proposed in an open pull request' }),
     pull_request: Type.Optional(Type.Object({ number: Type.Integer(), url: Type.String(), state: Type.String() })),
+    hold: Type.Optional(ActiveHold),
   },
   { $id: 'Release' },
 );
@@ -90,6 +103,7 @@ const MatrixElement = Type.Object({
   }),
   pending: Type.Array(Type.Object({ manifest: Type.String(), release: Type.Union([Type.String(), Type.Null()]), pull_request: Link })),
   pending_releases: Type.Array(Type.Object({ release_version: Version, pull_request: Link })),
+  holds: Type.Array(ActiveHold, { description: 'Held versions of this element' }),
   instances: Type.Record(
     Type.String(),
     Type.Object({
@@ -302,6 +316,7 @@ export function releaseRoutes(deps: { releases: ReleaseService; matrix: ReleaseM
                       manifests: { prod: '1.4.1', uat: '1.4.2' },
                       pending: [{ manifest: 'prod', release: '1.4.2', pull_request: { number: EXAMPLE.pullRequest, url: EXAMPLE.pullRequestUrl } }],
                       pending_releases: [],
+                      holds: [],
                       instances: { 'prod-eu': { desired: '1.4.1', deployed: '1.4.0' } },
                     },
                   ],

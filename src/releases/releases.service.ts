@@ -21,6 +21,7 @@ import type { ElementType } from '../formats/values.js';
 import { bumpVersion, compareVersions, highestVersion, type BumpKind } from '../formats/version.js';
 import type { ArtifactCatalog } from './artifact-catalog.js';
 import { createArtifactOrigins } from './artifact-origins.js';
+import type { ActiveHold, ActiveHolds } from './release-matrix.js';
 import { pendingArtifacts, type PendingArtifact } from './pending.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
@@ -33,6 +34,8 @@ export interface ReleaseView {
   size: number;
   status: 'available' | 'pending';
   pull_request?: { number: number; url: string; state: string };
+  /** Set when this version is held after a rollback. */
+  hold?: ActiveHold;
 }
 
 export interface CreateRelease {
@@ -90,6 +93,7 @@ export interface ReleaseServiceDeps {
   readonly pullRequests: PullRequestService;
   readonly catalog: ArtifactCatalog;
   readonly config: Pick<Config, 'git'>;
+  readonly holds: ActiveHolds;
 }
 
 export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
@@ -143,7 +147,9 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
       const found = await Promise.all(undated.map((a) => origins.of(snapshot.commit, a.path, a.blobId)));
       const originOf = new Map(undated.map((a, i) => [a.blobId, found[i]]));
       const views: ReleaseView[] = [];
+      const held = new Map(((await deps.holds()).get(elementKey(type, uuid)) ?? []).map((h) => [h.version, h]));
       for (const [version, artifact] of artifacts ?? []) {
+        const hold = held.get(version);
         const info = described.get(artifact.blobId);
         const metadata = info?.metadata ?? null;
         const origin = originOf.get(artifact.blobId);
@@ -155,6 +161,18 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
           sha256: info?.sha256 ?? '',
           size: info?.size ?? artifact.size,
           status: 'available',
+          ...(hold
+            ? {
+                hold: {
+                  id: hold.id,
+                  version: hold.version,
+                  reason: hold.reason,
+                  manifest: hold.manifest,
+                  created_by: hold.created_by,
+                  created_at: hold.created_at,
+                },
+              }
+            : {}),
         });
       }
       for (const p of pending) {

@@ -6,10 +6,14 @@
 export interface CacheStats {
   readonly name: string;
   readonly size: number;
-  readonly limit: number;
+  /** Entries held at most; undefined for a cache bounded by bytes alone. */
+  readonly limit: number | undefined;
   readonly hits: number;
   readonly misses: number;
   readonly evictions: number;
+  /** For a cache bounded by the bytes it holds: those bytes and the bound. */
+  readonly bytes?: number;
+  readonly limitBytes?: number;
 }
 
 export class BoundedCache<K, V> {

@@ -2,7 +2,7 @@
 // a git remote that refuses or resets. The process listens from the start, so `/readyz` can say
 // which step it is on and why it waits; the API answers 503 `not_ready` until every step is done.
 // Only configuration errors end the process (src/server.ts).
-import type { Logger } from '../git/types.js';
+import type { Logger } from './logger.js';
 
 /** What the app asks while starting (src/app.ts): whether to serve, and if not, why. */
 export interface StartupState {

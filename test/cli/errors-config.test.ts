@@ -56,7 +56,22 @@ t.test('mir: exit codes, configuration, help', async (t) => {
   await t.test('the version, and help for every command', async (t) => {
     t.match((await ok(t, ['--version'])).trim(), /^\d+\.\d+\.\d+$/);
     t.match(await ok(t, ['--help']), /Exit codes:/);
-    const commands = ['status', 'release', 'publish', 'pr', 'hotfix', 'instances', 'deployments', 'drift', 'webhooks', 'serve'];
+    const commands = [
+      'status',
+      'release',
+      'publish',
+      'pr',
+      'hotfix',
+      'instances',
+      'compare',
+      'promote',
+      'rollback',
+      'holds',
+      'deployments',
+      'drift',
+      'webhooks',
+      'serve',
+    ];
     for (const [i, run] of (await Promise.all(commands.map((command) => mir([command, '--help'])))).entries()) {
       t.equal(run.code, 0);
       t.match(run.stdout, new RegExp(`^Usage: mir ${commands[i]} `));

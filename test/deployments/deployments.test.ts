@@ -35,7 +35,7 @@ t.test('an instance reports a deployment: drift, the matrix and the gauges follo
   const polled = await call('GET', `/instances/${eu}/releases`, euToken);
   t.equal(polled.statusCode, 200);
   const instance = (await call('GET', `/instances/${eu}`, euToken)).json().data.instance;
-  t.equal(instance.last_seen_at, clock.now().toISOString());
+  t.equal(instance.last_seen_at, clock().toISOString());
   t.equal(instance.last_seen_commit, fixture.commit);
 
   const before = (await call('GET', `/instances/${eu}/drift`, euToken)).json().data;
@@ -65,7 +65,7 @@ t.test('an instance reports a deployment: drift, the matrix and the gauges follo
   clock.advance(60_000);
   const done = await call('PATCH', `/instances/${eu}/deployments/${deployment.id}`, euToken, { status: 'SUCCESS' });
   t.equal(done.statusCode, 200);
-  t.equal(done.json().data.completed_at, clock.now().toISOString());
+  t.equal(done.json().data.completed_at, clock().toISOString());
   const back = await call('PATCH', `/instances/${eu}/deployments/${deployment.id}`, euToken, { status: 'RUNNING' });
   t.equal(back.statusCode, 409);
   t.equal(back.json().code, 'deployment_status_invalid');
@@ -81,7 +81,7 @@ t.test('an instance reports a deployment: drift, the matrix and the gauges follo
       e.since,
     ]),
     [
-      [a.uuid, '1.1.0', '1.0.0', true, clock.now().toISOString()],
+      [a.uuid, '1.1.0', '1.0.0', true, clock().toISOString()],
       [w.uuid, '2.0.0', '2.0.0', false, null],
     ],
   );
@@ -246,7 +246,7 @@ t.test('a merge that changes what an instance should run makes it drift, once th
   t.equal(await app.services.deployments.evaluateAll(), 1, 'the instance now drifts (the other has no successful deployment to compare)');
   const drift = (await app.inject({ method: 'GET', url: `${API}/instances/${eu}/drift`, headers: ctx.auth(euToken) })).json().data;
   t.match(drift, { drifted: true, drifted_count: 1, commit_sha: merged.json().data.commit_sha });
-  t.match(drift.elements[0], { uuid: a.uuid, desired: '1.0.0', deployed: '1.1.0', since: clock.now().toISOString() });
+  t.match(drift.elements[0], { uuid: a.uuid, desired: '1.0.0', deployed: '1.1.0', since: clock().toISOString() });
   const detected = await ctx.database.handle.db.selectFrom('outbox_events').select('payload').where('type', '=', 'drift.detected').execute();
   t.equal(detected.length, 1);
   t.match(detected[0]!.payload, { instance: eu, elements: [{ uuid: a.uuid, desired: '1.0.0', deployed: '1.1.0' }] });

@@ -56,7 +56,7 @@ t.test('a receiver that fails three times then accepts gets the event exactly on
   t.equal(accepted(receiver).length, 1);
   t.equal(new Set(receiver.received.map((r) => JSON.parse(r.body).id)).size, 1, 'the same event id on every attempt');
   t.match(JSON.parse(accepted(receiver)[0]!.body), { type: 'instance.bound', data: { to: 'prod' } });
-  checkSigned(t, receiver, clock.now());
+  checkSigned(t, receiver, clock());
 
   const log = await ctx.app.inject({ method: 'GET', url: `${SUBSCRIPTIONS}/${subscription.id}/deliveries`, headers: ctx.auth() });
   t.same(
@@ -150,7 +150,7 @@ t.test('an inactive subscription gets nothing until it is active again; a claim 
   await dispatcher.runOnce();
   await db
     .updateTable('webhook_deliveries')
-    .set({ state: 'pending', claim: '00000000-0000-4000-8000-000000000000', next_attempt_at: new Date(clock.now().getTime() + 60_000) })
+    .set({ state: 'pending', claim: '00000000-0000-4000-8000-000000000000', next_attempt_at: new Date(clock().getTime() + 60_000) })
     .execute();
   const other = createDispatcher({ db, clock, logger: ctx.app.log as never, settings: ctx.config.webhooks });
   t.equal(await other.runOnce(), 0, 'claimed by someone else, within its lease: not taken');

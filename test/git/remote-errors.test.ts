@@ -1,7 +1,8 @@
 // Remote mode, the unhappy and the periodic paths: declined pushes, credentials, unreachable and
 // empty remotes, polling — against a real `git http-backend` on 127.0.0.1.
+import net from 'node:net';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { INITIAL_FILES } from '../../src/git/gateway.js';
 import { commitFiles, installHook, tempDir } from '../helpers/git-server.js';
 import { author, enc, makeGateway } from './fixtures.js';
@@ -64,6 +65,66 @@ t.test('an unreachable or missing remote is 503 git_unavailable', async (t) => {
   const commit = await gateway.commit({ parent: head, changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
   await t.rejects(gateway.pushBranch({ branch: 'mir/y', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
   t.equal(await gateway.headCommit(), head);
+});
+
+/**
+ * A TCP proxy to the git server that resets the connection carrying the next request whose first
+ * line matches `reset` (once per `arm()`): what a client sees when a kept-alive connection is
+ * closed by the remote as a request goes out on it.
+ */
+async function resettingProxy(t: Test, target: URL) {
+  let armed: RegExp | null = null;
+  const resets: string[] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('data', (chunk: Buffer) => {
+      const line = chunk.toString('latin1').split('\r\n', 1)[0]!;
+      if (armed?.test(line)) {
+        armed = null;
+        resets.push(line);
+        upstream.destroy();
+        client.resetAndDestroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = new URL(target);
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    resets,
+    arm(reset: RegExp) {
+      armed = reset;
+    },
+  };
+}
+
+t.test('a connection reset before the answer: reads are asked once more, a push is not', async (t) => {
+  const { make, server, git, origin } = await remoteSetup(t);
+  const proxy = await resettingProxy(t, new URL(server.repoUrl('origin')));
+  const gateway = make({ url: proxy.url });
+  proxy.arm(/^GET .*info\/refs\?service=git-upload-pack/);
+  await gateway.start();
+  proxy.arm(/^POST .*\/git-upload-pack /);
+  const theirs = await commitFiles({ repo: origin, branch: 'moved', files: { moved: 'm' }, message: 'm' });
+  await gateway.fetchAllBranches();
+  t.same(proxy.resets, [
+    `GET ${new URL(proxy.url).pathname}/info/refs?service=git-upload-pack HTTP/1.1`,
+    `POST ${new URL(proxy.url).pathname}/git-upload-pack HTTP/1.1`,
+  ]);
+  t.equal(await gateway.resolveRef('moved'), theirs, 'each was answered on a new connection: the fetch brought the new branch');
+
+  const commit = await gateway.commit({ parent: await gateway.headCommit(), changes: [{ path: 'a', bytes: enc('a') }], message: 'a', author });
+  proxy.arm(/^POST .*\/git-receive-pack /);
+  await t.rejects(gateway.pushBranch({ branch: 'mir/reset', commit, expectedOld: null }), { status: 503, code: 'git_unavailable' });
+  t.equal(proxy.resets.length, 3, 'the push was reset');
+  await t.rejects(git('rev-parse', '--verify', 'refs/heads/mir/reset'), 'and not sent again');
 });
 
 t.test('an empty remote gets the initial commit', async (t) => {

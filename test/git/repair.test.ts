@@ -5,6 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { TEMP_MARK } from '../../src/git/atomic-fs.js';
 import { repairRepository } from '../../src/git/repair.js';
+import { createSnapshots } from '../../src/snapshots/snapshots.js';
 import { commitFiles, runGit, tempDir } from '../helpers/git-server.js';
 import { author, createTestLogger, dec, enc, makeGateway } from './fixtures.js';
 import { remoteSetup } from './remote-fixtures.js';
@@ -171,9 +172,13 @@ t.test('a mirror whose pack indexes are garbage is fetched again from nothing on
   const moved = await commitFiles({ repo: origin, branch: 'main', files: { 'apps/Shop/main.js': 'shop v2\n' }, message: 'v2' });
 
   const second = make();
+  // Made before the start, as the app makes it: it must follow the rebuilt mirror's new object
+  // reader, not keep reading through the one that held the garbage indexes.
+  const snapshots = createSnapshots(second);
   await second.start();
   t.equal(await second.headCommit(), moved);
   t.equal((await git('rev-parse', 'main')).trim(), moved);
+  t.match(await snapshots.latest(), { commit: moved }, 'the snapshot is read from the rebuilt mirror');
   t.equal(dec(await second.readFile({ ref: moved, path: 'apps/Shop/main.js' })), 'shop v2\n', 'reads the origin files');
   t.match(
     logger.lines.find((l) => /the mirror is unusable/.test(l.msg ?? '')),

@@ -7,7 +7,6 @@ import { createGitGateway } from '../../src/git/gateway.js';
 import type { GitGateway } from '../../src/git/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { Clock } from '../../src/runtime/clock.js';
 import type { Scope } from '../../src/tokens/scopes.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -30,8 +29,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   readonly captureLogs?: boolean;
   readonly services?: AppDeps['services'];
-  /** The time the app reads; unset: the system clock. */
-  readonly clock?: Clock;
+  /** The app's clock (policy time); unset: the system clock. */
+  readonly clock?: () => Date;
 }
 
 const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, requestId: null };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Test } from 'tap';
 import { buildTestApp } from './app.js';
-import { element, manifestName, manifestYaml, seed, type FixtureElement } from './repo-fixture.js';
+import { commitFiles, element, manifestName, manifestYaml, seed, type FixtureElement } from './repo-fixture.js';
 
 export interface CliRun {
   readonly code: number | null;
@@ -49,7 +49,7 @@ export interface CliFixture {
   readonly url: string;
   /** A token with releases_write and write: every command's scope. */
   readonly token: string;
-  /** A token with every scope (webhooks need admin). */
+  /** An admin token (overrides, lifts), another actor than `token`'s. */
   readonly adminToken: string;
   readonly home: string;
   readonly app: FixtureElement;
@@ -61,17 +61,24 @@ export interface CliFixture {
   /** `mir <args>` with MIR_URL and MIR_TOKEN set (an env value undefined removes the variable). */
   mir(args: readonly string[], env?: Record<string, string | undefined>): Promise<CliRun>;
   /** Runs it, asserts exit 0, answers stdout. */
-  ok(t: Test, args: readonly string[]): Promise<string>;
+  ok(t: Test, args: readonly string[], env?: Record<string, string | undefined>): Promise<string>;
   /** `mir --json <args>`, asserts exit 0, answers stdout parsed. */
-  json(t: Test, args: readonly string[]): Promise<any>;
+  json(t: Test, args: readonly string[], env?: Record<string, string | undefined>): Promise<any>;
   tokenNeverPrinted(t: Test): void;
+}
+
+export interface CliFixtureOptions {
+  readonly appReleases?: string[];
+  readonly prodRelease?: string;
+  /** Files committed to the default branch after the seed (a uat manifest with entries, a policy…). */
+  readonly files?: (seeded: { app: FixtureElement; flow: FixtureElement; prod: string; uat: string }) => Record<string, string>;
 }
 
 /**
  * A mir listening on 127.0.0.1 with an app (releases `appReleases`) and a workflow (0.1.0), and
- * manifests prod (the app at `prodRelease`) and uat (empty); a HOME of its own for the CLI.
+ * manifests prod (the app at `prodRelease`) and uat (empty), then `files`; a HOME of its own for the CLI.
  */
-export async function cliFixture(t: Test, options: { appReleases?: string[]; prodRelease?: string } = {}): Promise<CliFixture> {
+export async function cliFixture(t: Test, options: CliFixtureOptions = {}): Promise<CliFixture> {
   const ctx = await buildTestApp(t);
   await ctx.app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
@@ -80,6 +87,7 @@ export async function cliFixture(t: Test, options: { appReleases?: string[]; pro
   const [prod, uat] = [manifestName('prod'), manifestName('uat')];
   const prodEntries: [string, string][] = [[app.uuid, options.prodRelease ?? '1.0.0']];
   await seed(ctx.git, { elements: [app, flow], manifests: { [prod]: manifestYaml(prod, { apps: prodEntries }), [uat]: manifestYaml(uat) } });
+  if (options.files) await commitFiles(ctx.git, options.files({ app, flow, prod, uat }));
   const token = await ctx.tokenFor('source_control:releases_write', 'source_control:write');
   const home = await mkdtemp(path.join(os.tmpdir(), 'mir-cli-home-'));
   t.teardown(() => rm(home, { recursive: true, force: true }));
@@ -99,20 +107,21 @@ export async function cliFixture(t: Test, options: { appReleases?: string[]; pro
       runs.push(result);
       return result;
     },
-    async ok(t, args) {
-      const result = await fixture.mir(args);
+    async ok(t, args, env) {
+      const result = await fixture.mir(args, env);
       t.equal(result.code, 0, `mir ${args.join(' ')}: ${result.stderr}`);
       return result.stdout;
     },
-    async json(t, args) {
-      const result = await fixture.mir(['--json', ...args]);
+    async json(t, args, env) {
+      const result = await fixture.mir(['--json', ...args], env);
       t.equal(result.code, 0, `mir --json ${args.join(' ')}: ${result.stderr}`);
       return JSON.parse(result.stdout);
     },
     tokenNeverPrinted(t) {
       t.ok(runs.length > 0, `${runs.length} runs`);
-      const shown = runs.filter((run) => [token, ctx.adminToken].some((secret) => run.stdout.includes(secret) || run.stderr.includes(secret)));
-      t.same(shown, [], 'the token is in no stdout or stderr');
+      const secrets = [token, ctx.adminToken];
+      const shown = runs.filter((run) => secrets.some((secret) => run.stdout.includes(secret) || run.stderr.includes(secret)));
+      t.same(shown, [], 'no token is in any stdout or stderr');
     },
   };
   return fixture;

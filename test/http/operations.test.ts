@@ -31,6 +31,16 @@ t.test('health, readiness and metrics', async (t) => {
   t.match(metrics.body, /mir_cache_entries\{cache="tokens"\} 1\n/);
   t.match(metrics.body, /mir_cache_limit_entries\{cache="tokens"\} 10000\n/);
   for (const cache of ['artifacts', 'instance_bindings', 'instance_answers']) t.match(metrics.body, new RegExp(`mir_cache_entries\\{cache="${cache}"\\} 0\n`));
+  // The git object reader's caches: two bounded by bytes (no entry limit), one by entries.
+  t.match(metrics.body, /mir_cache_limit_bytes\{cache="git_delta_bases"\} 33554432\n/);
+  t.match(metrics.body, /mir_cache_limit_bytes\{cache="git_primed_objects"\} 67108864\n/);
+  t.match(metrics.body, /mir_cache_limit_entries\{cache="git_object_sizes"\} 2000000\n/);
+  t.notMatch(metrics.body, /mir_cache_limit_entries\{cache="git_delta_bases"\}/, 'no entry limit where there is none');
+  for (const cache of ['git_delta_bases', 'git_primed_objects', 'git_object_sizes']) {
+    t.match(metrics.body, new RegExp(`mir_cache_entries\\{cache="${cache}"\\} \\d+\n`));
+    t.match(metrics.body, new RegExp(`mir_cache_misses_total\\{cache="${cache}"\\} \\d+\n`));
+  }
+  t.match(metrics.body, /mir_cache_bytes\{cache="git_delta_bases"\} \d+\n/);
   await app.inject({ method: 'GET', url: '/api/v2/tokens', headers: ctx.auth() });
   const again = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(again, /mir_cache_hits_total\{cache="tokens"\} 1\n/, 'a scrape reports what happened since the last one, once');

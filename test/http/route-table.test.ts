@@ -28,6 +28,8 @@ const SCOPES_BY_TAG: Record<string, readonly [Scope, Scope] | 'public'> = {
   Hotfixes: ['source_control:releases_read', 'source_control:releases_write'],
   'Pull requests': ['source_control:releases_read', 'source_control:releases_write'],
   Instances: ['source_control:read', 'source_control:write'],
+  Promotion: ['source_control:releases_read', 'source_control:releases_write'],
+  Holds: ['source_control:releases_read', 'admin'],
   Deployments: ['source_control:read', 'source_control:write'],
   'Event webhooks': ['admin', 'admin'],
 };
@@ -214,6 +216,49 @@ const ROUTES: Record<string, Route> = {
   getHotfix: { prepare: async (env) => ({ url: `${API}/hotfixes/${await env.hotfix()}` }) },
   releaseHotfix: { prepare: async (env) => ({ url: `${API}/hotfixes/${await env.hotfix(true)}/release` }), audit: 'hotfix.release' },
   abandonHotfix: { prepare: async (env) => ({ url: `${API}/hotfixes/${await env.hotfix()}/abandon` }), audit: 'hotfix.abandon' },
+
+  compareManifests: {
+    prepare: async (env) => ({ url: `${API}/compare?from=${(await env.app(['1.0.0'], { inManifest: '1.0.0' })).manifest}&to=${(await env.app()).manifest}` }),
+  },
+  promote: {
+    prepare: async (env) => ({
+      url: `${API}/promote`,
+      payload: { from: (await env.app(['1.0.0'], { inManifest: '1.0.0' })).manifest, to: (await env.app()).manifest },
+    }),
+    audit: 'promote',
+  },
+  rollback: {
+    prepare: async (env) => {
+      const { e, manifest } = await env.app(['1.0.0', '1.1.0'], { inManifest: '1.1.0' });
+      return { url: `${API}/rollback`, payload: { manifest, element_uuid: e.uuid, element_type: 'PAGE', reason: 'route table' } };
+    },
+    audit: 'rollback',
+  },
+  listHolds: { prepare: async () => ({ url: `${API}/holds` }) },
+  liftHold: {
+    prepare: async (env) => {
+      const { e, manifest } = await env.app(['1.0.0', '1.1.0'], { inManifest: '1.1.0' });
+      const data = await env.ok('POST', `${API}/rollback`, { manifest, element_uuid: e.uuid, element_type: 'PAGE', reason: 'route table' });
+      return { url: `${API}/holds/${(data.hold as { id: string }).id}/lift`, payload: { reason: 'route table' } };
+    },
+    audit: 'hold.lift',
+  },
+  listApprovals: { prepare: async (env) => ({ url: `${API}/pull_requests/${(await env.pullRequest()).number}/approvals` }) },
+  approvePullRequest: {
+    prepare: async (env) => ({ url: `${API}/pull_requests/${(await env.pullRequest()).number}/approvals` }),
+    audit: 'pull_request.approve',
+  },
+  withdrawApproval: {
+    prepare: async (env) => {
+      const { number } = await env.pullRequest();
+      // Approved by a token of the same name as the one the table calls with (approvals are by name).
+      const approver = await env.ctx.tokenFor('source_control:releases_write');
+      await env.inject({ method: 'POST', url: `${API}/pull_requests/${number}/approvals`, headers: env.ctx.auth(approver) });
+      return { url: `${API}/pull_requests/${number}/approvals` };
+    },
+    audit: 'pull_request.approval.withdraw',
+  },
+  getPullRequestVerdicts: { prepare: async (env) => ({ url: `${API}/pull_requests/${(await env.pullRequest()).number}/verdicts` }) },
 
   listInstances: { prepare: async () => ({ url: `${API}/instances` }) },
   createInstance: {

@@ -3,6 +3,7 @@
 // publishing the older version.
 import type { Command } from 'commander';
 import type { Context, Run } from '../context.js';
+import { overrideHeader, overrideReason } from '../arguments.js';
 import { elementType, resolveElement, typeOption } from '../elements.js';
 import { usageError } from '../exit-codes.js';
 import { fields } from '../output.js';
@@ -13,6 +14,7 @@ interface PublishOptions {
   readonly message?: string;
   readonly baseSha?: string;
   readonly dryRun?: boolean;
+  readonly overrideReason?: string;
 }
 
 const RELEASE = /^(\d+\.\d+\.\d+|latest)$/;
@@ -26,6 +28,7 @@ export function registerPublish(program: Command, run: Run): void {
     .addOption(typeOption())
     .option('--message <text>', 'the commit message')
     .option('--base-sha <sha>', 'the default-branch commit you read: 409 (exit 3) if an entry changed since')
+    .option('--override-reason <text>', 'an admin token only: publish a held release, for this reason (audited)', overrideReason)
     .option('--dry-run', 'say what would be pushed; push nothing')
     .action((manifest: string, specs: string[], options: PublishOptions, command: Command) => run(command, (ctx) => publish(ctx, manifest, specs, options)));
 }
@@ -46,7 +49,7 @@ async function publish(ctx: Context, manifest: string, specs: readonly string[],
   ctx.out.progress(`${options.dryRun ? 'computing' : 'pushing'} ${changes.length === 1 ? 'one change' : `${changes.length} changes`} to ${manifest}`);
   const answer = await ctx.send(
     ctx.client().POST('/api/v2/source_control/publish', {
-      params: { query: options.dryRun ? { dry_run: true } : {} },
+      params: { query: options.dryRun ? { dry_run: true } : {}, header: overrideHeader(options.overrideReason) },
       body: {
         changes,
         ...(options.message !== undefined ? { commit_message: options.message } : {}),

@@ -1,12 +1,13 @@
-// `mir pr list|show|merge|close`. The API has no dry run for merge and close: `--dry-run` reads the
-// pull request and says what the write would do, which a write of an open one does.
+// `mir pr list|show|merge|close|approve|unapprove|verdicts`. The API has no dry run for merge and
+// close: `--dry-run` reads the pull request and says what the write would do, which a write of an
+// open one does.
 import { Option, type Command } from 'commander';
 import type { components } from '../../client/client.js';
-import { positiveInteger } from '../arguments.js';
+import { overrideHeader, overrideReason, positiveInteger } from '../arguments.js';
 import type { Context, Run } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { fields, shortSha, table, type FieldEntry } from '../output.js';
-import { pullRequestLine } from './write-answers.js';
+import { pullRequestLine, verdictEntries } from './write-answers.js';
 
 type PullRequest = components['schemas']['PullRequest'];
 
@@ -16,7 +17,7 @@ interface ListOptions {
 }
 
 export function registerPullRequests(program: Command, run: Run): void {
-  const pr = program.command('pr').description('pull requests: list, show, merge, close');
+  const pr = program.command('pr').description('pull requests: list, show, merge, close, approve, unapprove, verdicts');
   pr.command('list')
     .description('pull requests, newest first')
     .addOption(new Option('--state <state>', 'only those in this state').choices(['open', 'merged', 'closed', 'conflicted']))
@@ -29,13 +30,31 @@ export function registerPullRequests(program: Command, run: Run): void {
   pr.command('merge')
     .description('merge: re-applies its change to the default branch as it is now')
     .argument('<number>', 'the pull request number', positiveInteger)
+    .option('--override-reason <text>', 'an admin token only: merge through holds and policy blocks, for this reason (audited)', overrideReason)
     .option('--dry-run', 'say what would be merged; merge nothing')
-    .action((number: number, options: { dryRun?: boolean }, command: Command) => run(command, (ctx) => merge(ctx, number, options)));
+    .action((number: number, options: MergeOptions, command: Command) => run(command, (ctx) => merge(ctx, number, options)));
   pr.command('close')
     .description('close without merging (deletes its branch)')
     .argument('<number>', 'the pull request number', positiveInteger)
     .option('--dry-run', 'say what would be closed; close nothing')
     .action((number: number, options: { dryRun?: boolean }, command: Command) => run(command, (ctx) => close(ctx, number, options)));
+  pr.command('approve')
+    .description('approve a builtin pull request with this token (not its author’s)')
+    .argument('<number>', 'the pull request number', positiveInteger)
+    .action((number: number, _options: unknown, command: Command) => run(command, (ctx) => approvals(ctx, number, 'approve')));
+  pr.command('unapprove')
+    .description('withdraw this token’s approval')
+    .argument('<number>', 'the pull request number', positiveInteger)
+    .action((number: number, _options: unknown, command: Command) => run(command, (ctx) => approvals(ctx, number, 'withdraw')));
+  pr.command('verdicts')
+    .description('what holds and policy would say of merging it now')
+    .argument('<number>', 'the pull request number', positiveInteger)
+    .action((number: number, _options: unknown, command: Command) => run(command, (ctx) => verdicts(ctx, number)));
+}
+
+interface MergeOptions {
+  readonly dryRun?: boolean;
+  readonly overrideReason?: string;
 }
 
 async function list(ctx: Context, options: ListOptions): Promise<void> {
@@ -81,15 +100,38 @@ function describe(p: PullRequest): string {
   return fields(entries);
 }
 
-async function merge(ctx: Context, number: number, options: { dryRun?: boolean }): Promise<void> {
+async function merge(ctx: Context, number: number, options: MergeOptions): Promise<void> {
   if (options.dryRun) return dryRun(ctx, number, 'merge');
   ctx.out.progress(`merging pull request #${number}`);
-  const answer = await ctx.send(ctx.client().POST('/api/v2/source_control/pull_requests/{number}/merge', { params: { path: { number } } }));
+  const answer = await ctx.send(
+    ctx.client().POST('/api/v2/source_control/pull_requests/{number}/merge', { params: { path: { number }, header: overrideHeader(options.overrideReason) } }),
+  );
+  ctx.out.result(answer, () =>
+    fields([['merged', pullRequestLine(answer.pull_request)], ['default branch', shortSha(answer.commit_sha)], ...verdictEntries(answer.policy)]),
+  );
+}
+
+async function approvals(ctx: Context, number: number, action: 'approve' | 'withdraw'): Promise<void> {
+  const path = '/api/v2/source_control/pull_requests/{number}/approvals';
+  const params = { params: { path: { number } } };
+  const answer = await ctx.send(action === 'approve' ? ctx.client().POST(path, params) : ctx.client().DELETE(path, params));
   ctx.out.result(answer, () =>
     fields([
-      ['merged', pullRequestLine(answer.pull_request)],
-      ['default branch', shortSha(answer.commit_sha)],
+      ['pull request', `#${answer.pull_request}`],
+      ['approvals', answer.approvals.length],
+      ...answer.approvals.map((a): FieldEntry => ['  by', `${a.approver} at ${a.approved_at}`]),
     ]),
+  );
+}
+
+async function verdicts(ctx: Context, number: number): Promise<void> {
+  const answer = await ctx.send(ctx.client().GET('/api/v2/source_control/pull_requests/{number}/verdicts', { params: { path: { number } } }));
+  ctx.out.result(answer, () =>
+    table(
+      ['gate', 'manifest', 'rule', 'status', 'until', 'reason'],
+      answer.policy.map((v) => [v.gate, v.manifest, v.rule, v.status, v.until ?? '—', v.reason]),
+      `no holds or policy apply to pull request #${number}`,
+    ),
   );
 }
 

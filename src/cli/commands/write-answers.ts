@@ -28,3 +28,19 @@ export function dryRunEntries(answer: DryRun): FieldEntry[] {
     ...answer.files.map((f): FieldEntry => [`  ${f.change}`, f.path]),
   ];
 }
+
+type Verdict = components['schemas']['Verdict'];
+
+/** What holds and policy said of a change, one line each: `prod approvals  blocked: 0 of 2 … (until …)`. */
+export function verdictEntries(policy: readonly Verdict[] | undefined): FieldEntry[] {
+  return (policy ?? []).map((v): FieldEntry => [`${v.gate} ${v.manifest} ${v.rule}`, `${v.status}: ${v.reason}${v.until ? ` (until ${v.until})` : ''}`]);
+}
+
+/** A dry run's exact changes: each operation of the intent it would record. */
+export function operationEntries(operations: readonly Record<string, unknown>[]): FieldEntry[] {
+  return operations.map((op): FieldEntry => {
+    const text = (key: string) => (typeof op[key] === 'string' ? (op[key] as string) : '—');
+    if (op.op === 'set_entry') return ['  set', `${text('manifest')} ${text('element_type')} ${text('element_uuid')}: ${text('from')} → ${text('to')}`];
+    return [`  ${text('op')}`, `${text('manifest')} ${text('element_uuid')}`];
+  });
+}
