@@ -271,7 +271,7 @@ export const MODULES: readonly DomainModule[] = [
     create: ({ db, clock, config, logger }) => createDispatcher({ db, clock, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) }),
   }),
   // Holds before policy: their gates run in this order on every proposal and merge.
-  module({ name: 'holds', create: ({ db }, { audit, pullRequests }) => createHoldService({ db, audit, pullRequests }) }),
+  module({ name: 'holds', create: ({ db }, { audit, events, pullRequests }) => createHoldService({ db, audit, events, pullRequests }) }),
   module({ name: 'policy', create: ({ db, git, clock }, { pullRequests }) => createPolicyService({ db, git, pullRequests, clock }) }),
   module({
     name: 'approvals',

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditService } from '../audit/audit.service.js';
 import type { ReleaseHoldRow, Tables } from '../db/database.js';
 import { errors } from '../errors.js';
+import type { EventPublisher } from '../events/events.service.js';
 import { LATEST, type ElementType } from '../formats/values.js';
 import { compareVersions } from '../formats/version.js';
 import type { Gate, Verdict } from '../pull-requests/gates.js';
@@ -74,8 +75,8 @@ export function toHoldView(row: ReleaseHoldRow): HoldView {
   };
 }
 
-export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditService; pullRequests: PullRequestService }): HoldService {
-  const { db, audit } = deps;
+export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditService; events: EventPublisher; pullRequests: PullRequestService }): HoldService {
+  const { db, audit, events } = deps;
 
   const gate: Gate = {
     name: 'hold',
@@ -114,7 +115,7 @@ export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditServic
         if (compareVersions(release.version, hold.version) <= 0) continue;
         await db.transaction().execute(async (trx) => {
           const lifted = await repository.liftHold(trx, hold.id, { by: actor.name, reason: `superseded by release ${release.version}` });
-          if (lifted)
+          if (lifted) {
             await audit.record(
               actor,
               {
@@ -124,6 +125,8 @@ export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditServic
               },
               trx,
             );
+            await events.publish(trx, [{ type: 'hold.lifted', data: { hold: toHoldView(lifted) } }]);
+          }
         });
       }
     }
@@ -149,7 +152,11 @@ export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditServic
     },
 
     async place(hold, actor) {
-      return toHoldView((await repository.insertHold(db, { ...hold, created_by: actor.name })).hold);
+      return db.transaction().execute(async (trx) => {
+        const placed = await repository.insertHold(trx, { ...hold, created_by: actor.name });
+        if (placed.created) await events.publish(trx, [{ type: 'hold.created', data: { hold: toHoldView(placed.hold) } }]);
+        return toHoldView(placed.hold);
+      });
     },
 
     async lift(id, reason, actor) {
@@ -161,6 +168,7 @@ export function createHoldService(deps: { db: Kysely<Tables>; audit: AuditServic
           { action: 'hold.lift', target: `hold:${id}`, details: { reason, version: lifted.version, element_uuid: lifted.element_uuid } },
           trx,
         );
+        await events.publish(trx, [{ type: 'hold.lifted', data: { hold: toHoldView(lifted) } }]);
         return toHoldView(lifted);
       });
     },

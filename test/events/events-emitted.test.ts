@@ -68,3 +68,27 @@ t.test('pull requests, releases, manifests, bindings, hotfixes: each change writ
   );
   t.match(hotfixEvents[1]!.payload, { hotfix: { id: hotfix.json().data.hotfix.id, state: 'abandoned' } });
 });
+
+t.test('a rollback places a hold (hold.created); lifting it is heard too (hold.lifted)', async (t) => {
+  const ctx = await buildTestApp(t);
+  const a = element('PAGE', ['1.0.0', '1.1.0']);
+  const prod = manifestName('prod');
+  await seed(ctx.git, { elements: [a], manifests: { [prod]: manifestYaml(prod, { apps: [[a.uuid, '1.1.0']] }) } });
+  const rolled = await ctx.app.inject({
+    method: 'POST',
+    url: `${API}/rollback`,
+    headers: ctx.auth(),
+    payload: { manifest: prod, element_uuid: a.uuid, element_type: 'PAGE', reason: 'breaks checkout' },
+  });
+  t.equal(rolled.statusCode, 200, rolled.body);
+  const hold = rolled.json().data.hold;
+  const lifted = await ctx.app.inject({ method: 'POST', url: `${API}/holds/${hold.id}/lift`, headers: ctx.auth(), payload: { reason: 'fixed in 1.2.0' } });
+  t.equal(lifted.statusCode, 200, lifted.body);
+  const events = (await outbox(ctx)).filter((e) => e.type.startsWith('hold.'));
+  t.same(
+    events.map((e) => e.type),
+    ['hold.created', 'hold.lifted'],
+  );
+  t.match(events[0]!.payload, { hold: { id: hold.id, version: '1.1.0', reason: 'breaks checkout', active: true } });
+  t.match(events[1]!.payload, { hold: { id: hold.id, active: false, lift_reason: 'fixed in 1.2.0' } });
+});
