@@ -107,7 +107,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     const retryAt = result.outcome === 'delivered' || attempt >= settings.maxAttempts ? null : new Date(at.getTime() + retryDelay(attempt, settings, random()));
     await outbox.recordAttempt(deps.db, delivery, result, at, retryAt);
     if (result.outcome !== 'delivered') {
-      // The URL only: it may carry a token in its query, and the secret never leaves the row.
+      // Neither the URL (its query may carry a token) nor the secret is logged: the subscription id says which.
       deps.logger.info(
         { event: delivery.event_id, subscription: delivery.subscription_id, attempt, outcome: result.outcome, dead: retryAt === null },
         'webhook delivery failed',

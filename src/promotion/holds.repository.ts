@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { ReleaseHoldRow, Tables } from '../db/database.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { ReleaseHoldRow, ReleaseHoldsTable, Tables } from '../db/database.js';
 import type { ElementType } from '../formats/values.js';
 
 export function listHolds(
@@ -25,16 +25,7 @@ export function findHold(db: Kysely<Tables>, id: string): Promise<ReleaseHoldRow
 /** The new hold, or the active one already on that version. */
 export async function insertHold(
   db: Kysely<Tables>,
-  row: {
-    id: string;
-    element_type: ElementType;
-    element_uuid: string;
-    version: string;
-    manifest: string;
-    reason: string;
-    pull_request: number | null;
-    created_by: string;
-  },
+  row: Omit<Insertable<ReleaseHoldsTable>, 'created_at' | 'lifted_at' | 'lifted_by' | 'lift_reason'> & { id: string },
 ): Promise<{ hold: ReleaseHoldRow; created: boolean }> {
   const inserted = await db
     .insertInto('release_holds')
