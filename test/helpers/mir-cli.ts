@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Test } from 'tap';
 import { buildTestApp } from './app.js';
 import { commitFiles, element, manifestName, manifestYaml, seed, type FixtureElement } from './repo-fixture.js';
+import { TS_NODE_ARGS } from './child.js';
 
 export interface CliRun {
   readonly code: number | null;
@@ -26,9 +27,9 @@ export function cliEnv(env: Record<string, string | undefined>): Record<string, 
   return Object.fromEntries(Object.entries({ ...inherited, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** `mir <args>` started; test/helpers/tsx.mjs as tap loads the tests, so its coverage maps to the sources. */
+/** `mir <args>` started with the loader tap loads the tests with (child.ts). */
 export function spawnMir(args: readonly string[], env: Record<string, string | undefined>): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ['--import', './test/helpers/tsx.mjs', 'src/cli/main.ts', ...args], {
+  return spawn(process.execPath, [...TS_NODE_ARGS, 'src/cli/main.ts', ...args], {
     cwd: ROOT,
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
