@@ -2,6 +2,7 @@
 // listens (src/server.ts does), so tests build the real thing and use `app.inject`.
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Gauge } from 'prom-client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { Config } from './config.js';
@@ -112,6 +113,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   registerWarmerMetrics(metrics, services.warmer, deps.git);
   registerDeploymentMetrics(metrics, services.deployments, context.clock);
+  new Gauge({
+    name: 'mir_event_streams',
+    help: 'Event streams (GET /api/v2/source_control/events) open in this process',
+    registers: [metrics],
+    collect() {
+      this.set(services.eventStream.size());
+    },
+  });
 
   const checks: ReadinessCheck[] = [
     ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),
