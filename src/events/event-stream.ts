@@ -26,6 +26,7 @@ import { errors } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { EventType } from './event-types.js';
 import * as outbox from './outbox.repository.js';
+import { createPeriodicTask, type PeriodicTask } from '../runtime/periodic.js';
 
 export type StreamEvent = outbox.SequencedEvent;
 
@@ -116,7 +117,7 @@ export function createEventStreamHub(deps: EventStreamDeps): EventStreamHub {
   const live = new Set<Live>();
   let cursor: Cursor | null = null;
   let starting: Promise<Cursor> | null = null;
-  let timer: NodeJS.Timeout | undefined;
+  let poller: PeriodicTask<boolean> | undefined;
   // A new poller generation whenever it stops, so a tick in flight from the last one is dropped.
   let generation = 0;
 
@@ -134,7 +135,9 @@ export function createEventStreamHub(deps: EventStreamDeps): EventStreamHub {
             throw new Error('the event stream stopped while it started');
           }
           cursor = { at, gap: null };
-          schedule(settings.pollMs, mine);
+          // A full batch is read again at once; tick() reports its own failures.
+          poller = createPeriodicTask({ everyMs: settings.pollMs, runAtStart: false, run: () => tick(mine), again: (more) => more, onError: () => undefined });
+          poller.start();
           return cursor;
         })
         .catch((error: unknown) => {
@@ -144,14 +147,6 @@ export function createEventStreamHub(deps: EventStreamDeps): EventStreamHub {
       starting = promise;
     }
     return starting;
-  }
-
-  function schedule(delayMs: number, mine: number) {
-    timer = setTimeout(() => {
-      void tick(mine).then((more) => {
-        if (mine === generation) schedule(more ? 0 : settings.pollMs, mine);
-      });
-    }, delayMs);
   }
 
   /** Returns whether a full batch was handed out (read again at once). */
@@ -173,8 +168,9 @@ export function createEventStreamHub(deps: EventStreamDeps): EventStreamHub {
   function stopIfIdle() {
     if (slots.size > 0) return;
     generation += 1;
-    if (timer) clearTimeout(timer);
-    timer = undefined;
+    // Not awaited: a tick in flight finds its generation gone and drops what it read.
+    void poller?.stop();
+    poller = undefined;
     cursor = null;
   }
 
