@@ -27,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { serializeReleaseMetadata } from '../src/formats/release-metadata.js';
-import { TSX_CHILD_ENV } from '../test/helpers/child.js';
+import { CHILD_ENV } from '../test/helpers/child.js';
 import { createReplica, type Replica } from '../test/helpers/replica.js';
 import { generateRepo, type GeneratedRepo } from './generate-repo.js';
 import { appendResults, machine, numberFlag, writeResults } from './results.js';
@@ -278,7 +278,7 @@ interface Probe {
 function startProbe(url: string): Probe {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--probe', url], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...TSX_CHILD_ENV },
+    env: { ...process.env, ...CHILD_ENV },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return {

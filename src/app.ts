@@ -47,7 +47,16 @@ export interface AppDeps {
 
 export type { Services } from './modules.js';
 
-export type App = FastifyInstance & { readonly services: Services };
+export type App = FastifyInstance & {
+  readonly services: Services;
+  /**
+   * Starts the modules' background work (forge sync, drift, webhook dispatch). An app built with a
+   * `startup` (the server) waits for this call, made once migrations and the repository are done:
+   * started at listen, a round would run against tables that do not exist yet. Otherwise it starts
+   * when the app is ready.
+   */
+  startBackground(): Promise<void>;
+};
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, database } = deps;
@@ -121,12 +130,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   for (const module of MODULES) {
     if (module.routes) await app.register(module.routes(services));
-    const { onReady, onClose } = module;
-    if (onReady) app.addHook('onReady', () => onReady(services));
+    const { onClose } = module;
     if (onClose) app.addHook('onClose', () => onClose(services));
   }
+  let started: Promise<void> | undefined;
+  const startBackground = () =>
+    (started ??= (async () => {
+      for (const module of MODULES) await module.start?.(services);
+    })());
+  if (!startup) app.addHook('onReady', startBackground);
 
-  return Object.assign(app, { services });
+  return Object.assign(app, { services, startBackground });
 }
 
 function createForge(deps: AppDeps): ForgeProvider {

@@ -100,8 +100,8 @@ export interface DomainModule<K extends keyof Services = keyof Services> {
   readonly create: (context: ModuleContext, services: Services) => Services[K];
   readonly schemas?: readonly TSchema[];
   readonly routes?: (services: Services) => FastifyPluginAsyncTypebox;
-  /** Run once the app is ready (listening or not), and when it closes. */
-  readonly onReady?: (services: Services) => Promise<void> | void;
+  /** Background work: started by `app.startBackground()` (src/app.ts says when), stopped by onClose. */
+  readonly start?: (services: Services) => Promise<void> | void;
   readonly onClose?: (services: Services) => Promise<void> | void;
 }
 
@@ -156,7 +156,7 @@ export const MODULES: readonly DomainModule[] = [
         await app.register(pullRequestRoutes({ pullRequests, sync: pullRequestSync }));
         await app.register(webhookRoutes({ sync: pullRequestSync }));
       },
-    onReady: ({ pullRequestSync }) => pullRequestSync.start(),
+    start: ({ pullRequestSync }) => pullRequestSync.start(),
     onClose: ({ pullRequestSync }) => pullRequestSync.stop(),
     create: ({ db, git, forge, config, logger }, { snapshots, audit, events, pullRequests }) => {
       const provider = config.provider;
@@ -243,7 +243,7 @@ export const MODULES: readonly DomainModule[] = [
     name: 'deployments',
     schemas: deploymentSchemas,
     routes: ({ deployments }) => deploymentRoutes({ deployments }),
-    onReady: ({ deployments }) => deployments.start(),
+    start: ({ deployments }) => deployments.start(),
     onClose: ({ deployments }) => deployments.stop(),
     create: ({ db, config, clock, logger }, { snapshots, audit, events }) =>
       createDeploymentService({
@@ -266,7 +266,7 @@ export const MODULES: readonly DomainModule[] = [
   // Last to stop: the services that write events close first, then the in-flight deliveries finish.
   module({
     name: 'dispatcher',
-    onReady: ({ dispatcher }) => dispatcher.start(),
+    start: ({ dispatcher }) => dispatcher.start(),
     onClose: ({ dispatcher }) => dispatcher.stop(),
     create: ({ db, clock, config, logger }) => createDispatcher({ db, clock, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) }),
   }),

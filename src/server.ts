@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     startup.done();
     app.services.sweeper.start();
     app.services.warmer.start();
+    await app.startBackground();
     logger.info({ port: config.port, host: config.host }, 'ready');
   } catch (error) {
     if (error instanceof StartupAborted) return;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { DEMO_APP } from '../scripts/demo-app.js';
-import { TSX_CHILD_ENV } from './helpers/child.js';
+import { CHILD_ENV } from './helpers/child.js';
 import { tempDir } from './helpers/git-server.js';
 import { createReplica } from './helpers/replica.js';
 
@@ -31,7 +31,7 @@ function quickstart(readme: string): Step[] {
 function readerEnv(base: string, dataDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('MIR') && key !== 'PORT') env[key] = value;
-  return { ...env, ...TSX_CHILD_ENV, MIR: base, MIR_DATA_DIR: dataDir };
+  return { ...env, ...CHILD_ENV, MIR: base, MIR_DATA_DIR: dataDir };
 }
 
 t.test("README.md's quickstart runs from zero to what prod runs", async (t) => {

@@ -9,6 +9,7 @@ import { errors, invalidField } from '../errors.js';
 import type { NewEvent, EventPublisher } from '../events/events.service.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import type { Snapshot } from '../snapshots/snapshot.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 import * as repository from './deployments.repository.js';
@@ -73,8 +74,6 @@ export interface DeploymentServiceDeps {
 const ORDER: Record<DeploymentStatus, number> = { PENDING_START: 0, RUNNING: 1, SUCCESS: 2, ERROR: 2 };
 
 export function createDeploymentService(deps: DeploymentServiceDeps): DeploymentService {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
   let evaluatedCommit = '';
 
   async function instanceRow(name: string): Promise<InstanceRow> {
@@ -144,6 +143,17 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
     evaluatedCommit = snapshot.commit;
     return changed;
   }
+
+  // Between deployments, drift changes only when the default branch moves: each round looks.
+  const evaluator = createPeriodicTask({
+    everyMs: deps.evaluateEveryMs,
+    runAtStart: false,
+    run: async () => {
+      const head = await deps.snapshots.latest({ fresh: true });
+      if (head.commit !== evaluatedCommit) await evaluateAll();
+    },
+    onError: (error) => deps.logger.warn({ err: error }, 'drift evaluation failed; next tick retries'),
+  });
 
   return {
     async report(instance, input, actor) {
@@ -242,24 +252,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
 
     evaluateAll,
 
-    start() {
-      if (deps.evaluateEveryMs <= 0 || timer) return;
-      timer = setInterval(() => {
-        running = running
-          .then(async () => {
-            const head = await deps.snapshots.latest({ fresh: true });
-            if (head.commit !== evaluatedCommit) await evaluateAll();
-          })
-          .catch((error: unknown) => deps.logger.warn({ err: error }, 'drift evaluation failed; next tick retries'));
-      }, deps.evaluateEveryMs);
-      timer.unref();
-    },
-
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running;
-    },
+    start: () => evaluator.start(),
+    stop: () => evaluator.stop(),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Tables } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import * as outbox from './outbox.repository.js';
 import { DELIVERY_HEADER, EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from './signature.js';
 
@@ -56,9 +57,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const random = deps.random ?? Math.random;
   // One claim id per process: a row it claimed and could not finish is given back on stop.
   const claim = randomUUID();
-  let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<unknown> = Promise.resolve();
   let lastPurge = 0;
 
   async function send(delivery: outbox.ClaimedDelivery): Promise<void> {
@@ -115,7 +113,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
-  async function runOnce(): Promise<number> {
+  async function round(): Promise<number> {
     const now = deps.clock();
     await outbox.fanOut(deps.db, now, BATCH * 4);
     const due = await outbox.claimDue(deps.db, {
@@ -137,30 +135,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return outbox.purge(deps.db, new Date(deps.clock().getTime() - settings.retentionMs), PURGE_BATCH);
   }
 
-  function schedule(delayMs: number) {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      round = runOnce()
-        .then((sent) => schedule(sent === BATCH ? 0 : settings.pollMs))
-        .catch((error: unknown) => {
-          deps.logger.warn({ err: error }, 'webhook dispatch failed; the next round retries');
-          schedule(settings.pollMs);
-        });
-    }, delayMs);
-  }
+  // A full batch means more is due: the next round starts at once.
+  const task = createPeriodicTask({
+    everyMs: settings.pollMs,
+    run: round,
+    again: (sent) => sent === BATCH,
+    onError: (error) => deps.logger.warn({ err: error }, 'webhook dispatch failed; the next round retries'),
+  });
 
   return {
-    runOnce,
+    runOnce: () => task.runNow(),
     purge,
-    start() {
-      if (settings.pollMs <= 0 || !stopped) return;
-      stopped = false;
-      schedule(0);
-    },
+    start: () => task.start(),
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await round.catch(() => undefined);
+      await task.stop();
       // Whatever is still claimed by this process (nothing, unless a round failed half-way) is due at once for the others.
       await outbox.release(deps.db, claim, deps.clock()).catch(() => undefined);
     },

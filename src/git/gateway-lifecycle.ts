@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { errors, isAppError } from '../errors.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import { casRef, localHeads, readLocalRef } from './local-refs.js';
 import { fetchAllBranches, downloadBranches } from './mirror-fetch.js';
 import { EMPTY_TREE } from './object-formats.js';
@@ -91,8 +92,18 @@ async function rebuildMirror(ctx: GatewayContext): Promise<void> {
 export function createLifecycle(ctx: GatewayContext, locking: WriteLocking): Lifecycle {
   const { logger, gitdir, remoteLabel, defaultBranch, defaultRef } = ctx;
   let checking: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let polling = false;
+  // Each round is tracked like a write, so close() does not return while it still moves refs.
+  const poller = createPeriodicTask({
+    everyMs: ctx.pollSeconds * 1000,
+    runAtStart: false,
+    run: () =>
+      locking.track(
+        fetchAllBranches(ctx).then(({ head, changed }) => {
+          if (changed) logger.debug({ remote: remoteLabel, head }, 'the default branch moved');
+        }),
+      ),
+    onError: (error) => logger.warn({ err: error, remote: remoteLabel }, 'polling the git remote failed'),
+  });
 
   async function start(): Promise<void> {
     if (ctx.closed) throw errors.gitUnavailable('the git gateway is closed');
@@ -137,24 +148,7 @@ export function createLifecycle(ctx: GatewayContext, locking: WriteLocking): Lif
       }
     }
     ctx.lastHead = await headCommit(ctx);
-    if (ctx.pollSeconds > 0) {
-      timer = setInterval(() => {
-        if (polling || ctx.closed) return;
-        polling = true;
-        // Tracked like a write, so close() does not return while it still moves refs.
-        void locking.track(
-          fetchAllBranches(ctx)
-            .then(({ head, changed }) => {
-              if (changed) logger.debug({ remote: remoteLabel, head }, 'the default branch moved');
-            })
-            .catch((error: unknown) => logger.warn({ err: error, remote: remoteLabel }, 'polling the git remote failed'))
-            .finally(() => {
-              polling = false;
-            }),
-        );
-      }, ctx.pollSeconds * 1000);
-      timer.unref();
-    }
+    poller.start();
   }
 
   /** For /readyz: the remote answers (trusted for CHECK_TRUST_MS), or the embedded branch is readable. */
@@ -177,8 +171,7 @@ export function createLifecycle(ctx: GatewayContext, locking: WriteLocking): Lif
 
   async function close(): Promise<void> {
     ctx.closed = true;
-    if (timer) clearInterval(timer);
-    timer = undefined;
+    await poller.stop();
     await locking.settled();
   }
 

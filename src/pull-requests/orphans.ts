@@ -18,6 +18,7 @@ import type { Tables } from '../db/database.js';
 import { hasCode } from '../errors.js';
 import type { GitGateway, Logger } from '../git/types.js';
 import * as hotfixes from '../hotfixes/hotfixes.repository.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import * as repository from './pull-requests.repository.js';
 
 export interface SweepReport {
@@ -56,8 +57,6 @@ const BATCH = 500;
 
 export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
   const now = deps.now ?? Date.now;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<SweepReport> | undefined;
 
   const ignoreMissing = (error: unknown) => {
     if (!hasCode(error, 'branch_not_found')) throw error;
@@ -169,24 +168,18 @@ export function createOrphanSweeper(deps: OrphanSweeperDeps): OrphanSweeper {
     return report;
   }
 
-  const sweeper: OrphanSweeper = {
-    sweep() {
-      running ??= sweepOnce().finally(() => (running = undefined));
-      return running;
-    },
+  const task = createPeriodicTask({
+    everyMs: deps.intervalMs,
+    run: sweepOnce,
+    onError: (error) => deps.logger.warn({ err: error }, 'sweeping for orphans failed; trying again later'),
+  });
+  return {
+    sweep: () => task.runNow(),
     start() {
-      const round = () => void sweeper.sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'sweeping for orphans failed; trying again later'));
-      round();
-      if (deps.intervalMs > 0) {
-        timer = setInterval(round, deps.intervalMs);
-        timer.unref();
-      }
+      // A start sweeps once even without an interval: what a crash left is removed at start-up.
+      if (deps.intervalMs > 0) task.start();
+      else void task.runNow().catch((error: unknown) => deps.logger.warn({ err: error }, 'sweeping for orphans failed'));
     },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
+    stop: () => task.stop(),
   };
-  return sweeper;
 }

@@ -18,6 +18,7 @@ import { pullRequestEvent } from './pull-request-events.js';
 import type { PullRequestView } from './pull-request-view.js';
 import type { PullRequestService } from './pull-requests.service.js';
 import * as repository from './pull-requests.repository.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
 export type RefreshAction = 'rebuilt' | 'up_to_date' | 'conflicted' | 'merged' | 'closed' | 'unchanged';
@@ -69,8 +70,6 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
   const { db, git, forge, snapshots } = deps;
   let reconciling: Promise<void> | null = null;
   let reconcileAgain = false;
-  let polling: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let lastHead: string | null = null;
 
@@ -244,6 +243,13 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
     }
   }
 
+  const poller = createPeriodicTask({
+    everyMs: forge ? deps.pollSeconds * 1000 : 0,
+    runAtStart: false,
+    run: pollOnce,
+    onError: (error) => deps.logger.warn({ err: error }, `polling ${forge?.name ?? 'the forge'} failed`),
+  });
+
   const sync: PullRequestSync = {
     async refresh(number, actor) {
       const row = await load(number);
@@ -289,12 +295,7 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
       return { action: applied.action, pull_request: row.number };
     },
 
-    poll() {
-      polling ??= pollOnce().finally(() => {
-        polling = null;
-      });
-      return polling;
-    },
+    poll: () => poller.runNow(),
 
     async start() {
       // The first polling round reconciles once (lastHead unknown): a start catches up on moves made while down.
@@ -305,17 +306,12 @@ export function createPullRequestSync(deps: PullRequestSyncDeps): PullRequestSyn
           if (!stopped) void reconcileAll();
         });
       }
-      if (!forge || deps.pollSeconds <= 0) return;
-      timer = setInterval(() => {
-        sync.poll().catch((error: unknown) => deps.logger.warn({ err: error }, `polling ${forge.name} failed`));
-      }, deps.pollSeconds * 1000);
-      timer.unref();
+      poller.start();
     },
 
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await Promise.allSettled([polling, reconciling]);
+      await Promise.allSettled([poller.stop(), reconciling]);
     },
   };
   return sync;

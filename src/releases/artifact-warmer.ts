@@ -10,6 +10,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { GitGateway, Logger } from '../git/types.js';
 import type { ArtifactCatalog } from './artifact-catalog.js';
+import { createPeriodicTask } from '../runtime/periodic.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface ArtifactWarmer {
@@ -33,10 +34,7 @@ export interface ArtifactWarmerDeps {
 }
 
 export function createArtifactWarmer(deps: ArtifactWarmerDeps): ArtifactWarmer {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let warmedHead: string | undefined;
-  let stopped = false;
   const abort = new AbortController();
 
   async function pass(): Promise<void> {
@@ -52,37 +50,25 @@ export function createArtifactWarmer(deps: ArtifactWarmerDeps): ArtifactWarmer {
     if (result.read > 0) deps.logger.info({ head: snapshot.commit, ...result }, 'artifacts checked');
   }
 
-  const warmer: ArtifactWarmer = {
+  // A transient read error (a pack replaced by native gc, the database restarting): the next round
+  // tries again, and requests read what they need themselves meanwhile.
+  const failed = (error: unknown) => {
+    if (!task.stopped) deps.logger.warn({ err: error }, 'artifact warm-up failed; retrying on the next tick');
+  };
+  const task = createPeriodicTask({ everyMs: deps.intervalMs, run: pass, onError: failed });
+
+  return {
     get warmedHead() {
       return warmedHead;
     },
-    warmNow() {
-      running ??= pass()
-        .catch((error: unknown) => {
-          // A transient read error (a pack replaced by native gc, the database restarting): the
-          // next tick tries again, and requests read what they need themselves meanwhile.
-          if (!stopped) deps.logger.warn({ err: error }, 'artifact warm-up failed; retrying on the next tick');
-        })
-        .finally(() => {
-          running = undefined;
-        });
-      return running;
-    },
-    start() {
-      if (stopped || timer || deps.intervalMs <= 0) return;
-      void warmer.warmNow();
-      timer = setInterval(() => void warmer.warmNow(), deps.intervalMs);
-      timer.unref();
-    },
+    warmNow: () => task.runNow().catch(failed),
+    start: () => task.start(),
     async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      const stopping = task.stop();
       abort.abort();
-      await running;
+      await stopping;
     },
   };
-  return warmer;
 }
 
 /** `mir_artifacts_warm`: 1 once every artifact of the head is described, 0 while that is pending. */

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { TSX_CHILD_ENV } from '../helpers/child.js';
+import { CHILD_ENV } from '../helpers/child.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { cliEnv, runMir } from '../helpers/mir-cli.js';
 import { freePort } from '../helpers/replica.js';
@@ -29,7 +29,7 @@ t.test('mir serve starts the server; mir status reads it; SIGTERM stops it clean
   const url = `http://127.0.0.1:${port}`;
   const env = { PORT: String(port), MIR_DATA_DIR: database.dataDir, LOG_LEVEL: 'warn', DATABASE_URL: database.databaseUrl };
   // The bin itself, as `npx mir serve` runs it (its tsx has no source maps for coverage: child.ts).
-  const server = spawn(fileURLToPath(BIN), ['serve'], { env: cliEnv({ ...env, ...TSX_CHILD_ENV }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(fileURLToPath(BIN), ['serve'], { env: cliEnv({ ...env, ...CHILD_ENV }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

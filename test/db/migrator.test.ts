@@ -5,6 +5,7 @@ import t from 'tap';
 import { openDatabase } from '../../src/db/client.js';
 import { loadMigrations, migrate } from '../../src/db/migrator.js';
 import { createTestDatabase, usingPostgres } from '../helpers/database.js';
+import { TS_NODE_ARGS } from '../helpers/child.js';
 
 const run = promisify(execFile);
 
@@ -73,7 +74,7 @@ if (usingPostgres) {
     const database = await createTestDatabase({ migrated: false });
     t.teardown(() => database.dispose());
     const env = { ...process.env, DATABASE_URL: database.databaseUrl!, MIR_DATA_DIR: database.dataDir };
-    const start = () => run(process.execPath, ['--import', 'tsx', 'src/db/migrate-cli.ts'], { env });
+    const start = () => run(process.execPath, [...TS_NODE_ARGS, 'src/db/migrate-cli.ts'], { env });
     const outputs = await Promise.all([start(), start()]);
     const said = outputs.map((o) => o.stdout.trim()).sort();
     t.match(said[0], /^applied 0001_foundation/);

@@ -11,6 +11,7 @@ import { parseReleaseMetadata, type ReleaseMetadata, serializeReleaseMetadata } 
 import { FILES, METADATA } from './fixtures/artifact-input.js';
 import { caughtAsync } from './helpers.js';
 import { craftZip, deflated, listHeaders, stored } from './zip-craft.js';
+import { TS_NODE_ARGS } from '../helpers/child.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const ARTIFACT_PATH = `dist/apps/${METADATA.element_uuid}/${METADATA.release_version}.zip`;
@@ -44,7 +45,7 @@ t.test('the bytes do not depend on the time zone', async (t) => {
   // And in a process started in another zone, in case a library reads the zone only once.
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const child = fileURLToPath(new URL('./fixtures/build-artifact.ts', import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child], {
+  const { stdout } = await promisify(execFile)(process.execPath, [...TS_NODE_ARGS, child], {
     cwd: root,
     env: { ...process.env, TZ: 'America/New_York' },
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { INITIAL_FILES } from '../../src/git/gateway.js';
-import { TSX_CHILD_ENV } from '../helpers/child.js';
+import { CHILD_ENV, TS_NODE_ARGS } from '../helpers/child.js';
 import { createTestDatabase, usingPostgres, type TestDatabase } from '../helpers/database.js';
 import { createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
 import { makeGateway, runWriterWorker, type WriterInput } from './fixtures.js';
@@ -17,8 +17,8 @@ const COUNT = 8;
 
 function runChild(input: object): Promise<void> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      env: { ...process.env, ...TSX_CHILD_ENV, MIR_TWO_PROCESS_INPUT: JSON.stringify(input) },
+    const proc = spawn(process.execPath, [...TS_NODE_ARGS, child], {
+      env: { ...process.env, ...CHILD_ENV, MIR_TWO_PROCESS_INPUT: JSON.stringify(input) },
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     let stderr = '';

@@ -1,9 +1,14 @@
-// Children that run TypeScript through tsx are left out of coverage. tap follows every child
-// process (@tapjs/processinfo) and merges its V8 coverage into the report. When tap's loader was
-// ts-node, the children's tsx transpilation differed from the parent's and coverage merged by offset
-// across the two was wrong (the manifest module, src/formats/manifest.ts then, read 67% of lines with
-// a server child in the run, 99% without). tap's loader is tsx now too, but the children load plain `--import tsx`, whose
-// source maps carry `sourcesContent: [null]` (see test/helpers/tsx.mjs): c8 reads such a file as
-// empty, so a child's map for a file would report it as 0 of 0 lines. Including them would need the
-// children to load test/helpers/tsx.mjs; what they run is covered by the in-process tests anyway.
-export const TSX_CHILD_ENV: Readonly<Record<string, string>> = { _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+// How a test starts a TypeScript child process: Node with the tests' own loader (ts-loader.mjs),
+// by absolute path so the child's working directory does not matter.
+//
+// Children are left out of coverage. tap follows every child process (@tapjs/processinfo) and
+// merges its V8 coverage into the report. When tap's loader was ts-node and children ran tsx, the
+// two transpilations differed and coverage merged by offset across them was wrong (the manifest
+// module, src/formats/manifest.ts then, read 67% of lines with a server child in the run, 99%
+// without). Parent and children now load the same compiled output, but collecting a child's
+// coverage costs it CPU on every run, and what children run is covered by the in-process tests.
+import { fileURLToPath } from 'node:url';
+
+export const TS_NODE_ARGS: readonly string[] = ['--import', fileURLToPath(new URL('./ts-loader.mjs', import.meta.url))];
+
+export const CHILD_ENV: Readonly<Record<string, string>> = { _TAPJS_PROCESSINFO_COVERAGE_: '0' };

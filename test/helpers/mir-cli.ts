@@ -1,6 +1,9 @@
-// The `mir` command line as a user runs it: src/cli/main.ts in a process of its own, with its own
-// environment (none of the test process's MIR_* variables), answering its exit code and what it
-// printed on each stream; and a fixture of a real mir on 127.0.0.1 to run it against.
+// The `mir` command line: `runMir` runs it as a user does, src/cli/main.ts in a process of its own,
+// with its own environment (none of the test process's MIR_* variables), answering its exit code and
+// what it printed on each stream; `runMirHere` runs the same command line (runCli, all of main.ts
+// but the process's streams) in this process, which the fixture below uses: a CLI child cost ~0.5
+// CPU-s to start and the CLI tests make about a hundred runs. test/cli/serve.test.ts runs the bin.
+// And a fixture of a real mir on 127.0.0.1 to run it against.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +14,9 @@ import type { Readable } from 'node:stream';
 import type { Test } from 'tap';
 import { buildTestApp } from './app.js';
 import { commitFiles, element, manifestName, manifestYaml, seed, type FixtureElement } from './repo-fixture.js';
+import { runCli } from '../../src/cli/program.js';
+import { packageVersion } from '../../src/cli/version.js';
+import { TS_NODE_ARGS } from './child.js';
 
 export interface CliRun {
   readonly code: number | null;
@@ -19,6 +25,7 @@ export interface CliRun {
 }
 
 const ROOT = new URL('../../', import.meta.url);
+const VERSION = packageVersion();
 
 /** The environment a CLI child gets: PATH, tap's own variables (coverage), and what the test says. */
 export function cliEnv(env: Record<string, string | undefined>): Record<string, string> {
@@ -26,9 +33,9 @@ export function cliEnv(env: Record<string, string | undefined>): Record<string, 
   return Object.fromEntries(Object.entries({ ...inherited, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** `mir <args>` started; test/helpers/tsx.mjs as tap loads the tests, so its coverage maps to the sources. */
+/** `mir <args>` started with the loader tap loads the tests with (child.ts). */
 export function spawnMir(args: readonly string[], env: Record<string, string | undefined>): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ['--import', './test/helpers/tsx.mjs', 'src/cli/main.ts', ...args], {
+  return spawn(process.execPath, [...TS_NODE_ARGS, 'src/cli/main.ts', ...args], {
     cwd: ROOT,
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,6 +49,25 @@ export async function runMir(args: readonly string[], env: Record<string, string
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** `mir <args>` in this process, with only `env` (as cliEnv makes it) for its environment. */
+export async function runMirHere(args: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const environment = cliEnv(env);
+  const code = await runCli(
+    args,
+    {
+      env: environment,
+      homeDir: environment.HOME ?? os.homedir(),
+      userAgent: `mir-cli/${VERSION} node/${process.versions.node}`,
+      stdout: (text) => void (stdout += text),
+      stderr: (text) => void (stderr += text),
+    },
+    VERSION,
+  );
   return { code, stdout, stderr };
 }
 
@@ -103,7 +129,7 @@ export async function cliFixture(t: Test, options: CliFixtureOptions = {}): Prom
     uat,
     runs,
     async mir(args, env = {}) {
-      const result = await runMir(args, { HOME: home, MIR_URL: url, MIR_TOKEN: token, ...env });
+      const result = await runMirHere(args, { HOME: home, MIR_URL: url, MIR_TOKEN: token, ...env });
       runs.push(result);
       return result;
     },

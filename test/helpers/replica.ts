@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { TSX_CHILD_ENV } from './child.js';
+import { CHILD_ENV, TS_NODE_ARGS } from './child.js';
 
 export async function freePort(): Promise<number> {
   const server = net.createServer().listen(0, '127.0.0.1');
@@ -61,8 +61,8 @@ export async function createReplica(options: { name: string; dataDir: string; en
     async start() {
       if (child) throw new Error(`${options.name} is running`);
       expectingExit = false;
-      const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
-        env: { PATH: process.env.PATH ?? '', ...TSX_CHILD_ENV, PORT: String(port), MIR_DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
+      const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...TS_NODE_ARGS, 'src/server.ts'], {
+        env: { PATH: process.env.PATH ?? '', ...CHILD_ENV, PORT: String(port), MIR_DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;

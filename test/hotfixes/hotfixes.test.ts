@@ -13,7 +13,7 @@ import { createAdvisoryLock } from '../../src/db/lock.js';
 import { createGitGateway, INITIAL_FILES } from '../../src/git/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { TSX_CHILD_ENV } from '../helpers/child.js';
+import { CHILD_ENV, TS_NODE_ARGS } from '../helpers/child.js';
 import { usingPostgres } from '../helpers/database.js';
 import { commitFiles, createBareRepo, runGit, startGitServer, tempDir } from '../helpers/git-server.js';
 import { element, manifestName, manifestYaml, PEOPLE, seed, type FixtureElement } from '../helpers/repo-fixture.js';
@@ -348,8 +348,8 @@ if (usingPostgres)
     };
     const runChild = () =>
       new Promise<{ status: number; code: string | null }[]>((resolve, reject) => {
-        const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-          env: { ...process.env, ...TSX_CHILD_ENV, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) },
+        const proc = spawn(process.execPath, [...TS_NODE_ARGS, child], {
+          env: { ...process.env, ...CHILD_ENV, MIR_HOTFIX_CHILD_INPUT: JSON.stringify(input) },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let out = '';

@@ -95,7 +95,7 @@ t.test('a dashboard on a listed origin calls mir from Chromium; a page on anothe
         },
       },
     ];
-    // No named function inside evaluate: tsx wraps those in a `__name` helper the page does not have.
+    // No named function inside evaluate: a loader that keeps names (tsx) wraps those in a `__name` helper the page does not have.
     const failures = await page.evaluate(
       (list) =>
         Promise.all(
