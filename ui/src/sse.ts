@@ -117,7 +117,7 @@ export function followStream(options: StreamOptions): () => void {
         }
       }
       if (signal.aborted) break;
-      const wait = parser.retryMs ?? delay;
+      const wait = Math.max(parser.retryMs ?? 0, delay);
       status({ state: 'waiting', ms: wait });
       await sleep(wait, signal);
       delay = Math.min(delay * 2, max);
