@@ -2,8 +2,7 @@
 // listens (src/server.ts does), so tests build the real thing and use `app.inject`.
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv, type Options as AjvOptions } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { Gauge } from 'prom-client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { Config } from './config.js';
@@ -19,6 +18,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { sharedSerializerCompiler } from './http/serializers.js';
 import { registerUi } from './http/ui.js';
+import { sharedValidatorCompiler } from './http/validators.js';
 import { createLogger, type Logger } from './logger.js';
 import type { StartupState } from './runtime/startup.js';
 import type { GitGateway } from './git/types.js';
@@ -27,9 +27,6 @@ import { registerDeploymentMetrics } from './deployments/deployment-metrics.js';
 import { createForgeProvider } from './providers/forge/forge.js';
 import type { ForgeProvider } from './providers/types.js';
 import { createServices, MODULES, type ModuleContext, type Services } from './modules.js';
-
-// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on `.default`.
-const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
 
 export interface AppDeps {
   readonly config: Config;
@@ -90,7 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const services = createServices(context, deps.services);
   const schemas: TSchema[] = [...sharedSchemas, ...MODULES.flatMap((module) => module.schemas ?? [])];
-  useStrictValidation(app, schemas);
+  for (const schema of schemas) app.addSchema(schema);
+  app.setValidatorCompiler(sharedValidatorCompiler(schemas));
   app.setSerializerCompiler(sharedSerializerCompiler(schemas));
   registerInputChecks(app);
   // Callback style, not async: these run on every request.
@@ -118,6 +116,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   registerWarmerMetrics(metrics, services.warmer, deps.git);
   registerDeploymentMetrics(metrics, services.deployments, context.clock);
+  new Gauge({
+    name: 'mir_event_streams',
+    help: 'Event streams (GET /api/v2/source_control/events) open in this process',
+    registers: [metrics],
+    collect() {
+      this.set(services.eventStream.size());
+    },
+  });
 
   const checks: ReadinessCheck[] = [
     ...(startup ? [{ name: 'startup', check: () => (startup.ready ? Promise.resolve() : Promise.reject(new Error(startup.reason))) }] : []),
@@ -157,21 +163,4 @@ function createForge(deps: AppDeps): ForgeProvider {
       }
     },
   });
-}
-
-/**
- * Two Ajv instances: bodies are validated exactly (no type coercion, unknown fields rejected rather
- * than silently removed, which is Fastify's default), while path, query and header values, which
- * arrive as strings, are coerced to the declared types. allErrors lists every bad field at once.
- */
-function useStrictValidation(app: FastifyInstance, schemas: readonly TSchema[]): void {
-  const common: AjvOptions = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
-  const body = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
-  const other = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
-  for (const schema of schemas) {
-    app.addSchema(schema);
-    body.addSchema(schema);
-    other.addSchema(schema);
-  }
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : other).compile(schema));
 }

@@ -137,6 +137,25 @@ export const EnvSchema = Type.Object({
     default: 30,
     description: 'Delivered events and delivery logs older than this are deleted (dead letters are kept)',
   }),
+  MIR_EVENTS_POLL_MS: Type.Integer({
+    minimum: 10,
+    maximum: 60_000,
+    default: 500,
+    description: 'While an event stream is open, the outbox is read for new events this often (one query per process)',
+  }),
+  MIR_EVENTS_HEARTBEAT_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 15,
+    description: 'An event stream sends a keep-alive comment, and checks its token again, this often',
+  }),
+  MIR_EVENTS_GAP_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 600,
+    default: 5,
+    description: 'A missing event seq (a transaction not yet committed) holds the streams back at most this long before it counts as rolled back',
+  }),
+  MIR_EVENT_STREAMS_MAX: Type.Integer({ minimum: 1, maximum: 100_000, default: 200, description: 'Open event streams per process; past it, 503' }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -185,6 +204,13 @@ export interface Config {
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
     readonly retentionMs: number;
+  };
+  /** The event stream (src/events/event-stream.ts). */
+  readonly events: {
+    readonly pollMs: number;
+    readonly heartbeatMs: number;
+    readonly gapMs: number;
+    readonly maxStreams: number;
   };
 }
 
@@ -264,6 +290,12 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
       retryBaseMs: env.MIR_WEBHOOK_RETRY_BASE_MS,
       retryMaxMs: Math.max(env.MIR_WEBHOOK_RETRY_MAX_MS, env.MIR_WEBHOOK_RETRY_BASE_MS),
       retentionMs: env.MIR_WEBHOOK_RETENTION_DAYS * 86_400_000,
+    }),
+    events: Object.freeze({
+      pollMs: env.MIR_EVENTS_POLL_MS,
+      heartbeatMs: env.MIR_EVENTS_HEARTBEAT_SECONDS * 1000,
+      gapMs: env.MIR_EVENTS_GAP_SECONDS * 1000,
+      maxStreams: env.MIR_EVENT_STREAMS_MAX,
     }),
   });
 }

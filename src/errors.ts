@@ -69,6 +69,10 @@ export const ERROR_CODES = {
   database_unavailable: [503, 'The database is unreachable: try again (`Retry-After`)'],
   provider_unavailable: [503, 'The forge is unreachable: try again'],
   provider_auth_failed: [503, 'The forge refused the token'],
+  event_streams_full: [
+    503,
+    'This process holds as many event streams as MIR_EVENT_STREAMS_MAX allows: try again after `Retry-After` (another replica may have room)',
+  ],
   not_ready: [503, 'The service is starting or a dependency is down (`checks` says which)'],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -269,6 +273,8 @@ export const errors = {
     new AppError('provider_unavailable', `${provider} is unreachable: ${message}`, { provider }, { cause }),
   providerAuthFailed: (provider: string, message: string) => new AppError('provider_auth_failed', `${provider} refused the token: ${message}`, { provider }),
   databaseUnavailable: (message: string, cause?: unknown) => new AppError('database_unavailable', `The database is unreachable: ${message}`, {}, { cause }),
+  eventStreamsFull: (max: number) =>
+    new AppError('event_streams_full', `This process already holds ${max} open event streams, its limit`, { max_streams: max }),
   notReady: (checks: Record<string, string>) =>
     new AppError(
       'not_ready',

@@ -40,6 +40,8 @@ import { deploymentRoutes, deploymentSchemas } from './deployments/deployments.r
 import { createDeploymentService, type DeploymentService } from './deployments/deployments.service.js';
 import { createDispatcher, type Dispatcher } from './events/dispatcher.js';
 import { createEventPublisher, type EventPublisher } from './events/events.service.js';
+import { createEventStreamHub, type EventStreamHub } from './events/event-stream.js';
+import { eventStreamRoutes } from './events/event-stream.routes.js';
 import { subscriptionRoutes, subscriptionSchemas } from './events/subscriptions.routes.js';
 import { createSubscriptionService, type SubscriptionService } from './events/subscriptions.service.js';
 import { createArtifactCatalog, type ArtifactCatalog } from './releases/artifact-catalog.js';
@@ -73,6 +75,7 @@ export interface Services {
   readonly deployments: DeploymentService;
   readonly subscriptions: SubscriptionService;
   readonly dispatcher: Dispatcher;
+  readonly eventStream: EventStreamHub;
   readonly holds: HoldService;
   readonly promotion: PromotionService;
   readonly policy: PolicyService;
@@ -269,6 +272,13 @@ export const MODULES: readonly DomainModule[] = [
     start: ({ dispatcher }) => dispatcher.start(),
     onClose: ({ dispatcher }) => dispatcher.stop(),
     create: ({ db, clock, config, logger }) => createDispatcher({ db, clock, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) }),
+  }),
+  module({
+    name: 'eventStream',
+    routes: ({ eventStream, tokens }) => eventStreamRoutes({ stream: eventStream, tokens }),
+    // The routes end every stream in preClose already (the server waits for them); this is for an app never listened on.
+    onClose: ({ eventStream }) => eventStream.endAll(),
+    create: ({ db, config, logger }) => createEventStreamHub({ db, settings: config.events, logger: logger.child({ component: 'event-stream' }) }),
   }),
   // Holds before policy: their gates run in this order on every proposal and merge.
   module({ name: 'holds', create: ({ db }, { audit, events, pullRequests }) => createHoldService({ db, audit, events, pullRequests }) }),

@@ -88,6 +88,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/tokens/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The token this request presents: its name, scopes, instance and expiry
+         * @description Any valid token may read itself, whatever its scopes (no `admin` needed): a dashboard shows only the actions its token allows. The same `Token` as GET /api/v2/tokens/{id}, never the secret. 401 without a valid token.
+         */
+        get: operations["getCurrentToken"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/tokens/{id}": {
         parameters: {
             query?: never;
@@ -876,6 +896,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/source_control/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream events as they happen (Server-Sent Events), resumable with Last-Event-ID
+         * @description The events of the outbound webhooks (README → Outbound webhooks), as a `text/event-stream` that stays open, written by any replica. Each event is `id: <seq>` (its place in commit order), `event: <type>`, and `data:` the webhook body `{id, type, occurred_at, data}`, then a blank line. The stream opens with `retry:` and a comment; a `: keep-alive` comment follows every MIR_EVENTS_HEARTBEAT_SECONDS, and the token is checked again each time (a revoked or expired token ends the stream). Without `Last-Event-ID`: the events committed from now on. With `Last-Event-ID: <seq>`: every retained event after it first, then live, none twice. If that event is no longer retained (MIR_WEBHOOK_RETENTION_DAYS), one `event: reset` with data `{"reason": …}` comes first: reload your state, the stream goes on from now. Browsers: read it with fetch and a streaming body (EventSource cannot send Authorization; never put a token in a URL). A client that stops reading is disconnected; at most MIR_EVENT_STREAMS_MAX streams per process (503 `event_streams_full` past it).
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/source_control/pull_requests/{number}/approvals": {
         parameters: {
             query?: never;
@@ -1038,7 +1078,7 @@ export interface components {
              * @description Stable machine-readable code from the catalog; never changes once shipped
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "instance_forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "deployment_not_found" | "subscription_not_found" | "event_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "deployment_status_invalid" | "event_not_dead" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "release_held" | "policy_blocked" | "approval_refused" | "hold_not_found" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "policy_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "not_ready";
+            code: "validation_failed" | "invalid_json" | "invalid_content_length" | "invalid_webhook_payload" | "bad_request" | "unauthorized" | "webhook_unauthorized" | "forbidden" | "instance_forbidden" | "route_not_found" | "token_not_found" | "manifest_not_found" | "element_not_found" | "release_not_found" | "pull_request_not_found" | "instance_not_found" | "hotfix_not_found" | "deployment_not_found" | "subscription_not_found" | "event_not_found" | "webhook_not_configured" | "branch_not_found" | "file_not_found" | "version_exists" | "version_not_greater" | "hotfix_exists" | "hotfix_empty" | "hotfix_not_open" | "hotfix_release_pending" | "stale_base" | "not_fast_forward" | "push_rejected" | "branch_exists" | "instance_exists" | "instance_unbound" | "deployment_status_invalid" | "event_not_dead" | "entry_not_found" | "no_change" | "change_conflict" | "merge_conflict" | "pull_request_not_open" | "token_revoked" | "release_held" | "policy_blocked" | "approval_refused" | "hold_not_found" | "provider_refused" | "payload_too_large" | "unsupported_media_type" | "manifest_invalid" | "policy_invalid" | "repository_file_invalid" | "artifact_invalid" | "artifact_too_large" | "source_folder_empty" | "internal_error" | "git_unavailable" | "git_auth_failed" | "database_unavailable" | "provider_unavailable" | "provider_auth_failed" | "event_streams_full" | "not_ready";
             /** @description The HTTP status, repeated */
             status: number;
             /** @description The HTTP status text */
@@ -2227,6 +2267,112 @@ export interface operations {
             };
             /** @description The token lacks the scope this route needs. Codes: `forbidden` */
             403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The presented token */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": true,
+                     *       "data": {
+                     *         "id": "9e2f7bd8-157f-4799-88d3-735947c4cdce",
+                     *         "name": "release-bot",
+                     *         "email": "release-bot@example.com",
+                     *         "token_prefix": "mir_RgP8_8",
+                     *         "scopes": [
+                     *           "source_control:releases_write"
+                     *         ],
+                     *         "created_by": "admin",
+                     *         "created_at": "2026-11-30T09:15:02.118Z",
+                     *         "expires_at": "2027-06-30T00:00:00.000Z",
+                     *         "last_used_at": "2026-11-30T09:41:27.530Z",
+                     *         "revoked_at": null,
+                     *         "instance": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        data: components["schemas"]["Token"];
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -9812,6 +9958,110 @@ export interface operations {
                 };
             };
             /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable` */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Comma-separated event types to receive (all when unset): pull_request.opened, pull_request.merged, pull_request.closed, pull_request.conflicted, release.created, manifest.changed, instance.bound, deployment.reported, deployment.succeeded, deployment.failed, drift.detected, drift.resolved, hotfix.opened, hotfix.released, hotfix.abandoned, hold.created, hold.lifted
+                 * @example pull_request.merged,release.created
+                 */
+                types?: string;
+            };
+            header?: {
+                /**
+                 * @description The `id:` of the last event the client received (a decimal seq): resume after it
+                 * @example 1041
+                 */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream: `id:`/`event:`/`data:` blocks separated by blank lines, `:` comments (keep-alive), `event: reset` when Last-Event-ID is no longer retained */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: every bad field is listed in `errors`. Codes: `validation_failed`, `invalid_json`, `invalid_content_length`, `bad_request` */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked bearer token. Codes: `unauthorized` */
+            401: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this route needs. Codes: `forbidden` */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. Codes: `payload_too_large` */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. Codes: `unsupported_media_type` */
+            415: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error: details are in the log under the request id. Codes: `internal_error` */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (database, git remote, provider) is unavailable, or the service is starting: try again after `Retry-After` seconds. Codes: `not_ready`, `database_unavailable`, `event_streams_full` */
             503: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -9,6 +9,7 @@ import type { Tables } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
 import { createPeriodicTask } from '../runtime/periodic.js';
+import { eventBody } from './event-body.js';
 import * as outbox from './outbox.repository.js';
 import { DELIVERY_HEADER, EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, sign, TIMESTAMP_HEADER } from './signature.js';
 
@@ -60,7 +61,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   let lastPurge = 0;
 
   async function send(delivery: outbox.ClaimedDelivery): Promise<void> {
-    const body = JSON.stringify({ id: delivery.event_id, type: delivery.type, occurred_at: delivery.occurred_at.toISOString(), data: delivery.payload });
+    const body = JSON.stringify(eventBody({ id: delivery.event_id, type: delivery.type, occurred_at: delivery.occurred_at, payload: delivery.payload }));
     const timestamp = Math.floor(deps.clock().getTime() / 1000);
     const started = performance.now();
     let result: outbox.AttemptResult;

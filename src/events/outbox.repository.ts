@@ -196,3 +196,44 @@ export async function purge(db: Kysely<Tables>, before: Date, batch: number): Pr
   }
   return { attempts, events };
 }
+
+/** An outbox row as the event stream reads it; `seq` is its place in commit order (src/events/event-stream.ts). */
+export interface SequencedEvent {
+  seq: number;
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+/** Up to `limit` events after `after`, in seq order (a range scan of seq's unique index); `upTo`: none greater. */
+export async function eventsAfter(db: Kysely<Tables>, after: number, limit: number, upTo?: number): Promise<SequencedEvent[]> {
+  let query = db
+    .selectFrom('outbox_events')
+    .select(['seq', 'id', 'type', 'payload', 'occurred_at'])
+    .where('seq', '>', String(after) as never)
+    .orderBy('seq')
+    .limit(limit);
+  if (upTo !== undefined) query = query.where('seq', '<=', String(upTo) as never);
+  const rows = await query.execute();
+  return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+}
+
+/** Whether the event of this seq is still retained. */
+export async function eventSeqExists(db: Kysely<Tables>, seq: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select('seq')
+    .where('seq', '=', String(seq) as never)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The greatest seq visible now; 0 on an empty outbox. */
+export async function lastEventSeq(db: Kysely<Tables>): Promise<number> {
+  const row = await db
+    .selectFrom('outbox_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return row?.seq ? Number(row.seq) : 0;
+}

@@ -1,6 +1,7 @@
 // Bearer authentication and scopes. A route declares the scope it needs in its options
-// (`config: { scope: 'source_control:releases_read' }`); routes without one are public (health,
-// metrics, docs). Authentication runs on `onRequest`, before the body is read or validated, so an
+// (`config: { scope: 'source_control:releases_read' }`), or `config: { authenticated: true }` when
+// any valid token will do whatever its scopes (GET /api/v2/tokens/current: a token reading itself);
+// routes with neither are public (health, metrics, docs). Authentication runs on `onRequest`, before the body is read or validated, so an
 // unauthenticated caller learns nothing about the input rules.
 //
 // A token bound to an instance (`instance` on the token) may use only routes about an instance
@@ -14,8 +15,10 @@ import type { Principal, TokenService } from '../tokens/tokens.service.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs. Unset: the route is public. */
+    /** The scope a route needs. Unset (and no `authenticated`): the route is public. */
     scope?: Scope;
+    /** Any valid token, of any scopes and any instance, may call the route; none may not. */
+    authenticated?: true;
     /** The route is about the instance in this path parameter; `report`: its own token may call it without `scope`. */
     instance?: { readonly param: string; readonly report?: boolean };
   }
@@ -32,7 +35,10 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const required = request.routeOptions.config?.scope;
-    if (!required) return;
+    if (!required) {
+      if (request.routeOptions.config?.authenticated) request.principal = await authenticate(request, tokens);
+      return;
+    }
     const principal = await authenticate(request, tokens);
     const about = request.routeOptions.config.instance;
     if (principal.instance !== null) {
@@ -44,12 +50,17 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
   });
 }
 
-async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<Principal> {
+/** The bearer token of a request (authenticated already, or 401). */
+export function bearerOf(request: FastifyRequest): string {
   const header = request.headers.authorization;
   if (!header) throw errors.unauthorized();
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw errors.unauthorized('The Authorization header must be "Bearer <token>"');
-  const principal = await tokens.authenticate(match[1]!);
+  return match[1]!;
+}
+
+async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<Principal> {
+  const principal = await tokens.authenticate(bearerOf(request));
   if (!principal) throw errors.unauthorized('The bearer token is unknown, expired or revoked');
   return principal;
 }

@@ -79,6 +79,7 @@ const EXAMPLES: Record<ErrorCode, AppError> = {
   database_unavailable: errors.databaseUnavailable('57P01'),
   provider_unavailable: errors.providerUnavailable('github', 'connect ETIMEDOUT 140.82.112.6:443'),
   provider_auth_failed: errors.providerAuthFailed('github', '401 Bad credentials'),
+  event_streams_full: errors.eventStreamsFull(200),
   not_ready: errors.notReady({ git: 'connect ECONNREFUSED 10.0.4.7:443' }),
 };
 

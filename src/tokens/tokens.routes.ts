@@ -136,6 +136,27 @@ export function tokenRoutes(deps: { tokens: TokenService }): FastifyPluginAsyncT
       async (request) => ok({ tokens: await deps.tokens.list({ includeRevoked: request.query.include_revoked }) }),
     );
 
+    // A static path: the router prefers it to /api/v2/tokens/:id, so `current` is never taken for an id.
+    app.get(
+      '/api/v2/tokens/current',
+      {
+        config: { authenticated: true },
+        schema: {
+          operationId: 'getCurrentToken',
+          tags: ['Tokens'],
+          summary: 'The token this request presents: its name, scopes, instance and expiry',
+          description:
+            'Any valid token may read itself, whatever its scopes (no `admin` needed): a dashboard shows only the actions its token allows. The same `Token` as GET /api/v2/tokens/{id}, never the secret. 401 without a valid token.',
+          security: BEARER_SECURITY,
+          response: {
+            200: envelope(Type.Ref('Token'), { description: 'The presented token', example: { success: true, data: TOKEN_EXAMPLE } }),
+            ...problems(...AUTHENTICATED_ERRORS.filter((code) => code !== 'forbidden')),
+          },
+        },
+      },
+      async (request) => ok(await deps.tokens.get(actorOf(request).tokenId!)),
+    );
+
     app.get(
       '/api/v2/tokens/:id',
       {
