@@ -65,14 +65,6 @@ export interface Session {
 
 export const TOKEN_KEY = 'mir.token';
 
-/**
- * The two routes of branch events-stream (GET /api/v2/tokens/current, GET …/events), called through
- * the same client before their paths are in schema.d.ts. Goes once that branch is merged.
- */
-export function pending(client: MirClient) {
-  return client as unknown as { GET: (path: string, init?: Record<string, unknown>) => Promise<Answer<unknown>> };
-}
-
 export function makeClient(token: string): MirClient {
   return createMirClient({ baseUrl: location.origin, token, userAgent: 'mir-dashboard' });
 }
@@ -80,7 +72,7 @@ export function makeClient(token: string): MirClient {
 /** Signs in: reads the token's own record (any valid token may), for its scopes. */
 export async function openSession(token: string): Promise<Session> {
   const client = makeClient(token);
-  const me = await unwrap(pending(client).GET('/api/v2/tokens/current') as Promise<Answer<{ data: Schemas['Token'] }>>);
+  const me = await unwrap(client.GET('/api/v2/tokens/current'));
   const scopes = me.scopes;
   const has = (scope: Scope) => scopes.includes(scope) || scopes.includes('admin');
   return {

@@ -1,7 +1,7 @@
 // The shell: sign-in (the token lives in sessionStorage only: never in a URL, never logged), the
 // hash routes, the release matrix shared by the pages, and live updates from the event stream.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, loadMatrix, openSession, pending, TOKEN_KEY, type Matrix, type Session } from './api.js';
+import { ApiError, loadMatrix, openSession, TOKEN_KEY, type Matrix, type Session } from './api.js';
 import { ErrorBanner } from './common.js';
 import { ComparePage } from './compare.js';
 import { ElementPage } from './element.js';
@@ -127,7 +127,7 @@ function Dashboard({ session, onSignOut }: { session: Session; onSignOut: () => 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stop = followStream({
       open: async (lastEventId, signal) => {
-        const { data, error, response } = await pending(session.client).GET('/api/v2/source_control/events', {
+        const { data, error, response } = await session.client.GET('/api/v2/source_control/events', {
           parseAs: 'stream',
           signal,
           ...(lastEventId ? { headers: { 'last-event-id': lastEventId } } : {}),
