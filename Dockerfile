@@ -6,6 +6,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard: ui/ bundled by scripts/build-ui.mjs into build/ui (part of npm run build).
+COPY ui ./ui
+COPY scripts/build-ui.mjs ./scripts/build-ui.mjs
 RUN npm run build
 
 # Runtime: production dependencies, compiled code and migrations only; runs as the non-root `node` user.
@@ -19,6 +22,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # build/src only: the compiler's incremental state (build/*.tsbuildinfo) stays in the build stage.
 COPY --from=build /app/build/src ./build/src
+# The release dashboard served at /ui/ (MIR_UI_DIR's default, build/ui under the package).
+COPY --from=build /app/build/ui ./build/ui
 COPY migrations ./migrations
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -14,7 +14,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },
   {
-    files: ['**/*.ts', '**/*.mts'],
+    files: ['**/*.ts', '**/*.mts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
     settings: { 'import-x/resolver-next': [createTypeScriptImportResolver()] },
@@ -27,6 +27,12 @@ export default tseslint.config(
       // A `let` a closure reads before its one assignment (a test double wired before the app) is right.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
+  },
+  {
+    // The dashboard (ui/, bundled by scripts/build-ui.mjs) runs in the browser: its own tsconfig
+    // (DOM lib, Preact's JSX), found by the project service beside its files.
+    files: ['ui/**'],
+    languageOptions: { globals: globals.browser },
   },
   {
     // Regular expressions that look for control characters on purpose (hostile input, path rules).

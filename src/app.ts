@@ -17,6 +17,7 @@ import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { sharedSchemas } from './http/schemas.js';
 import { sharedSerializerCompiler } from './http/serializers.js';
+import { registerUi } from './http/ui.js';
 import { sharedValidatorCompiler } from './http/validators.js';
 import { createLogger, type Logger } from './logger.js';
 import type { StartupState } from './runtime/startup.js';
@@ -108,6 +109,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app, config.bodyLimitBytes);
   registerAuth(app, services.tokens);
   await registerOpenApi(app);
+  // The release dashboard's files (/ui/); the page talks to mir through the API below, like any client.
+  await registerUi(app, config.uiDir, logger);
   const metrics = registerMetrics(app, () =>
     [services.artifacts, services.instances, services.tokens, deps.git.objects()].flatMap((cache) => cache.cacheStats()),
   );

@@ -1,6 +1,7 @@
 // Configuration: one TypeBox schema over the environment, parsed once at start, frozen, and
 // injected. No other module reads process.env.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
@@ -46,6 +47,11 @@ const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: 
   },
 };
 
+/** The package's root: this file is src/config.ts (tsx) or build/src/config.js (compiled). */
+const PACKAGE_ROOT = ((here) => (path.basename(path.dirname(here)) === 'build' ? path.dirname(path.dirname(here)) : path.dirname(here)))(
+  path.dirname(fileURLToPath(import.meta.url)),
+);
+
 /** The environment this service reads (README → Configuration). Every variable is optional. */
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
@@ -62,6 +68,9 @@ export const EnvSchema = Type.Object({
   MIR_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 1_048_576 }),
   MIR_CORS_ORIGINS: Type.Optional(
     Type.String({ description: 'Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser; unset: no CORS' }),
+  ),
+  MIR_UI_DIR: Type.Optional(
+    Type.String({ minLength: 1, description: 'Where the built release dashboard (/ui/) is read from; unset: build/ui under the package root (npm run build)' }),
   ),
   MIR_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
@@ -177,6 +186,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** Origins whose pages may call the API from a browser, each as the browser sends it in `Origin`; empty: no CORS. */
   readonly corsOrigins: readonly string[];
+  /** Absolute: the built dashboard served at /ui/ (index.html, app.js, app.css). */
+  readonly uiDir: string;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly provider: ProviderConfig;
@@ -267,6 +278,7 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     sweep: Object.freeze({ intervalMs: env.MIR_SWEEP_SECONDS * 1000, graceMs: env.MIR_ORPHAN_GRACE_SECONDS * 1000 }),
     bodyLimitBytes: env.MIR_BODY_LIMIT_BYTES,
     corsOrigins,
+    uiDir: env.MIR_UI_DIR ? path.resolve(cwd, env.MIR_UI_DIR) : path.join(PACKAGE_ROOT, 'build', 'ui'),
     shutdownTimeoutMs: env.MIR_SHUTDOWN_TIMEOUT_SECONDS * 1000,
     logLevel: env.LOG_LEVEL,
     provider,
