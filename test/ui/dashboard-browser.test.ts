@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { buildUiOnce, launchChromium, serveDashboard, signIn } from '../helpers/dashboard.js';
-import { element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
+import { element, manifestName, manifestYaml, PEOPLE, seed } from '../helpers/repo-fixture.js';
 
 const uiDir = await buildUiOnce(t);
 const browser = await launchChromium(t);
@@ -150,7 +150,7 @@ t.test('a read-only token sees no write controls', async (t) => {
   await page.goto(`${origin}/ui/#/elements/${checkout.uuid}`);
   await page.getByRole('heading', { name: checkout.name }).waitFor();
   await page.getByRole('cell', { name: '1.2.0', exact: true }).first().waitFor();
-  t.equal(await page.getByRole('button', { name: /Preview|Create release/ }).count(), 0, 'no release creation');
+  t.equal(await page.getByRole('button', { name: /Preview|Create release|Open hotfix line|Release patch|Abandon/ }).count(), 0, 'no release or hotfix actions');
   const pulls = await ctx.app.services.pullRequests.list({});
   await page.goto(`${origin}/ui/#/pulls/${pulls[0]!.number}`);
   await page.getByRole('heading', { name: new RegExp(`#${pulls[0]!.number}`) }).waitFor();
@@ -178,4 +178,46 @@ t.test('the grid by keyboard: arrows move the focus, Enter opens the picker, Esc
   await page.keyboard.press('Escape');
   await page.getByRole('dialog').waitFor({ state: 'detached' });
   t.pass('Escape closed the dialog');
+});
+
+t.test("an element's hotfix lines: open one, see the fix committed to its branch, propose its patch; abandon another", async (t) => {
+  const page = await signIn(t, browser, origin, writer);
+  await page.goto(`${origin}/ui/#/elements/${billing.uuid}`);
+  const form = page.getByRole('form', { name: 'Open a hotfix line' });
+  await form.getByLabel('From release').selectOption('2.0.0');
+  await form.getByRole('button', { name: 'Open hotfix line' }).click();
+  await page.getByRole('status').filter({ hasText: 'Opened the hotfix line 2.0' }).waitFor();
+  const line = page.locator('tr[data-hotfix="2.0"]');
+  await line.getByRole('cell', { name: 'open', exact: true }).waitFor();
+
+  // The fix, committed to the line's branch as any git client would push it.
+  const branch = `hotfix/${billing.uuid}/2.0`;
+  const parent = (await ctx.git.resolveRef(`refs/heads/${branch}`))!;
+  const fix = await ctx.git.commit({
+    parent,
+    changes: [{ path: `apps/${billing.name}/main.json`, bytes: new TextEncoder().encode('{"fixed": true}\n') }],
+    message: 'Fix the rounding of refunds\n',
+    author: PEOPLE,
+  });
+  await ctx.git.pushBranch({ branch, commit: fix, expectedOld: parent });
+  await line.getByRole('button', { name: 'Commits' }).click();
+  await line.getByText('Fix the rounding of refunds').waitFor();
+  t.pass('the commit on the branch is listed');
+
+  await line.getByRole('button', { name: 'Release patch' }).click();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /Proposed the patch release of 2\.0 in pull request #\d+/ })
+    .waitFor();
+  const hotfixes = await ctx.app.services.hotfixes.list({ element_uuid: billing.uuid, limit: 10 });
+  t.match(hotfixes, [{ line: '2.0', pull_request: { number: Number } }], 'its patch release is proposed');
+
+  await form.getByLabel('From release').selectOption('2.1.0');
+  await form.getByRole('button', { name: 'Open hotfix line' }).click();
+  const other = page.locator('tr[data-hotfix="2.1"]');
+  await other.getByRole('cell', { name: 'open', exact: true }).waitFor();
+  page.once('dialog', (dialog) => void dialog.accept());
+  await other.getByRole('button', { name: 'Abandon' }).click();
+  await other.getByRole('cell', { name: 'abandoned', exact: true }).waitFor();
+  t.pass('abandoned after the confirmation');
 });

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { unwrap, type Matrix, type Release, type Schemas, type Session } from './api.js';
 import { ErrorBanner, when } from './common.js';
+import { HotfixLines } from './hotfixes.js';
 
 type Bump = 'major' | 'minor' | 'patch';
 
@@ -105,33 +106,8 @@ export function ElementPage({ session, matrix, uuid, onChanged }: { session: Ses
           </tbody>
         </table>
       )}
-      <h3>Hotfix lines</h3>
-      {hotfixes && hotfixes.length === 0 && <p class="muted">No hotfix.</p>}
-      {hotfixes && hotfixes.length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">From</th>
-              <th scope="col">Branch</th>
-              <th scope="col">State</th>
-              <th scope="col">Release</th>
-            </tr>
-          </thead>
-          <tbody>
-            {hotfixes.map((h) => (
-              <tr key={h.id}>
-                <td>{h.line}</td>
-                <td>{h.base_version}</td>
-                <td>
-                  <code>{h.branch}</code>
-                </td>
-                <td>{h.state}</td>
-                <td>{h.pull_request ? <a href={`#/pulls/${h.pull_request.number}`}>{h.release_version ?? `#${h.pull_request.number}`}</a> : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+      {releases && hotfixes && (
+        <HotfixLines session={session} uuid={uuid} type={element.type} releases={releases} hotfixes={hotfixes} onChanged={() => void load().then(onChanged)} />
       )}
     </section>
   );
