@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   forbidden: [403, 'The token lacks the scope the route needs (`required_scope`)'],
   instance_forbidden: [403, 'The token acts for another instance (`token_instance`) and may use only routes about that one'],
   route_not_found: [404, 'No such route'],
+  ui_not_built: [404, 'The dashboard (/ui/) is not built here: `npm run build` writes it, or MIR_UI_DIR names where it is'],
   token_not_found: [404, 'No such token'],
   manifest_not_found: [404, 'No such manifest on the default branch'],
   element_not_found: [404, 'No protected app or workflow with this uuid'],
@@ -159,6 +160,8 @@ export const errors = {
 
   // 404
   routeNotFound: (method: string, url: string) => new AppError('route_not_found', `No route ${method} ${url}`),
+  // The directory is in the log, not in the answer: a path of the server is not the client's business.
+  uiNotBuilt: () => new AppError('ui_not_built', 'The dashboard is not built: run `npm run build`, which writes build/ui (or set MIR_UI_DIR)'),
   tokenNotFound: (id: string) => new AppError('token_not_found', `No token ${id}`, { token_id: id }),
   manifestNotFound: (name: string) => new AppError('manifest_not_found', `No manifest named ${name} on the default branch`, { manifest: name }),
   elementNotFound: (uuid: string, type: string) =>

@@ -23,6 +23,7 @@ const EXAMPLES: Record<ErrorCode, AppError> = {
   forbidden: errors.forbidden('source_control:releases_write'),
   instance_forbidden: errors.instanceForbidden('uat-eu'),
   route_not_found: errors.routeNotFound('GET', '/api/v2/source_control/manifest'),
+  ui_not_built: errors.uiNotBuilt(),
   token_not_found: errors.tokenNotFound(TOKEN),
   manifest_not_found: errors.manifestNotFound('prod'),
   element_not_found: errors.elementNotFound(APP, 'PAGE'),

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../errors.js';
+import { errors } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sendProblem } from './error-handler.js';
 
@@ -46,7 +46,7 @@ export async function registerUi(app: FastifyInstance, uiDir: string, logger: Lo
   });
   if (!existsSync(path.join(uiDir, 'index.html'))) {
     logger.warn({ ui_dir: uiDir }, 'the dashboard is not built: /ui/ answers 404 until `npm run build` writes it');
-    const notBuilt = new AppError('route_not_found', 'The dashboard is not built: run `npm run build`, which writes build/ui (or set MIR_UI_DIR)');
+    const notBuilt = errors.uiNotBuilt();
     for (const url of [UI_PREFIX, `${UI_PREFIX}*`]) app.get(url, { schema: { hide: true } }, (request, reply) => sendProblem(request, reply, notBuilt));
     return;
   }

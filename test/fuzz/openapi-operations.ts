@@ -47,6 +47,8 @@ export interface Operation {
   readonly secured: boolean;
   /** Documented response statuses. */
   readonly statuses: readonly string[];
+  /** Its 200 answer is a stream that stays open (text/event-stream). */
+  readonly streams: boolean;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -83,6 +85,7 @@ export async function loadOperations(): Promise<Operation[]> {
         ...(content ? { body: { required: Boolean(content.required), schema: schema ?? {} } } : {}),
         secured: Array.isArray(operation.security) && operation.security.length > 0,
         statuses: Object.keys((operation.responses as Record<string, unknown> | undefined) ?? {}),
+        streams: Boolean((operation.responses as Record<string, { content?: Record<string, unknown> }> | undefined)?.['200']?.content?.['text/event-stream']),
       });
     }
   }

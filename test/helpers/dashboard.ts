@@ -24,7 +24,8 @@ export async function launchChromium(t: Test): Promise<Browser> {
   await access(CHROMIUM).catch(() => {
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // Shared memory in a temporary file rather than /dev/shm, which the tests fill with data dirs.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   t.teardown(() => browser.close());
   return browser;
 }

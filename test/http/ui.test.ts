@@ -70,7 +70,7 @@ t.test('an unbuilt dashboard: /ui/ is a 404 problem saying to build it, and star
     const answer = await ctx.app.inject({ method: 'GET', url });
     t.equal(answer.statusCode, 404, url);
     t.match(answer.headers['content-type'], /^application\/problem\+json/);
-    t.match(answer.json(), { code: 'route_not_found', message: /npm run build/ }, 'the problem says how to build it');
+    t.match(answer.json(), { code: 'ui_not_built', message: /npm run build/ }, 'the problem says how to build it');
     t.equal(answer.headers['content-security-policy'], UI_CSP);
   }
   const warnings = ctx.logs.filter((line) => typeof line.msg === 'string' && line.msg.includes('dashboard is not built'));
