@@ -19,9 +19,15 @@ interface ValidationIssue {
 export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error, bodyLimit);
-    if (appError.status >= 500) {
+    if (appError.code === 'internal_error') {
       request.log.error({ err: error }, 'request failed');
+    } else if (appError.status >= 500 && appError.code !== 'not_ready') {
+      // A catalog 5xx is a dependency away for now (database, git remote, forge): a warning, with
+      // the cause, rather than an alarm.
+      request.log.warn({ err: error, code: appError.code, status: appError.status }, appError.message);
     } else {
+      // Client errors, and `not_ready`: a readiness probe asks every few seconds and its answer is
+      // the signal; at error level each probe during a start-up or an outage was one more alarm.
       request.log.info({ code: appError.code, status: appError.status }, appError.message);
     }
     return sendProblem(request, reply, appError);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AppError } from '../../src/errors.js';
+import { AppError, errors } from '../../src/errors.js';
 import { buildTestApp } from '../helpers/app.js';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -13,6 +13,12 @@ t.test('errors are RFC 9457 problems with Retool members', async (t) => {
   });
   app.get('/test/conflict', async () => {
     throw new AppError('branch_exists', 'It is taken', { thing: 'x' });
+  });
+  app.get('/test/away', async () => {
+    throw errors.gitUnavailable('connection refused');
+  });
+  app.get('/test/not-ready', async () => {
+    throw errors.notReady({ database: 'connection refused' });
   });
   await app.ready();
 
@@ -135,5 +141,26 @@ t.test('errors are RFC 9457 problems with Retool members', async (t) => {
     const logged = ctx.logs.find((line) => line.reqId === 'req-boom-1' && line.level === 50);
     t.ok(logged, 'the error is logged with the request id');
     t.match(JSON.stringify(logged), /secret internal detail/);
+  });
+
+  await t.test('a dependency away is a warning, a readiness refusal no alarm at all', async (t) => {
+    const away = await app.inject({ method: 'GET', url: '/test/away', headers: { 'x-request-id': 'req-away-1' } });
+    t.equal(away.statusCode, 503);
+    t.equal(away.headers['retry-after'], '5');
+    const logged = ctx.logs.filter((line) => line.reqId === 'req-away-1' && (line.level as number) >= 40);
+    t.same(
+      logged.map((line) => line.level),
+      [40],
+      'logged once, as a warning',
+    );
+    t.match(JSON.stringify(logged[0]), /connection refused/, 'with its cause');
+
+    const notReady = await app.inject({ method: 'GET', url: '/test/not-ready', headers: { 'x-request-id': 'req-not-ready-1' } });
+    t.equal(notReady.statusCode, 503);
+    t.same(
+      ctx.logs.filter((line) => line.reqId === 'req-not-ready-1' && (line.level as number) >= 40),
+      [],
+      'a probe answered 503 logs nothing at warn or above',
+    );
   });
 });
