@@ -1,9 +1,11 @@
 // Module hooks (registered by ts-loader.mjs): `./x.js` imported from a .ts module resolves to
 // `./x.ts` when that exists (TypeScript's NodeNext convention), and a .ts module loads as ESM
 // compiled by esbuild. Compiled output is cached under $TMPDIR/mir-ts-cache by file and content:
-// a hit reads one small file and never loads esbuild (whose start-up is most of a miss).
+// a hit reads one small file and never loads esbuild (whose start-up is most of a miss). Every
+// edit adds an entry, so a miss also prunes, at most once a day, entries written over a week ago
+// (one still in use is compiled again on its next miss: a few milliseconds).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,10 @@ const OPTIONS = {
 };
 const CACHE = path.join(process.env.TMPDIR || tmpdir(), 'mir-ts-cache');
 const KEY = JSON.stringify(OPTIONS);
+const DAY_MS = 24 * 60 * 60 * 1000;
+const KEEP_MS = 7 * DAY_MS;
 let transformSync;
+let pruned = false;
 
 export async function resolve(specifier, context, next) {
   if (specifier.endsWith('.js') && context.parentURL?.endsWith('.ts') && /^(\.{1,2}\/|\/|file:)/.test(specifier)) {
@@ -45,6 +50,28 @@ export async function load(url, context, next) {
     const temp = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     writeFileSync(temp, code);
     renameSync(temp, cached);
+    if (!pruned) prune();
   }
   return { format: 'module', source: code, shortCircuit: true };
+}
+
+function prune() {
+  pruned = true;
+  const marker = path.join(CACHE, '.pruned');
+  const now = Date.now();
+  try {
+    if (now - statSync(marker).mtimeMs < DAY_MS) return;
+  } catch {
+    // No marker yet: this cache was never pruned.
+  }
+  writeFileSync(marker, '');
+  for (const name of readdirSync(CACHE)) {
+    if (!name.endsWith('.js')) continue;
+    const entry = path.join(CACHE, name);
+    try {
+      if (now - statSync(entry).mtimeMs > KEEP_MS) rmSync(entry, { force: true });
+    } catch {
+      // Removed by another process pruning at the same time.
+    }
+  }
 }
