@@ -1,15 +1,16 @@
-// The file system isomorphic-git writes through, with one change: every file is written aside and
-// renamed into place. isomorphic-git writes loose objects and `packed-refs` in place
-// (`fs.writeFile`), so a process killed mid-write leaves a truncated object — which it then never
-// rewrites, since it skips objects whose file exists — or a truncated `packed-refs`. A rename is
-// atomic on POSIX file systems: a reader, or the next start, sees the old file or the new one.
+// Files written aside and renamed into place: our loose objects (loose-objects.ts), and everything
+// isomorphic-git writes (refs, `packed-refs`, config), which it writes in place (`fs.writeFile`)
+// otherwise — a process killed mid-write would leave a truncated file, and a truncated object is
+// never rewritten, since a writer skips objects whose file exists. A rename is atomic on POSIX file
+// systems: a reader, or the next start, sees the old file or the new one.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 
 /** Left by a write that was killed between writing and renaming; removed at start (src/git/repair.ts). */
 export const TEMP_MARK = '.mir-tmp-';
 
-async function writeFileAtomic(file: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
+/** Writes `file` aside and renames it into place: readers see the old content or the new, never part of it. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
   const temp = `${file}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
   try {
     await fs.promises.writeFile(temp, data, options);

@@ -1,5 +1,6 @@
-// git's tree and commit objects: their shapes, and the parsers of their formats for the reader
-// (object-reader.ts); isomorphic-git writes them (object-store.ts).
+// git's tree and commit objects: their shapes, the parsers of their formats for the reader
+// (object-reader.ts) and the renderers for the writer (loose-objects.ts).
+import { treeEntryNameProblem } from './tree-path.js';
 
 export interface TreeEntry {
   readonly mode: string;
@@ -65,4 +66,45 @@ export function parseCommit(content: Buffer): CommitObject {
   }
   if (!/^[0-9a-f]{40}$/.test(tree) || !author || !committer) throw new Error('corrupt commit object');
   return { message, tree, parent, author, committer };
+}
+
+/**
+ * A tree's content: entries in git's order (name bytes, a folder's name compared as if it ended
+ * with `/`), modes without their leading zero (`40000`), as git and isomorphic-git write them.
+ */
+export function renderTree(entries: readonly TreeEntry[]): Buffer {
+  const keyed = entries.map((entry) => {
+    const problem = treeEntryNameProblem(entry.path);
+    if (problem !== null) throw new TypeError(`tree entry ${JSON.stringify(entry.path)} ${problem}`);
+    const mode = entry.mode.replace(/^0+/, '');
+    const name = Buffer.from(entry.path, 'utf8');
+    return { key: mode === '40000' ? Buffer.concat([name, SLASH]) : name, head: Buffer.from(`${mode} ${entry.path}\0`, 'utf8'), oid: entry.oid };
+  });
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  const parts: Buffer[] = [];
+  for (const entry of keyed) parts.push(entry.head, Buffer.from(entry.oid, 'hex'));
+  return Buffer.concat(parts);
+}
+
+const SLASH = Buffer.from('/');
+
+function renderPerson(person: CommitObject['author']): string {
+  // Minutes west of UTC (isomorphic-git's convention) as git's `+hhmm` east of it; 0 is `+0000`.
+  const east = person.timezoneOffset === 0 ? 0 : -person.timezoneOffset;
+  const minutes = Math.abs(east);
+  const hhmm = `${String(Math.floor(minutes / 60)).padStart(2, '0')}${String(minutes % 60).padStart(2, '0')}`;
+  return `${person.name} <${person.email}> ${person.timestamp} ${east < 0 ? '-' : '+'}${hhmm}`;
+}
+
+/**
+ * A commit's content, byte for byte what isomorphic-git's writeCommit wrote before (so a commit
+ * made from the same input has the same id): the message without carriage returns or leading
+ * blank lines, ending in exactly one newline.
+ */
+export function renderCommit(commit: CommitObject): Buffer {
+  let text = `tree ${commit.tree}\n`;
+  for (const parent of commit.parent) text += `parent ${parent}\n`;
+  text += `author ${renderPerson(commit.author)}\ncommitter ${renderPerson(commit.committer)}\n\n`;
+  text += `${commit.message.replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '')}\n`;
+  return Buffer.from(text, 'utf8');
 }

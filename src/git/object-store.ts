@@ -1,12 +1,12 @@
 // Object access for one repository: reads through our own reader of packs and loose objects
-// (object-reader.ts), writes through isomorphic-git, as loose objects. isomorphic-git is given ONE
-// cache object, shared by every call on this repository until resetCache(), because without it
-// each of its packed reads parses the pack index again
-// (https://isomorphic-git.org/docs/en/cache).
-import git from 'isomorphic-git';
+// (object-reader.ts), writes as loose objects (loose-objects.ts). What isomorphic-git still does
+// here (refs, packing for a push) it does through `fs` with ONE cache object, shared by every
+// call on this repository until resetCache(), because without it each of its packed reads parses
+// the pack index again (https://isomorphic-git.org/docs/en/cache).
 import { atomicFs } from './atomic-fs.js';
-import type { CommitObject, TreeEntry } from './object-formats.js';
+import { renderCommit, renderTree, type CommitObject, type TreeEntry } from './object-formats.js';
 import { createObjectReader, type ObjectReader } from './object-reader.js';
+import { writeLooseObject } from './loose-objects.js';
 
 export interface ObjectStore extends ObjectReader {
   readonly gitdir: string;
@@ -34,18 +34,13 @@ export function createObjectStore(gitdir: string, options: { wholePackBytes?: nu
       cache = {};
     },
     writeBlob(bytes) {
-      return git.writeBlob({ fs: atomicFs, gitdir, blob: bytes });
+      return writeLooseObject(gitdir, 'blob', bytes);
     },
-    writeTree(entries) {
-      // isomorphic-git sorts the entries in git's order itself.
-      return git.writeTree({ fs: atomicFs, gitdir, tree: entries.map((e) => ({ ...e })) });
+    async writeTree(entries) {
+      return writeLooseObject(gitdir, 'tree', renderTree(entries));
     },
-    writeCommit(commit) {
-      return git.writeCommit({
-        fs: atomicFs,
-        gitdir,
-        commit: { ...commit, parent: [...commit.parent], author: { ...commit.author }, committer: { ...commit.committer } },
-      });
+    async writeCommit(commit) {
+      return writeLooseObject(gitdir, 'commit', renderCommit(commit));
     },
   };
 }

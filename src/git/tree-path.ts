@@ -24,3 +24,23 @@ export function relativePathProblem(path: string): string | null {
   }
   return null;
 }
+
+/**
+ * Why `name` cannot be one entry of a tree, or null when it can: the names git itself refuses to
+ * check out (and isomorphic-git, which wrote our trees before, refused to write) — a separator,
+ * `.git` or a name Windows or macOS reads as it (`.GIT`, `git~1`, `.git.`, `.git::$DATA`, with
+ * ignorable Unicode in it), and names of only dots and spaces.
+ */
+export function treeEntryNameProblem(name: string): string | null {
+  if (name === '') return 'is empty';
+  if (name.includes('/') || name.includes('\\')) return 'contains a path separator';
+  if (name.includes('\0')) return 'contains a NUL character';
+  const visible = name.replace(/[\u200C-\u200F\u202A-\u202E\u206A-\u206F\uFEFF]/g, '');
+  const stream = visible.split(':')[0]!;
+  let end = stream.length;
+  while (end > 0 && (stream[end - 1] === '.' || stream[end - 1] === ' ')) end--;
+  const normalized = stream.slice(0, end).toLowerCase();
+  if (normalized === '' && stream !== '') return 'is only dots and spaces';
+  if (normalized === '.git' || /^\.?git~[1-9]$/.test(normalized)) return "names git's own folder";
+  return null;
+}
