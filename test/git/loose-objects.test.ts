@@ -35,10 +35,11 @@ async function looseFiles(gitdir: string): Promise<string[]> {
 // Names whose order differs between a plain sort and git's (a folder sorts as `name/`), non-ASCII
 // ones (git compares bytes), and an executable.
 const NAMES = ['a', 'a.b', 'a-b', 'a0', 'ab', 'B', 'é', 'z日本', 'main.json', 'run.sh'];
-const fileTree = fc.uniqueArray(
-  fc.tuple(fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }), fc.string({ maxLength: 20 })),
-  { minLength: 1, maxLength: 12, selector: ([segments]) => segments.join('/') },
-);
+const fileTree = fc.uniqueArray(fc.tuple(fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }), fc.string({ maxLength: 20 })), {
+  minLength: 1,
+  maxLength: 12,
+  selector: ([segments]) => segments.join('/'),
+});
 
 t.test('trees are the ones native git writes for the same files, and pass git fsck --strict', async (t) => {
   await fc.assert(
@@ -82,7 +83,11 @@ t.test('commits have the ids isomorphic-git gave the same commits, and git reads
   for (const [i, message] of messages.entries()) {
     const commit: CommitObject = { message, tree, parent, author: person([0, -120, 330, 60][i]!), committer: person([0, 0, -330, 0][i]!) };
     const id = await store.writeCommit(commit);
-    const expected = await git.writeCommit({ fs, gitdir: theirs, commit: { ...commit, parent: [...parent], author: { ...commit.author }, committer: { ...commit.committer } } });
+    const expected = await git.writeCommit({
+      fs,
+      gitdir: theirs,
+      commit: { ...commit, parent: [...parent], author: { ...commit.author }, committer: { ...commit.committer } },
+    });
     t.equal(id, expected, `commit ${i} (${JSON.stringify(message)})`);
     t.same(await store.readCommit(id), { ...commit, message: (await store.readCommit(id)).message }, `commit ${i} reads back`);
     t.match(await runGit(['cat-file', '-p', id], { cwd: ours }), new RegExp(`^tree ${tree}\n`), 'native git reads it');

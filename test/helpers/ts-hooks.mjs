@@ -1,10 +1,12 @@
 // Module hooks (registered by ts-loader.mjs): `./x.js` imported from a .ts module resolves to
 // `./x.ts` when that exists (TypeScript's NodeNext convention), and a .ts module loads as ESM
-// compiled by esbuild. Compiled output is cached under $TMPDIR/mir-ts-cache by file and content:
+// compiled by esbuild. Synchronous, so that the same functions serve Node's in-thread hooks
+// (`registerHooks`, Node ≥ 22.15) and, wrapped, its off-thread ones (`register`, Node 20). Compiled output is cached under $TMPDIR/mir-ts-cache by file and content:
 // a hit reads one small file and never loads esbuild (whose start-up is most of a miss). Every
 // edit adds an entry, so a miss also prunes, at most once a day, entries written over a week ago
 // (one still in use is compiled again on its next miss: a few milliseconds).
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +28,7 @@ const KEEP_MS = 7 * DAY_MS;
 let transformSync;
 let pruned = false;
 
-export async function resolve(specifier, context, next) {
+export function resolveSync(specifier, context, next) {
   if (specifier.endsWith('.js') && context.parentURL?.endsWith('.ts') && /^(\.{1,2}\/|\/|file:)/.test(specifier)) {
     const url = new URL(`${specifier.slice(0, -3)}.ts`, context.parentURL);
     if (existsSync(url)) return { url: url.href, format: 'module', shortCircuit: true };
@@ -34,7 +36,7 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }
 
-export async function load(url, context, next) {
+export function loadSync(url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return next(url, context);
   const file = fileURLToPath(url);
   const source = readFileSync(file, 'utf8');
@@ -43,7 +45,7 @@ export async function load(url, context, next) {
   try {
     code = readFileSync(cached, 'utf8');
   } catch {
-    transformSync ??= (await import('esbuild')).transformSync;
+    transformSync ??= createRequire(import.meta.url)('esbuild').transformSync;
     code = transformSync(source, { ...OPTIONS, sourcefile: file }).code;
     // Written aside and renamed: processes compiling the same file at once never read half of one.
     mkdirSync(CACHE, { recursive: true });
@@ -53,6 +55,15 @@ export async function load(url, context, next) {
     if (!pruned) prune();
   }
   return { format: 'module', source: code, shortCircuit: true };
+}
+
+// Node 20's off-thread hooks (`register`): the same, as the async functions it expects.
+export async function resolve(specifier, context, next) {
+  return resolveSync(specifier, context, next);
+}
+
+export async function load(url, context, next) {
+  return loadSync(url, context, next);
 }
 
 function prune() {
