@@ -60,7 +60,11 @@ function openPostgres(connectionString: string, max: number, onConnectionError: 
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  return pgliteHandle(await PGlite.create(dataDir));
+}
+
+/** A handle over an open PGlite; its `close` ends the PGlite too unless `closePGlite` says otherwise. */
+export function pgliteHandle(pglite: PGlite, closePGlite: () => Promise<void> = () => pglite.close()): DatabaseHandle {
   const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
@@ -74,7 +78,7 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
     },
     close: async () => {
       await db.destroy();
-      await pglite.close();
+      await closePGlite();
     },
   };
 }

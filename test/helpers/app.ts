@@ -36,7 +36,7 @@ export interface TestAppOptions {
 const SYSTEM = { name: 'test', email: 'test@mir.invalid', tokenId: null, requestId: null };
 
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ reuse: true });
   // No background webhook dispatcher or drift evaluator: tests run them by hand, on their clock.
   const config = loadConfig({
     MIR_DATA_DIR: database.dataDir,
