@@ -2,8 +2,8 @@
 // commits and sizes, with node:zlib, a binary search in each .idx and a bounded cache of delta
 // bases. Not through isomorphic-git: its readObject lists the pack folder and probes for a loose
 // file on every read and inflates with pako, which made the first snapshot of a large repository
-// take seconds (docs/architecture.md has the figures). isomorphic-git keeps refs; objects are written by
-// loose-objects.ts.
+// take seconds (docs/architecture.md has the figures). isomorphic-git keeps refs; loose-objects.ts
+// writes objects.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
