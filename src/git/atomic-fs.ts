@@ -22,5 +22,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   }
 }
 
+/** True when `file` exists (any kind of entry). */
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await fs.promises.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `fs` for isomorphic-git (its `promises` member is what it binds to: https://isomorphic-git.org/docs/en/fs). */
 export const atomicFs = { promises: { ...fs.promises, writeFile: writeFileAtomic } };

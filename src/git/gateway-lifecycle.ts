@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { errors, isAppError } from '../errors.js';
+import { pathExists } from './atomic-fs.js';
 import { createPeriodicTask } from '../runtime/periodic.js';
 import { casRef, localHeads, readLocalRef } from './local-refs.js';
 import { fetchAllBranches, downloadBranches } from './mirror-fetch.js';
@@ -40,15 +41,6 @@ export interface Lifecycle {
   close(): Promise<void>;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.promises.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function initialCommit(ctx: GatewayContext): Promise<string> {
   const tree = await applyChanges(ctx.store, {
     baseTree: EMPTY_TREE,
@@ -67,7 +59,7 @@ async function initialCommit(ctx: GatewayContext): Promise<string> {
 async function ensureRepository(ctx: GatewayContext): Promise<void> {
   const { gitdir } = ctx;
   await fs.promises.mkdir(ctx.dataDir, { recursive: true });
-  if (await exists(path.join(gitdir, 'HEAD'))) {
+  if (await pathExists(path.join(gitdir, 'HEAD'))) {
     // Whatever a killed process left (src/git/repair.ts). The mirror is ours alone; the embedded
     // repository is shared with native git, whose live locks are young.
     const { removed } = await repairRepository(gitdir, { minLockAgeMs: ctx.mode === 'remote' ? 0 : STALE_LOCK_MS });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { writeFileAtomic } from './atomic-fs.js';
+import { pathExists, writeFileAtomic } from './atomic-fs.js';
 
 const deflate = promisify(zlib.deflate);
 
@@ -24,7 +24,7 @@ export async function writeLooseObject(gitdir: string, type: 'blob' | 'tree' | '
   const framed = Buffer.concat([Buffer.from(`${type} ${content.length}\0`, 'latin1'), content]);
   const oid = createHash('sha1').update(framed).digest('hex');
   const file = path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
-  if (await exists(file)) return oid;
+  if (await pathExists(file)) return oid;
   const deflated = framed.length <= SYNC_DEFLATE_BYTES ? zlib.deflateSync(framed) : await deflate(framed);
   try {
     await writeFileAtomic(file, deflated);
@@ -35,13 +35,4 @@ export async function writeLooseObject(gitdir: string, type: 'blob' | 'tree' | '
     await writeFileAtomic(file, deflated);
   }
   return oid;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.promises.access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
