@@ -9,6 +9,7 @@
 // coverage costs it CPU on every run, and what children run is covered by the in-process tests.
 import { fileURLToPath } from 'node:url';
 
-export const TS_NODE_ARGS: readonly string[] = ['--import', fileURLToPath(new URL('./ts-loader.mjs', import.meta.url))];
+// --liftoff-only as in .taprc: no TurboFan tier-up of PGlite's wasm in a short-lived child.
+export const TS_NODE_ARGS: readonly string[] = ['--liftoff-only', '--import', fileURLToPath(new URL('./ts-loader.mjs', import.meta.url))];
 
 export const CHILD_ENV: Readonly<Record<string, string>> = { _TAPJS_PROCESSINFO_COVERAGE_: '0' };
