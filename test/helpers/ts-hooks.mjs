@@ -92,7 +92,7 @@ async function bundle(pkg, context, next) {
     const file = typeof target === 'string' ? target : (target.import ?? target.default);
     if (typeof file === 'string' && !key.includes('*')) entryPoints[key === '.' ? 'index' : key.slice(2).replaceAll('/', '__')] = path.join(dir, file);
   }
-  const out = path.join(CACHE, `bundle-${pkg}-${manifest.version}`);
+  const out = path.join(CACHE, `bundle-${pkg}-${manifest.version}-esm`);
   if (!existsSync(out)) {
     const temp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}`;
     await createRequire(import.meta.url)('esbuild').build({
@@ -105,6 +105,10 @@ async function bundle(pkg, context, next) {
       target: 'node20',
       logLevel: 'silent',
     });
+    // The chunks are ES modules in a folder no package.json claims: say so, or a loader that
+    // decides formats by package scope (ts-node's, tap's mock) loads them as CommonJS, and an
+    // entry's named imports from its chunks fail ("does not provide an export named …").
+    writeFileSync(path.join(temp, 'package.json'), '{ "type": "module" }\n');
     try {
       renameSync(temp, out);
     } catch {
