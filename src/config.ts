@@ -4,48 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { parseCorsOrigins } from './http/cors-origins.js';
+import { FORGE_NAMES, FORGES, type ForgeName } from './providers/forge/defaults.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const PROVIDERS = ['builtin', 'github', 'gitlab', 'bitbucket', 'azure'] as const;
+export const PROVIDERS = ['builtin', ...FORGE_NAMES] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-export type ForgeName = Exclude<ProviderName, 'builtin'>;
-
-/** Each forge's public API, its repository identity and the git user name its tokens go with. */
-const FORGES: Record<ForgeName, { apiUrl: string; repository: RegExp; identity: string; gitUsername: string; gitUrl: (repository: string) => string }> = {
-  github: {
-    apiUrl: 'https://api.github.com',
-    repository: /^[^/]+\/[^/]+$/,
-    identity: 'owner/repo',
-    gitUsername: 'x-access-token',
-    gitUrl: (r) => `https://github.com/${r}.git`,
-  },
-  // A project path (group/subgroup/project) or its numeric id.
-  gitlab: {
-    apiUrl: 'https://gitlab.com',
-    repository: /^([^/]+(\/[^/]+)+|\d+)$/,
-    identity: 'group/project or a project id',
-    gitUsername: 'oauth2',
-    gitUrl: (r) => `https://gitlab.com/${r}.git`,
-  },
-  bitbucket: {
-    apiUrl: 'https://api.bitbucket.org/2.0',
-    repository: /^[^/]+\/[^/]+$/,
-    identity: 'workspace/repo_slug',
-    gitUsername: 'x-token-auth',
-    gitUrl: (r) => `https://bitbucket.org/${r}.git`,
-  },
-  // Azure accepts any user name with a personal access token.
-  azure: {
-    apiUrl: 'https://dev.azure.com',
-    repository: /^[^/]+\/[^/]+\/[^/]+$/,
-    identity: 'organization/project/repository',
-    gitUsername: 'mir',
-    gitUrl: (r) => {
-      const [organization, project, repository] = r.split('/');
-      return `https://dev.azure.com/${organization}/${project}/_git/${repository}`;
-    },
-  },
-};
 
 /** The package's root: this file is src/config.ts (tsx) or build/src/config.js (compiled). */
 const PACKAGE_ROOT = ((here) => (path.basename(path.dirname(here)) === 'build' ? path.dirname(path.dirname(here)) : path.dirname(here)))(
@@ -260,7 +224,9 @@ export function loadConfig(environment: Record<string, string | undefined>, cwd 
     throw new ConfigError(['MIR_GIT_TOKEN/MIR_GIT_USERNAME: set MIR_GIT_URL too, or leave both unset']);
   }
   const { provider, git } = providerConfig(env);
-  const corsOrigins = parseCorsOrigins(env.MIR_CORS_ORIGINS);
+  const cors = parseCorsOrigins(env.MIR_CORS_ORIGINS);
+  if (cors.problems.length > 0) throw new ConfigError(cors.problems.map((problem) => `MIR_CORS_ORIGINS: ${problem}`));
+  const corsOrigins = cors.origins;
   return Object.freeze({
     port: env.PORT,
     host: env.HOST,
@@ -338,42 +304,6 @@ function providerConfig(env: Env): { provider: ProviderConfig; git: { url: strin
       token: git.token ?? token,
     },
   };
-}
-
-/**
- * MIR_CORS_ORIGINS: each origin exactly as a browser serializes it in the `Origin` header (lower-case
- * host, no default port, no path), since that header is compared as a string; a near miss such as
- * `https://Dash.example/` would otherwise never match and fail silently in the browser.
- *
- * `*` is refused even though credentials stay off (tokens travel in `Authorization`, never in
- * cookies, so no page can borrow a user's session): /metrics, /readyz and /openapi.json answer without
- * a token, and mir usually sits on a private network, so `*` would let any web page a colleague opens
- * read them from inside that network. Naming the dashboards costs one line.
- */
-function parseCorsOrigins(value: string | undefined): readonly string[] {
-  const origins = (value ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-  const problems = origins.flatMap((origin) => {
-    const problem = originProblem(origin);
-    return problem ? [`MIR_CORS_ORIGINS: ${JSON.stringify(origin)} ${problem}`] : [];
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze([...new Set(origins)]);
-}
-
-function originProblem(origin: string): string | null {
-  if (origin === '*') return 'is not accepted: list the origins of the pages that call mir';
-  let url: URL;
-  try {
-    url = new URL(origin);
-  } catch {
-    return 'is not an origin: scheme://host[:port]';
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'is not an origin: the scheme must be http or https';
-  if (url.origin !== origin) return `is not an origin as browsers send it (scheme://host[:port], lower case, no path): ${JSON.stringify(url.origin)}`;
-  return null;
 }
 
 const SECRET_VARIABLES = new Set(['DATABASE_URL', 'MIR_GIT_TOKEN', 'MIR_GIT_URL', 'MIR_PROVIDER_TOKEN', 'MIR_WEBHOOK_SECRET', 'MIR_PROVIDER_API_URL']);

@@ -3,7 +3,7 @@
 // API would reject answers 422 with sl-violations, which the adapter turns into an error), and for
 // each forge one deliberately incomplete request proves the mock does reject.
 import t from 'tap';
-import type { ForgeName } from '../../src/config.js';
+import type { ForgeName } from '../../src/providers/forge/defaults.js';
 import type { PullRequestRow } from '../../src/db/database.js';
 import { isAppError } from '../../src/errors.js';
 import { createForgeProvider } from '../../src/providers/forge/forge.js';

@@ -1,6 +1,7 @@
 // What every forge adapter is built from, and the two translations they share: a description cut
 // to the forge's limit, and a webhook's pull request turned into mir's event.
-import type { ForgeName, ProviderConfig } from '../../config.js';
+import type { ProviderConfig } from '../../config.js';
+import type { ForgeName } from './defaults.js';
 import type { ForgeEvent, ProviderPullRequest } from '../types.js';
 
 export type ForgeConfig = Extract<ProviderConfig, { name: ForgeName }>;
