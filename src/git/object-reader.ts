@@ -48,8 +48,12 @@ interface PackEntry {
   pack?: Promise<PackBytes | PackFile>;
 }
 
-/** Packs up to this size are read whole on first use; larger ones by range. */
-const WHOLE_PACK_BYTES = 256 * 1024 * 1024;
+/**
+ * Packs up to this size are read whole on first use; larger ones by range (pack-file.ts), their
+ * bytes left to the page cache. A repository of 50,000 apps and 200,000 artifacts packs into
+ * ~190 MiB, which held whole was a fifth of the process's memory (bench/RESULTS.md).
+ */
+const WHOLE_PACK_BYTES = 64 * 1024 * 1024;
 
 interface RawObject {
   readonly type: ObjectType;
@@ -62,7 +66,7 @@ const BASE_CACHE_BYTES = 32 * 1024 * 1024;
 const PRIMED_BYTES = 64 * 1024 * 1024;
 const PRIMED_SIZES = 2_000_000;
 
-/** `wholePackBytes`: packs up to this size are read into memory whole (256 MiB), larger ones by range. */
+/** `wholePackBytes`: packs up to this size are read into memory whole (64 MiB), larger ones by range. */
 export function createObjectReader(gitdir: string, options: { wholePackBytes?: number } = {}): ObjectReader {
   const wholePackBytes = options.wholePackBytes ?? WHOLE_PACK_BYTES;
   let packs = new Map<string, PackEntry>();
@@ -274,7 +278,8 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
       const entry: PackEntry = {
         offsets: new PackIdx(idx),
         packPath: path.join(gitdir, 'objects', 'pack', idxName.replace(/\.idx$/, '.pack')),
-        pack: Promise.resolve(pack),
+        // Past the bound the received bytes are let go: read by range from the file just stored.
+        ...(pack.length <= wholePackBytes ? { pack: Promise.resolve(pack) } : {}),
       };
       packs.set(idxName, entry);
     },

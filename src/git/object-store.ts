@@ -20,7 +20,7 @@ export interface ObjectStore extends ObjectReader {
   writeCommit(commit: CommitObject): Promise<string>;
 }
 
-/** `wholePackBytes`: packs up to this size are read into memory whole (256 MiB), larger ones by range. */
+/** `wholePackBytes`: packs up to this size are read into memory whole (64 MiB), larger ones by range. */
 export function createObjectStore(gitdir: string, options: { wholePackBytes?: number } = {}): ObjectStore {
   let cache: object = {};
   return {

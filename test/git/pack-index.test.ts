@@ -240,3 +240,29 @@ t.test('applyDelta copies and inserts, and checks sizes', async (t) => {
   t.throws(() => applyDelta(Buffer.from([12, 1, 1, 0x41]), base), /base size/);
   t.throws(() => applyDelta(Buffer.from([11, 1, 0]), base), /reserved/);
 });
+
+t.test('a pack read by range: entries past the read-ahead, deltas of them, many reads at once', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  // Incompressible content, so each version's entry is ~100 KB: more than one read's worth.
+  const big = randomBytes(50_000).toString('hex');
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files: { 'big.txt': big, 'small.txt': 'small\n' } });
+  for (let round = 0; round < 3; round++)
+    await commitFiles({ repo, branch: 'main', files: { 'big.txt': `${big}round ${round}\n` }, message: `round ${round}` });
+  const { packPath } = await repackedPack(repo, ['repack', '-a', '-d', '-f', '-q']);
+  t.ok((await deltaLines(packPath)).length > 0, 'the versions are deltas of one another');
+  const objects = (await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)', '--batch-all-objects'], { cwd: repo }))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ') as [string, string, string]);
+  const blobs = objects.filter(([, type]) => type === 'blob');
+  t.ok(blobs.filter(([, , size]) => Number(size) >= 100_000).length >= 4, 'four large blobs');
+  const store = createObjectStore(repo, { wholePackBytes: 0 });
+  const read = await Promise.all(blobs.map(async ([oid]) => Buffer.from(await store.readBlob(oid)).toString()));
+  for (const [i, [oid]] of blobs.entries()) t.equal(read[i], await runGit(['cat-file', 'blob', oid], { cwd: repo }), `blob ${oid}`);
+  t.same(
+    await store.objectSizes(objects.map(([oid]) => oid)),
+    objects.map(([, , size]) => Number(size)),
+    'every size, read from the headers',
+  );
+});
