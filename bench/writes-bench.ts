@@ -14,7 +14,7 @@
 //   memory, the first and a cached `GET /instances/{name}/releases`, the first `GET /elements`.
 //
 //   npx tsx bench/writes-bench.ts [--sizes 1000,5000,20000,50000] [--runs 3] [--whole 14000]
-//     [--scale 5000,50000] [--no-write]        (0 skips a list: --whole 0 --scale 0)
+//     [--scale 5000,50000] [--no-write] [--repos DIR]   (0 skips a list: --whole 0 --scale 0)
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -59,6 +59,11 @@ const SIZES = listFlag('sizes', [1000, 5000, 20000, 50000]);
 const RUNS = numberFlag('runs', 3);
 const WHOLE = numberFlag('whole', 14000);
 const SCALE = listFlag('scale', [5000, 50000]);
+/**
+ * `--repos DIR`: each generated repository is kept in DIR/<apps>/ and reused by later runs instead of
+ * generated again (about 5 minutes at 50,000 apps). It is only ever copied from, never changed.
+ */
+const REPOS = process.argv.includes('--repos') ? process.argv[process.argv.indexOf('--repos') + 1] : undefined;
 
 const started = performance.now();
 function progress(message: string): void {
@@ -319,7 +324,7 @@ async function startMir(dataDir: string, repo: GeneratedRepo): Promise<Mir> {
   // A whole-manifest body of 14,000 entries is ~0.9 MiB, next to the 1 MiB default.
   // MIR_BENCH_NODE_ARGS reach mir's process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
   const nodeArgs = process.env.MIR_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const replica = await createReplica({ name: 'mir', dataDir, env: { MIR_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) }, nodeArgs });
+  const replica = await createReplica({ name: 'mir', dataDir, env: { MIR_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) }, nodeArgs, wasmTierUp: true });
   const probe = startProbe(`${replica.base}/healthz`);
   const from = Date.now();
   const [readyMs] = await timed(async () => {
@@ -561,6 +566,8 @@ async function scaleReads(mir: Mir, repo: GeneratedRepo, cloneMs: number[]): Pro
 interface Preparation {
   generateMs: number;
   zipsMs: number;
+  /** Repositories taken from --repos rather than generated. */
+  reused: number;
 }
 
 function report(
@@ -577,13 +584,14 @@ function report(
     '',
     ...(unfinished ? [`**Unfinished run**: ${unfinished}.`, ''] : []),
     `Load average ${loadAtStart} at the start, ${load()} at the end (2 cores, other work on the machine slows both sides). ` +
-      'mir: `node --import tsx src/server.ts` in its own process (test/helpers/replica.ts), embedded PGlite, the generated repository ' +
+      "mir: `node --import test/helpers/ts-loader.mjs src/server.ts` in its own process (test/helpers/replica.ts, without the tests' `--liftoff-only`), embedded PGlite, the generated repository " +
       '(bench/generate-repo.ts) as its embedded `repo.git`, default configuration but `MIR_BODY_LIMIT_BYTES` 64 MiB; requests over HTTP on 127.0.0.1. ' +
       `Native: a worktree cloned from a bare copy of the same repository. \`/healthz\` probed every ${PROBE_EVERY_MS} ms from a separate process; ` +
       '"longest wait" is the slowest probe answer that overlapped the mir requests of the row. ' +
       "The generator's placeholder zips are replaced by valid release zips (`.release.json` + one file, stored), which mir's artifact checks require. " +
       'The writes of each size run on a freshly started mir, the scale reads on another. ' +
-      `The run took ${minutes(performance.now() - started)} min, of which ${minutes(preparation.generateMs)} generating the repositories (bench/generate-repo.ts) and ${minutes(preparation.zipsMs)} making their zips valid.`,
+      `The run took ${minutes(performance.now() - started)} min, of which ${minutes(preparation.generateMs)} generating the repositories (bench/generate-repo.ts) and ${minutes(preparation.zipsMs)} making their zips valid` +
+      (preparation.reused > 0 ? ` (${preparation.reused} taken as an earlier run generated them, --repos).` : '.'),
     '',
   ];
   if (rows.length > 0) {
@@ -658,6 +666,36 @@ function report(
   return lines;
 }
 
+/** The repository of `apps` apps: generated under `work`, or the one --repos keeps (kept there once generated). */
+async function preparedRepo(apps: number, work: string, preparation: Preparation): Promise<GeneratedRepo> {
+  const kept = REPOS === undefined ? undefined : path.resolve(REPOS, String(apps));
+  if (kept) {
+    // repo.json is written last: a kept folder without it is an interrupted copy, made again.
+    const saved = await readFile(path.join(kept, 'repo.json'), 'utf8').then(
+      (text) => JSON.parse(text) as Omit<GeneratedRepo, 'path'>,
+      () => undefined,
+    );
+    if (saved) {
+      progress(`${count(apps)} apps: the repository kept in ${kept}`);
+      preparation.reused++;
+      return { ...saved, path: path.join(kept, 'repo.git') };
+    }
+  }
+  progress(`${count(apps)} apps: generating the repository`);
+  const [genMs, generated] = await timed(() => generateRepo({ root: path.join(work, 'gen'), apps }));
+  const [zipMs, repo] = await timed(() => withValidArtifacts(generated));
+  preparation.generateMs += genMs;
+  preparation.zipsMs += zipMs;
+  progress(`  ${count(repo.objects)} objects: generated in ${s(genMs)} s, zips made valid in ${s(zipMs)} s`);
+  if (!kept) return repo;
+  await rm(kept, { recursive: true, force: true });
+  await mkdir(kept, { recursive: true });
+  await cp(repo.path, path.join(kept, 'repo.git'), { recursive: true });
+  const { path: _, ...saved } = repo;
+  await writeFile(path.join(kept, 'repo.json'), `${JSON.stringify(saved)}\n`);
+  return { ...repo, path: path.join(kept, 'repo.git') };
+}
+
 async function main(): Promise<void> {
   // createReplica starts `src/server.ts` relative to the working directory.
   process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -666,7 +704,7 @@ async function main(): Promise<void> {
   const rows: WriteRow[] = [];
   const scale: ScaleColumn[] = [];
   let whole: (WriteRow & { bodyBytes: number }) | undefined;
-  const preparation: Preparation = { generateMs: 0, zipsMs: 0 };
+  const preparation: Preparation = { generateMs: 0, zipsMs: 0, reused: 0 };
   let running: Mir | undefined;
   const interrupted = () => void (running?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   process.once('SIGINT', interrupted);
@@ -676,12 +714,7 @@ async function main(): Promise<void> {
     const plan = [...new Set([...SIZES, ...SCALE, ...(WHOLE > 0 ? [WHOLE] : [])])].sort((a, b) => a - b);
     for (const apps of plan) {
       const work = path.join(scratch, String(apps));
-      progress(`${count(apps)} apps: generating the repository`);
-      const [genMs, generated] = await timed(() => generateRepo({ root: path.join(work, 'gen'), apps }));
-      const [zipMs, repo] = await timed(() => withValidArtifacts(generated));
-      preparation.generateMs += genMs;
-      preparation.zipsMs += zipMs;
-      progress(`  ${count(repo.objects)} objects: generated in ${s(genMs)} s, zips made valid in ${s(zipMs)} s`);
+      const repo = await preparedRepo(apps, work, preparation);
       const writes = SIZES.includes(apps) || apps === WHOLE;
       const cloneMs: number[] = [];
       const bare = path.join(work, 'native.git');

@@ -39,7 +39,21 @@ export interface Replica {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function createReplica(options: { name: string; dataDir: string; env: Record<string, string>; nodeArgs?: readonly string[] }): Promise<Replica> {
+export interface ReplicaOptions {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly env: Record<string, string>;
+  /** Before the loader's own, e.g. `--cpu-prof`. */
+  readonly nodeArgs?: readonly string[];
+  /**
+   * V8 tiers PGlite's WebAssembly up to TurboFan as a server's Node does, rather than the tests'
+   * `--liftoff-only` (child.ts): for benches, which must measure the process operators run.
+   */
+  readonly wasmTierUp?: boolean;
+}
+
+export async function createReplica(options: ReplicaOptions): Promise<Replica> {
+  const loaderArgs = options.wasmTierUp ? TS_NODE_ARGS.filter((arg) => arg !== '--liftoff-only') : TS_NODE_ARGS;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -61,7 +75,7 @@ export async function createReplica(options: { name: string; dataDir: string; en
     async start() {
       if (child) throw new Error(`${options.name} is running`);
       expectingExit = false;
-      const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...TS_NODE_ARGS, 'src/server.ts'], {
+      const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loaderArgs, 'src/server.ts'], {
         env: { PATH: process.env.PATH ?? '', ...CHILD_ENV, PORT: String(port), MIR_DATA_DIR: options.dataDir, LOG_LEVEL: 'warn', ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
