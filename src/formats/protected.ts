@@ -14,6 +14,7 @@
 // the same elements (test/formats/protected.test.ts).
 
 import { isMap, isScalar, isSeq, type YAMLMap } from 'yaml';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 import { repoErrors } from './errors.js';
 import { PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, sourceFolder, sourceFolderProblem } from './layout.js';
 import { type ElementType, isCanonicalUuid, isUuid, quoteForError } from './values.js';
@@ -41,10 +42,28 @@ export function parseProtectedWorkflows(text: string | Uint8Array, path: string 
 }
 
 export function parseProtectedList(text: string | Uint8Array, path: string, type: ElementType): ProtectedElement[] {
-  const source = decodeUtf8(text, () => {
+  const source = decodeText(text, path);
+  return readPlainList(source, type) ?? parseDocumentList(source, path, type);
+}
+
+/**
+ * `parseProtectedList` for lists of any length: the plain layout read in slices that yield to the
+ * event loop (50,000 elements took ~100 ms in one piece); a file in another layout, which people
+ * write by hand and keep short, still takes the Document path in one piece.
+ */
+export async function parseProtectedListSliced(text: string | Uint8Array, path: string, type: ElementType): Promise<ProtectedElement[]> {
+  const source = decodeText(text, path);
+  const steps = plainListSteps(source, type);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value ?? parseDocumentList(source, path, type);
+    await yieldToEventLoop();
+  }
+}
+
+function decodeText(text: string | Uint8Array, path: string): string {
+  return decodeUtf8(text, () => {
     throw repoErrors.fileInvalid(path, 1, 'is not valid UTF-8');
   });
-  return readPlainList(source, type) ?? parseDocumentList(source, path, type);
 }
 
 // A uuid (lowercase), a name and an optional path, each a plain scalar yaml reads as a string:
@@ -52,8 +71,17 @@ export function parseProtectedList(text: string | Uint8Array, path: string, type
 const PLAIN_ENTRY = / {2}- uuid: ([0-9a-f-]{36})\n {4}name: ([A-Za-z_][\w.-]*(?: [\w.-]+)*)\n(?: {4}path: ([A-Za-z_][\w./-]*)\n)?/y;
 const YAML_WORD = /^(?:true|false|null)$/i;
 
+/** Elements read between two steps of `plainListSteps`. */
+const ENTRIES_PER_STEP = 1_000;
+
 /** The fast path alone: the elements of a list in the plain layout, else undefined (for tests). */
 export function readPlainList(source: string, type: ElementType): ProtectedElement[] | undefined {
+  const steps = plainListSteps(source, type);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+/** The fast path, pausing after every ENTRIES_PER_STEP elements: its return value is readPlainList's. */
+function* plainListSteps(source: string, type: ElementType): Generator<void, ProtectedElement[] | undefined> {
   const key = type === 'PAGE' ? 'apps' : 'workflows';
   if (source === `${key}: []\n`) return [];
   if (!source.startsWith(`${key}:\n`)) return undefined;
@@ -76,6 +104,8 @@ export function readPlainList(source: string, type: ElementType): ProtectedEleme
     folders.add(folder);
     elements.push({ uuid, name, type, ...(customPath !== undefined ? { path: customPath } : {}), sourceFolder: folder });
     pos = PLAIN_ENTRY.lastIndex;
+    // PLAIN_ENTRY is shared: its lastIndex is set again before every exec, so steps may interleave.
+    if (elements.length % ENTRIES_PER_STEP === 0) yield;
   }
   return elements.length > 0 ? elements : undefined;
 }

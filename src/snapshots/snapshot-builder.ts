@@ -7,7 +7,8 @@
 // lists on first access of `elements`/`elementErrors`), once per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
 import { isAppError } from '../errors.js';
 import { parseManifest } from '../formats/manifest-file.js';
-import { parseProtectedApps, parseProtectedWorkflows, type ProtectedElement } from '../formats/protected.js';
+import { parseProtectedList, parseProtectedListSliced, type ProtectedElement } from '../formats/protected.js';
+import type { ElementType } from '../formats/values.js';
 import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH, parseArtifactPath, parseManifestPath } from '../formats/layout.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 import type { TreeEntry } from '../git/object-formats.js';
@@ -57,7 +58,6 @@ type Parsed<T> = { value: T; error?: undefined } | { value?: undefined; error: F
 const decoder = new TextDecoder();
 /** Element folders of dist/ read at once when they are not at hand. */
 const SLOW_BATCH = 256;
-const NO_ELEMENTS: Parsed<ProtectedElement[]> = { value: [] };
 
 function toRepoFileError(path: string, error: unknown): FileParseError {
   if (isAppError(error) && error.status === 422) {
@@ -71,28 +71,54 @@ function toRepoFileError(path: string, error: unknown): FileParseError {
   throw error;
 }
 
-/** Parses `bytes` with `parse` on first call, then forgets the bytes. */
-function lazy<T>(path: string, bytes: Uint8Array, parse: (text: string, path: string) => T, count: () => void): () => Parsed<T> {
+/** A file parsed on first call, then its bytes forgotten; `sliced` parses it yielding to the event loop. */
+interface Lazy<T> {
+  (): Parsed<T>;
+  sliced(): Promise<Parsed<T>>;
+}
+
+function lazy<T>(
+  path: string,
+  bytes: Uint8Array,
+  parse: (text: string, path: string) => T,
+  count: () => void,
+  parseSliced: (text: string, path: string) => Promise<T> = async (text) => parse(text, path),
+): Lazy<T> {
   let source: Uint8Array | undefined = bytes;
   let result: Parsed<T> | undefined;
-  return () => {
+  const settle = (value: T): Parsed<T> => {
+    source = undefined;
+    return (result ??= { value });
+  };
+  const fail = (error: unknown): Parsed<T> => {
+    source = undefined;
+    return (result ??= { error: toRepoFileError(path, error) });
+  };
+  const now = () => {
     if (result) return result;
     count();
     try {
-      result = { value: parse(decoder.decode(source), path) };
+      return settle(parse(decoder.decode(source), path));
     } catch (error) {
-      result = { error: toRepoFileError(path, error) };
+      return fail(error);
     }
-    source = undefined;
-    return result;
   };
+  return Object.assign(now, {
+    async sliced() {
+      if (result) return result;
+      count();
+      return parseSliced(decoder.decode(source), path).then(settle, fail);
+    },
+  });
 }
+
+const NO_ELEMENTS: Lazy<ProtectedElement[]> = Object.assign(() => ({ value: [] }), { sliced: async () => ({ value: [] }) });
 
 export function createSnapshotBuilder(store: ObjectReads): SnapshotBuilder {
   const counters: SnapshotCounters = { snapshotsBuilt: 0, manifestParses: 0, protectedParses: 0, treeReads: 0, blobSizeReads: 0 };
   const trees = new Generational<string, Promise<TreeEntry[]>>();
   const manifestEntries = new Generational<string, Promise<SnapshotManifest>>();
-  const protectedFiles = new Generational<string, Promise<() => Parsed<ProtectedElement[]>>>();
+  const protectedFiles = new Generational<string, Promise<Lazy<ProtectedElement[]>>>();
   const manifestDirs = new Generational<string, Promise<Map<string, SnapshotManifest>>>();
   const releaseDirs = new Generational<string, Promise<Map<string, ReleaseArtifact>>>();
   const releaseDirsAtHand = new Generational<string, Map<string, ReleaseArtifact>>();
@@ -159,13 +185,21 @@ export function createSnapshotBuilder(store: ObjectReads): SnapshotBuilder {
     );
   }
 
-  function protectedOf(path: string, oid: string, parse: (text: string, path: string) => ProtectedElement[]) {
+  function protectedOf(path: string, oid: string, type: ElementType): Promise<Lazy<ProtectedElement[]>> {
     const key = `${path}\0${oid}`;
     return (
       protectedFiles.get(key) ??
       protectedFiles.set(
         key,
-        store.readBlob(oid).then((bytes) => lazy(path, bytes, parse, () => counters.protectedParses++)),
+        store.readBlob(oid).then((bytes) =>
+          lazy(
+            path,
+            bytes,
+            (text) => parseProtectedList(text, path, type),
+            () => counters.protectedParses++,
+            (text) => parseProtectedListSliced(text, path, type),
+          ),
+        ),
       )
     );
   }
@@ -278,26 +312,24 @@ export function createSnapshotBuilder(store: ObjectReads): SnapshotBuilder {
     const [manifests, releases, apps, workflows] = await Promise.all([
       manifestsEntry?.type === 'tree' ? manifestsOf(manifestsEntry.oid) : new Map<string, SnapshotManifest>(),
       distEntry?.type === 'tree' ? distOf(distEntry.oid) : new Map<ElementKey, ReadonlyMap<string, ReleaseArtifact>>(),
-      appsEntry?.type === 'blob' ? protectedOf(PROTECTED_APPS_PATH, appsEntry.oid, parseProtectedApps) : () => NO_ELEMENTS,
-      workflowsEntry?.type === 'blob' ? protectedOf(PROTECTED_WORKFLOWS_PATH, workflowsEntry.oid, parseProtectedWorkflows) : () => NO_ELEMENTS,
+      appsEntry?.type === 'blob' ? protectedOf(PROTECTED_APPS_PATH, appsEntry.oid, 'PAGE') : NO_ELEMENTS,
+      workflowsEntry?.type === 'blob' ? protectedOf(PROTECTED_WORKFLOWS_PATH, workflowsEntry.oid, 'WORKFLOW') : NO_ELEMENTS,
     ]);
     counters.snapshotsBuilt++;
     let elements: { list: readonly ProtectedElement[]; errors: readonly FileParseError[] } | undefined;
-    const parsedElements = () => {
-      if (!elements) {
-        const a = apps();
-        const w = workflows();
-        elements = {
-          list: Object.freeze([...(a.value ?? []), ...(w.value ?? [])]),
-          errors: Object.freeze([a.error, w.error].filter((e): e is FileParseError => e !== undefined)),
-        };
-      }
-      return elements;
-    };
+    const combine = (a: Parsed<ProtectedElement[]>, w: Parsed<ProtectedElement[]>) =>
+      (elements ??= {
+        list: Object.freeze([...(a.value ?? []), ...(w.value ?? [])]),
+        errors: Object.freeze([a.error, w.error].filter((e): e is FileParseError => e !== undefined)),
+      });
+    const parsedElements = () => elements ?? combine(apps(), workflows());
     const snapshot = { commit, tree, manifests, releases } as unknown as Snapshot;
     Object.defineProperties(snapshot, {
       elements: { get: () => parsedElements().list, enumerable: true },
       elementErrors: { get: () => parsedElements().errors, enumerable: true },
+      loadElements: {
+        value: async () => (elements ?? combine(...(await Promise.all([apps.sliced(), workflows.sliced()])))).list,
+      },
     });
     return Object.freeze(snapshot);
   }

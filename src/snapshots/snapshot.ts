@@ -52,6 +52,11 @@ export interface Snapshot {
   readonly manifests: ReadonlyMap<string, SnapshotManifest>;
   /** Protected apps then protected workflows, as listed (parsed on first access). */
   readonly elements: readonly ProtectedElement[];
+  /**
+   * `elements`, parsed in slices that yield to the event loop when not parsed yet: for request
+   * paths that may meet lists of tens of thousands of elements.
+   */
+  loadElements(): Promise<readonly ProtectedElement[]>;
   /** Parse errors of `.retool/protected-apps.yaml` / `protected-workflows.yaml`. */
   readonly elementErrors: readonly FileParseError[];
   /** Artifacts under dist/, by element then by version. */

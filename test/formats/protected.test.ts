@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { AppError } from '../../src/errors.js';
-import { findElement, parseProtectedApps, parseProtectedWorkflows, readPlainList } from '../../src/formats/protected.js';
+import { findElement, parseProtectedApps, parseProtectedListSliced, parseProtectedWorkflows, readPlainList } from '../../src/formats/protected.js';
 import { caught } from './helpers.js';
 
 const A = '0d7c1c9e-4a8e-4d0c-9a57-2f2f6f1d8a11';
@@ -193,4 +193,28 @@ t.test('the fast path reads the plain layout, and only that, exactly as the Docu
     { numRuns: 2000 },
   );
   t.ok(accepted > 0, `some texts are in the plain layout (${accepted} of 2000)`);
+});
+
+t.test('in slices, a list gives what it gives in one piece, and timers run meanwhile', async (t) => {
+  const uuid = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const entries = Array.from({ length: 50_000 }, (_, i) => `  - uuid: ${uuid(i)}\n    name: app-${i}\n`);
+  const plain = `apps:\n${entries.join('')}`;
+  let turns = 0;
+  const counting = setInterval(() => turns++, 1);
+  const sliced = await parseProtectedListSliced(plain, APPS, 'PAGE');
+  clearInterval(counting);
+  t.same(sliced, parseProtectedApps(plain, APPS), 'the plain layout, 50,000 elements');
+  // In one piece (as parseProtectedApps reads it) no timer could run until the end.
+  t.ok(turns > 0, `a timer ran ${turns} times while the list was read`);
+  const short = `apps:\n${entries.slice(0, 3).join('')}# a comment: the Document path\n`;
+  t.same(await parseProtectedListSliced(short, APPS, 'PAGE'), parseProtectedApps(short, APPS), 'another layout');
+  const bad = plain.replace(uuid(5000), uuid(7));
+  const refused = await parseProtectedListSliced(bad, APPS, 'PAGE').then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(refused instanceof AppError, 'a duplicate past the first steps is refused');
+  const inOnePiece = caught(() => parseProtectedApps(bad, APPS));
+  const { code, message, details } = refused as AppError;
+  t.same({ code, message, details }, { code: inOnePiece.code, message: inOnePiece.message, details: inOnePiece.details }, 'with the same 422');
 });
