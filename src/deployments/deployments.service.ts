@@ -221,7 +221,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
 
     async drift(name) {
       const instance = await instanceRow(name);
-      const snapshot = await deps.snapshots.latest();
+      const snapshot = await deps.snapshots.latest({ elements: true });
       const [last, lastSuccess, stored] = await Promise.all([
         repository.lastDeployment(deps.db, name),
         repository.lastDeployment(deps.db, name, 'SUCCESS'),

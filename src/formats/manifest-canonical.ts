@@ -36,6 +36,13 @@ export const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.u
  */
 export interface CanonicalRead {
   source?: string;
+  /**
+   * `source` reads back as `manifest` without reading it again: it was read by readCanonical, or
+   * spliced from such a text by checked edits. A printed text is read back once before it is used.
+   */
+  sourceChecked?: boolean;
+  /** Edits spliced into `source` since it was read. */
+  splices?: number;
   readonly manifest: Manifest;
   /** Releases by uuid, per list; built on first lookup. */
   indexes?: Map<ListKey, Map<string, string>>;
@@ -94,7 +101,7 @@ export function readCanonical(source: string, path: string): CanonicalRead | und
     if (entries.length === 0) return undefined;
   }
   if (pos !== source.length) return undefined;
-  return { source, manifest: { version, name, ...lists } };
+  return { source, sourceChecked: true, manifest: { version, name, ...lists } };
 }
 
 /** The canonical text of a manifest whose values the line grammar reads (the inverse of readCanonical). */
@@ -132,12 +139,78 @@ function position(list: readonly ManifestEntry[], uuid: string): number {
 
 /**
  * A copy of `read` that edits may change in place: its own lists (the entries themselves are
- * never changed, only replaced), no text. A snapshot's read is shared, so a file copies it once,
- * on its first edit, and every edit after that costs a lookup and at most one array move: a
+ * never changed, only replaced), the same text. A snapshot's read is shared, so a file copies it
+ * once, on its first edit, and every edit after that costs a lookup and at most one array move: a
  * request changing every entry of a large manifest stays linear.
  */
 export function ownCanonical(read: CanonicalRead): CanonicalRead {
-  return { manifest: { ...read.manifest, apps: read.manifest.apps.slice(), workflows: read.manifest.workflows.slice() } };
+  return {
+    ...(read.source !== undefined ? { source: read.source, sourceChecked: read.sourceChecked ?? false } : {}),
+    manifest: { ...read.manifest, apps: read.manifest.apps.slice(), workflows: read.manifest.workflows.slice() },
+  };
+}
+
+/**
+ * Edits spliced into a text at most; past them the text is printed once when it is next needed.
+ * A splice copies the text (~2 MB at 50,000 entries), so a request editing every entry prints.
+ */
+const MAX_SPLICES = 16;
+
+const entryText = (uuid: string, release: string): string => `  - uuid: ${uuid}\n    release: ${release}\n`;
+
+/**
+ * Keeps `read.source` the text of `read.manifest` after one entry of `key` changed (`previous` →
+ * `release`, null for none; `next`: for an insertion, the entry it goes before), by replacing
+ * the lines of that entry rather than printing every entry again: a one-entry write costs the
+ * same at 50,000 entries as at 50. Where it cannot (no checked text, too many splices), the text
+ * is dropped, to be printed and read back on next use.
+ */
+function spliceEntry(read: CanonicalRead, key: ListKey, uuid: string, previous: string | null, release: string | null, next: ManifestEntry | undefined): void {
+  const source = read.source;
+  const spliced =
+    source !== undefined && read.sourceChecked && (read.splices ?? 0) < MAX_SPLICES ? splicedText(source, key, uuid, previous, release, next) : undefined;
+  if (spliced === undefined) {
+    delete read.source;
+    read.sourceChecked = false;
+    return;
+  }
+  read.source = spliced;
+  read.splices = (read.splices ?? 0) + 1;
+}
+
+function splicedText(
+  source: string,
+  key: ListKey,
+  uuid: string,
+  previous: string | null,
+  release: string | null,
+  next: ManifestEntry | undefined,
+): string | undefined {
+  // The canonical layout: version, name, `apps:` then `workflows:`, each at a line's start.
+  const workflowsAt = source.indexOf('\nworkflows:') + 1;
+  const [start, end] = key === 'apps' ? [source.indexOf('\napps:') + 1, workflowsAt] : [workflowsAt, source.length];
+  if (start <= 0 || workflowsAt <= 0) return undefined;
+  const lines = release === null ? '' : entryText(uuid, release);
+  // What replaces what: the new lines are in the line grammar, or nothing is spliced.
+  CANONICAL_ENTRY.lastIndex = 0;
+  if (release !== null && !(CANONICAL_ENTRY.exec(lines) && CANONICAL_ENTRY.lastIndex === lines.length && isCanonicalUuid(uuid) && isReleaseRef(release)))
+    return undefined;
+  const find = (entry: string): number => {
+    const at = source.indexOf(entry, start);
+    return at >= start && at + entry.length <= end ? at : -1;
+  };
+  if (previous !== null) {
+    const old = entryText(uuid, previous);
+    const at = find(old);
+    if (at < 0) return undefined;
+    // The list's last entry removed: `key: []`, as printCanonical writes an empty list.
+    if (release === null && start + `${key}:\n`.length === at && at + old.length === end) return `${source.slice(0, start)}${key}: []\n${source.slice(end)}`;
+    return source.slice(0, at) + lines + source.slice(at + old.length);
+  }
+  if (release === null) return source;
+  if (source.startsWith(`${key}: []\n`, start)) return `${source.slice(0, start)}${key}:\n${lines}${source.slice(start + `${key}: []\n`.length)}`;
+  const at = next === undefined ? end : find(entryText(next.uuid, next.release));
+  return at < 0 ? undefined : source.slice(0, at) + lines + source.slice(at);
 }
 
 /** Sets (or adds) one entry of an owned read (see ownCanonical) in place; the previous release. */
@@ -147,10 +220,10 @@ export function setCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: strin
   if (previous === release) return previous;
   const list = read.manifest[key];
   const at = position(list, uuid);
+  spliceEntry(read, key, uuid, previous, release, previous === null ? list[at] : undefined);
   if (previous === null) list.splice(at, 0, { uuid, release });
   else list[at] = { uuid, release };
   index.set(uuid, release);
-  delete read.source;
   return previous;
 }
 
@@ -160,9 +233,9 @@ export function removeCanonicalEntry(read: CanonicalRead, key: ListKey, uuid: st
   const previous = index.get(uuid) ?? null;
   if (previous === null) return null;
   const list = read.manifest[key];
+  spliceEntry(read, key, uuid, previous, null, undefined);
   list.splice(position(list, uuid), 1);
   index.delete(uuid);
-  delete read.source;
   return previous;
 }
 

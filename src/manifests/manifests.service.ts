@@ -200,7 +200,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       const operation: EntryOperation = { op: 'set_entry', manifest: name, element_type: type, element_uuid: uuid, from, to: release };
       await checkBase(snapshot, name, options.baseSha, [operation]);
       return propose(name, snapshot, [operation], options, {
-        title: `Set ${elementLabel(snapshot, type, uuid)} to ${release} in ${name}`,
+        title: `Set ${await elementLabel(snapshot, type, uuid)} to ${release} in ${name}`,
         action: 'manifest.entry.set',
         details: { manifest: name, element_type: type, element_uuid: uuid, from, to: release },
       });
@@ -216,7 +216,7 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
       const operation: EntryOperation = { op: 'remove_entry', manifest: name, element_type: type, element_uuid: uuid, from };
       await checkBase(snapshot, name, options.baseSha, [operation]);
       return propose(name, snapshot, [operation], options, {
-        title: `Remove ${elementLabel(snapshot, type, uuid)} from ${name}`,
+        title: `Remove ${await elementLabel(snapshot, type, uuid)} from ${name}`,
         action: 'manifest.entry.remove',
         details: { manifest: name, element_type: type, element_uuid: uuid, from },
       });
@@ -237,8 +237,9 @@ function safeParse(text: string, path: string) {
   }
 }
 
-function elementLabel(snapshot: Snapshot, type: ElementType, uuid: string): string {
-  const element = snapshot.elements.find((e) => e.type === type && e.uuid === uuid);
+/** The element's name for a title; the protected list read in slices (it may hold tens of thousands). */
+async function elementLabel(snapshot: Snapshot, type: ElementType, uuid: string): Promise<string> {
+  const element = (await snapshot.loadElements()).find((e) => e.type === type && e.uuid === uuid);
   return element ? `${element.name} (${uuid.slice(0, 8)})` : `${type === 'PAGE' ? 'app' : 'workflow'} ${uuid}`;
 }
 

@@ -159,11 +159,11 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
 
   return {
     async compare(from, to) {
-      return comparison(await deps.snapshots.latest(), from, to);
+      return comparison(await deps.snapshots.latest({ elements: true }), from, to);
     },
 
     async promote(request, options) {
-      const snapshot = await deps.snapshots.latest({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true, elements: true });
       const view = await comparison(snapshot, request.from, request.to);
       const target = view.to.manifest;
       if (view.from.manifest === target) throw invalidField('body.to', 'is the same manifest as body.from');
@@ -239,7 +239,7 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
     },
 
     async rollback(request, options) {
-      const snapshot = await deps.snapshots.latest({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true, elements: true });
       const entry = snapshot.manifests.get(request.manifest);
       if (!entry) throw errors.manifestNotFound(request.manifest);
       if (!entry.file) throw errors.manifestInvalid(entry.error!.path, entry.error!.line ?? null, entry.error!.reason);

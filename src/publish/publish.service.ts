@@ -114,7 +114,7 @@ export function createPublishService(deps: {
   return {
     async publish(changes, options) {
       checkBatch(changes);
-      const snapshot = await deps.snapshots.latest({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true, elements: true });
       const operations = operationsOf(snapshot, changes);
       await checkBase(snapshot, options.baseSha, operations);
       // 422 for a zip an instance could not unpack safely: once a manifest names it, it ships.

@@ -133,7 +133,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     knownVersions,
 
     async list(type, uuid) {
-      const snapshot = await deps.snapshots.latest();
+      const snapshot = await deps.snapshots.latest({ elements: true });
       const artifacts = snapshot.releases.get(elementKey(type, uuid));
       if (!artifacts?.size) element(snapshot, type, uuid);
       const available = [...(artifacts?.values() ?? [])];
@@ -199,7 +199,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
       if ((request.release_version === undefined) === (request.bump === undefined)) {
         throw errors.validation([{ field: 'body.release_version', message: 'or body.bump is required, and only one of them' }]);
       }
-      const snapshot = await deps.snapshots.latest({ fresh: true });
+      const snapshot = await deps.snapshots.latest({ fresh: true, elements: true });
       const target = element(snapshot, type, uuid);
       const version = chooseVersion(uuid, request, await knownVersions(snapshot, type, uuid));
       // The artifact's limit, checked before any file is read: a folder over it never costs its size in memory.
@@ -220,7 +220,7 @@ export function createReleaseService(deps: ReleaseServiceDeps): ReleaseService {
     },
 
     async artifact(type, uuid, version) {
-      const snapshot = await deps.snapshots.latest();
+      const snapshot = await deps.snapshots.latest({ elements: true });
       const artifact = snapshot.releases.get(elementKey(type, uuid))?.get(version);
       if (!artifact) throw errors.releaseNotFound(type, uuid, version);
       const info = (await deps.catalog.describe([{ blobId: artifact.blobId, commit: snapshot.commit, path: artifact.path }])).get(artifact.blobId);

@@ -7,9 +7,10 @@ import { createSnapshotBuilder, type SnapshotBuilder, type SnapshotCounters } fr
 export interface Snapshots {
   /**
    * The parsed default branch: as of the last fetch, or with `fresh` as the remote has it now.
-   * Reads take the cached one; every write decides on a fresh one.
+   * Reads take the cached one; every write decides on a fresh one. With `elements`, its protected
+   * lists are parsed first, in slices (Snapshot.loadElements), for callers that read `elements`.
    */
-  latest(options?: { fresh?: boolean }): Promise<Snapshot>;
+  latest(options?: { fresh?: boolean; elements?: boolean }): Promise<Snapshot>;
   /** How much parsing the snapshots took, for tests and benchmarks. */
   counters(): Readonly<SnapshotCounters>;
 }
@@ -34,7 +35,9 @@ export function createSnapshots(git: GitGateway): Snapshots {
   return {
     async latest(options = {}) {
       const head = await git.headCommit(options);
-      return current().build(head);
+      const snapshot = await current().build(head);
+      if (options.elements) await snapshot.loadElements();
+      return snapshot;
     },
     counters: () => sum(retired, builder.counters),
   };

@@ -361,6 +361,34 @@ t.test('property: setEntry/removeEntry keep comments and unknown keys, agree wit
   t.pass('model, comments, unknown keys and fixed point hold');
 });
 
+t.test('property: edits spliced into a canonical text give the text printing gives, through clones and past the splice limit', async (t) => {
+  const start = (entries: ManifestEntry[], workflows: ManifestEntry[]) =>
+    printCanonical({ version: '1.0.0', name: 'prod', apps: sorted(entries), workflows: sorted(workflows) });
+  const initial = fc.record({
+    apps: fc.uniqueArray(fc.record({ uuid: uuidPool, release }), { selector: (e) => e.uuid, maxLength: 4 }),
+    workflows: fc.uniqueArray(fc.record({ uuid: uuidPool, release }), { selector: (e) => e.uuid, maxLength: 4 }),
+  });
+  let spliced = 0;
+  fc.assert(
+    fc.property(initial, fc.array(op, { maxLength: 40 }), fc.nat({ max: 40 }), ({ apps, workflows }, ops, cloneAt) => {
+      let file = parseManifest(start(apps, workflows), PATH);
+      for (const [i, o] of ops.entries()) {
+        if (i === cloneAt) file = file.clone();
+        if (o.kind === 'set') file.setEntry(o.type, o.uuid, o.release);
+        else file.removeEntry(o.type, o.uuid);
+        // After every edit, not only the last: each splice starts from the text the one before left.
+        const text = file.toString();
+        if (text !== printCanonical(file.manifest)) return false;
+        if (JSON.stringify(readCanonicalManifest(text, PATH)) !== JSON.stringify(file.manifest)) return false;
+      }
+      if (ops.length > 0) spliced++;
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+  t.ok(spliced > 0, `${spliced} runs edited a canonical file`);
+});
+
 t.test('property: edited text either parses to a fixed point or is refused with a line in the file', async (t) => {
   const base = parseManifest(HAND_WRITTEN, PATH).toString();
   const edit = fc.record({
