@@ -69,6 +69,15 @@ export class ManifestFile {
     return String((findPair(this.root, 'version')?.value as Scalar).value);
   }
 
+  /**
+   * The plain value without a copy, for reads that only look (the entries of a canonical file are
+   * its own: never change them). `manifest` copies every entry, which at 50,000 entries is a
+   * stretch of its own on the event loop.
+   */
+  get view(): Readonly<{ version: string; name: string; apps: readonly Readonly<ManifestEntry>[]; workflows: readonly Readonly<ManifestEntry>[] }> {
+    return this.canonical?.manifest ?? this.manifest;
+  }
+
   /** The plain value, entries sorted by uuid. */
   get manifest(): Manifest {
     const read = this.canonical?.manifest;

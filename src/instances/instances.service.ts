@@ -13,7 +13,7 @@ import type { ManifestEntry } from '../formats/manifest-canonical.js';
 import { LATEST, type ElementType } from '../formats/values.js';
 import type { ArtifactCatalog } from '../releases/artifact-catalog.js';
 import { BoundedCache, type CacheStats } from '../runtime/bounded-cache.js';
-import { yieldToEventLoop } from '../runtime/event-loop.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../runtime/event-loop.js';
 import type { EventPublisher, NewEvent } from '../events/events.service.js';
 import type { Logger } from '../logger.js';
 import type { Clock } from '../runtime/clock.js';
@@ -146,10 +146,10 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       const error = entry.error!;
       throw errors.manifestInvalid(error.path, error.line ?? null, error.reason);
     }
-    const { apps, workflows } = entry.file.manifest;
+    const { apps, workflows } = entry.file.view;
     const names = new Map<ElementKey, string>();
-    for (const e of await snapshot.loadElements()) {
-      await yieldToEventLoop();
+    for (const [i, e] of (await snapshot.loadElements()).entries()) {
+      if (i % YIELD_EVERY === 0) await yieldToEventLoop();
       names.set(elementKey(e.type, e.uuid), e.name);
     }
     const located: (ManifestEntry & { type: ElementType; artifact: ReleaseArtifact | undefined })[] = [];
@@ -157,8 +157,8 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       ['PAGE', apps],
       ['WORKFLOW', workflows],
     ] as const) {
-      for (const e of list) {
-        await yieldToEventLoop();
+      for (const [i, e] of list.entries()) {
+        if (i % YIELD_EVERY === 0) await yieldToEventLoop();
         located.push({ ...e, type, artifact: e.release === LATEST ? undefined : snapshot.releases.get(elementKey(type, e.uuid))?.get(e.release) });
       }
     }

@@ -12,7 +12,7 @@ import type { ProtectedElement } from '../formats/protected.js';
 import type { ElementType } from '../formats/values.js';
 import { highestVersion } from '../formats/version.js';
 import { pendingArtifacts, pendingEntries } from './pending.js';
-import { yieldToEventLoop } from '../runtime/event-loop.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../runtime/event-loop.js';
 import type { Snapshots } from '../snapshots/snapshots.js';
 
 export interface MatrixElement {
@@ -108,14 +108,14 @@ export function createReleaseMatrix(deps: {
     let releases = manifestReleases.get(file);
     if (!releases) {
       releases = (async () => {
-        const manifest = file.manifest;
+        const manifest = file.view;
         const map = new Map<ElementKey, string>();
         for (const [type, list] of [
           ['PAGE', manifest.apps],
           ['WORKFLOW', manifest.workflows],
         ] as const) {
-          for (const entry of list) {
-            await yieldToEventLoop();
+          for (const [i, entry] of list.entries()) {
+            if (i % YIELD_EVERY === 0) await yieldToEventLoop();
             map.set(elementKey(type, entry.uuid), entry.release);
           }
         }
@@ -141,8 +141,9 @@ export function createReleaseMatrix(deps: {
     const entries = new Map<ElementKey, Map<string, string>>();
     for (const name of manifestNames) {
       await yieldToEventLoop();
+      let step = 0;
       for (const [key, release] of await releasesOf(snapshot.manifests.get(name)!.file!)) {
-        await yieldToEventLoop();
+        if (++step % YIELD_EVERY === 0) await yieldToEventLoop();
         let byManifest = entries.get(key);
         if (!byManifest) entries.set(key, (byManifest = new Map()));
         byManifest.set(name, release);
