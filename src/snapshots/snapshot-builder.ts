@@ -5,7 +5,6 @@
 // Parsing is lazy: YAML is the expensive part (docs/architecture.md has the figures), so a snapshot
 // holds each manifest's bytes and parses it on first access of `file`/`error` (and the protected
 // lists on first access of `elements`/`elementErrors`), once per blob id. Building a snapshot after a one-manifest change therefore costs two tree reads.
-import { isAppError } from '../errors.js';
 import { parseManifest } from '../formats/manifest-file.js';
 import { parseProtectedList, parseProtectedListSliced, type ProtectedElement } from '../formats/protected.js';
 import type { ElementType } from '../formats/values.js';
@@ -13,6 +12,7 @@ import { DIST_DIR, MANIFESTS_DIR, PROTECTED_APPS_PATH, PROTECTED_WORKFLOWS_PATH,
 import { yieldToEventLoop } from '../runtime/event-loop.js';
 import type { TreeEntry } from '../git/object-formats.js';
 import type { ObjectReads } from '../git/types.js';
+import { lazy, type Lazy, type Parsed } from './lazy-file.js';
 import { elementKey, type ElementKey, type FileParseError, type ReleaseArtifact, type Snapshot, type SnapshotManifest } from './snapshot.js';
 
 /** Keeps what the current and the previous build used; anything older is dropped. */
@@ -53,64 +53,8 @@ export interface SnapshotBuilder {
   readonly counters: Readonly<SnapshotCounters>;
 }
 
-type Parsed<T> = { value: T; error?: undefined } | { value?: undefined; error: FileParseError };
-
-const decoder = new TextDecoder();
 /** Element folders of dist/ read at once when they are not at hand. */
 const SLOW_BATCH = 256;
-
-function toRepoFileError(path: string, error: unknown): FileParseError {
-  if (isAppError(error) && error.status === 422) {
-    const d = error.details as { path?: unknown; line?: unknown; reason?: unknown };
-    return {
-      path: typeof d.path === 'string' ? d.path : path,
-      ...(typeof d.line === 'number' ? { line: d.line } : {}),
-      reason: typeof d.reason === 'string' ? d.reason : error.message,
-    };
-  }
-  throw error;
-}
-
-/** A file parsed on first call, then its bytes forgotten; `sliced` parses it yielding to the event loop. */
-interface Lazy<T> {
-  (): Parsed<T>;
-  sliced(): Promise<Parsed<T>>;
-}
-
-function lazy<T>(
-  path: string,
-  bytes: Uint8Array,
-  parse: (text: string, path: string) => T,
-  count: () => void,
-  parseSliced: (text: string, path: string) => Promise<T> = async (text) => parse(text, path),
-): Lazy<T> {
-  let source: Uint8Array | undefined = bytes;
-  let result: Parsed<T> | undefined;
-  const settle = (value: T): Parsed<T> => {
-    source = undefined;
-    return (result ??= { value });
-  };
-  const fail = (error: unknown): Parsed<T> => {
-    source = undefined;
-    return (result ??= { error: toRepoFileError(path, error) });
-  };
-  const now = () => {
-    if (result) return result;
-    count();
-    try {
-      return settle(parse(decoder.decode(source), path));
-    } catch (error) {
-      return fail(error);
-    }
-  };
-  return Object.assign(now, {
-    async sliced() {
-      if (result) return result;
-      count();
-      return parseSliced(decoder.decode(source), path).then(settle, fail);
-    },
-  });
-}
 
 const NO_ELEMENTS: Lazy<ProtectedElement[]> = Object.assign(() => ({ value: [] }), { sliced: async () => ({ value: [] }) });
 
