@@ -130,8 +130,13 @@ export function eventStreamRoutes(deps: { stream: EventStreamHub; tokens: TokenS
         const raw: ServerResponse = reply.raw;
         let heartbeat: NodeJS.Timeout | undefined;
         let ended = false;
+        let live = false;
         const end = () => {
           if (ended) return;
+          // Ended before it went live (the app closing, the outbox unreadable): as a stream that
+          // ends, so that EventSource retries after `retry` (an answer without the stream's content
+          // type would stop it for good).
+          if (!live && !raw.destroyed) goLive();
           ended = true;
           clearInterval(heartbeat);
           slot.close();
@@ -151,15 +156,21 @@ export function eventStreamRoutes(deps: { stream: EventStreamHub; tokens: TokenS
         };
         raw.on('close', end);
         reply.hijack();
-        // The headers the hooks set (x-request-id, CORS) go out with the stream's own.
-        raw.writeHead(200, {
-          ...(reply.getHeaders() as OutgoingHttpHeaders),
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-store',
-          'x-accel-buffering': 'no',
-        });
-        write(`retry: ${RETRY_MS}\n: mir events\n\n`);
-        heartbeat = setInterval(() => {
+        // The 200 goes out once the stream has its place in the outbox (onLive), not before: a
+        // client that makes a change as soon as it has the 200 sees the change's events.
+        const goLive = () => {
+          live = true;
+          // The headers the hooks set (x-request-id, CORS) go out with the stream's own.
+          raw.writeHead(200, {
+            ...(reply.getHeaders() as OutgoingHttpHeaders),
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache, no-store',
+            'x-accel-buffering': 'no',
+          });
+          write(`retry: ${RETRY_MS}\n: mir events\n\n`);
+          heartbeat = setInterval(beat, deps.stream.heartbeatMs);
+        };
+        const beat = () => {
           deps.tokens.authenticate(bearer).then(
             (principal) => {
               if (!principal || principal.instance !== null || !grants(principal.scopes, SCOPE)) {
@@ -170,16 +181,17 @@ export function eventStreamRoutes(deps: { stream: EventStreamHub; tokens: TokenS
             // The database away: the stream stays; the next heartbeat checks again.
             () => write(': keep-alive\n\n'),
           );
-        }, deps.stream.heartbeatMs);
+        };
         try {
           await slot.start({
             after,
             types,
+            onLive: goLive,
             onEvent: (event) => write(sseEvent(event)),
             onReset: (reason) => write(`event: reset\ndata: ${JSON.stringify({ reason })}\n\n`),
           });
         } catch (error) {
-          request.log.warn({ err: error }, 'the event stream could not replay; closed');
+          request.log.warn({ err: error }, 'the event stream could not start or replay; closed');
           end();
         }
       },

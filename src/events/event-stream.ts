@@ -70,6 +70,11 @@ export interface StreamOptions {
   readonly after: number | null;
   /** Only these types (all when null). */
   readonly types: ReadonlySet<EventType> | null;
+  /**
+   * Called once the stream's place in the outbox is taken, before any replay: the response starts
+   * here, so that every event committed after the client has its 200 is one the stream sends.
+   */
+  readonly onLive: () => void;
   readonly onEvent: (event: StreamEvent) => void;
   readonly onReset: (reason: string) => void;
 }
@@ -209,6 +214,7 @@ export function createEventStreamHub(deps: EventStreamDeps): EventStreamHub {
             },
           };
           live.add(stream);
+          options.onLive();
           if (options.after === null) return;
           try {
             if (await outbox.eventSeqExists(deps.db, options.after)) {

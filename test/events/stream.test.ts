@@ -4,6 +4,7 @@
 // per-process limit, a revoked token ending the stream, app.close() with a stream open, and an event
 // written through one app showing on another app's stream over the same database.
 import http from 'node:http';
+import { sql } from 'kysely';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { buildApp, type App } from '../../src/app.js';
@@ -339,6 +340,42 @@ t.test(
       'in seq order, the late commit included',
     );
     t.ok(Number(got[0]!.id) < Number(got[1]!.id));
+    await stream.cancel();
+  },
+);
+
+t.test(
+  'PostgreSQL: the 200 goes out once the stream has its place in the outbox: an event committed right after it is on the stream',
+  { skip: !usingPostgres && 'PGlite is one session: a lock held by the test would hold the test too' },
+  async (t) => {
+    const ctx = await buildTestApp(t, { env: FAST });
+    const base = await listen(ctx.app);
+    const token = await ctx.tokenFor('source_control:releases_read');
+    const { db } = ctx.database.handle;
+    // The outbox locked: the stream cannot read where it stands (its first read waits on the lock).
+    let release!: () => void;
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const holder = db.transaction().execute(async (trx) => {
+      await sql`lock table outbox_events in access exclusive mode`.execute(trx);
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await lockTaken;
+    let answered = false;
+    const opening = open(base, token).then((stream) => {
+      answered = true;
+      return stream;
+    });
+    // Not a timing assertion: while the lock is held the answer can never come; 500 ms is how long we look.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.notOk(answered, 'no 200 while the stream does not know where it stands');
+    release();
+    await holder;
+    const stream = await opening;
+    t.equal(stream.status, 200);
+    await ctx.app.services.events.publish(db, [{ type: 'drift.resolved', data: { marker: 'right after the 200' } }]);
+    t.equal(JSON.parse((await stream.next()).data).data.marker, 'right after the 200', 'the event committed after the 200');
     await stream.cancel();
   },
 );
