@@ -35,6 +35,8 @@ export function lazy<T>(
 ): Lazy<T> {
   let source: Uint8Array | undefined = bytes;
   let result: Parsed<T> | undefined;
+  // One sliced parse however many requests ask for it meanwhile.
+  let parsing: Promise<Parsed<T>> | undefined;
   const settle = (value: T): Parsed<T> => {
     source = undefined;
     return (result ??= { value });
@@ -53,10 +55,15 @@ export function lazy<T>(
     }
   };
   return Object.assign(now, {
-    async sliced() {
-      if (result) return result;
-      count();
-      return parseSliced(decoder.decode(source), path).then(settle, fail);
+    sliced() {
+      if (result) return Promise.resolve(result);
+      if (!parsing) {
+        count();
+        parsing = parseSliced(decoder.decode(source), path).then(settle, fail);
+        // Not a file error (those settle): the next call tries again, as the synchronous path does.
+        parsing.catch(() => (parsing = undefined));
+      }
+      return parsing;
     },
   });
 }

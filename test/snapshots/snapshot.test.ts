@@ -103,6 +103,19 @@ t.test('parsing waits for the first access and happens once per blob', async (t)
   t.equal(snapshots.counters().protectedParses - before.protectedParses, 2);
 });
 
+t.test('loadElements: the lists parsed once however many ask at once, the same elements as `elements`', async (t) => {
+  const { snapshots } = await seeded(t);
+  const before = snapshots.counters().protectedParses;
+  const snap = await snapshots.latest();
+  const [a, b, c] = await Promise.all([snap.loadElements(), snap.loadElements(), snapshots.latest({ elements: true }).then((s) => s.loadElements())]);
+  t.equal(snapshots.counters().protectedParses - before, 2, 'one parse per list (apps, workflows)');
+  t.equal(a, b, 'the same list');
+  t.equal(a, c);
+  t.equal(snap.elements, a, '`elements` gives it without parsing again');
+  t.equal(snapshots.counters().protectedParses - before, 2);
+  t.ok(a.length > 0, `${a.length} elements`);
+});
+
 t.test('the same commit gives the same object; a one-manifest change re-parses only it', async (t) => {
   const { gateway, snapshots } = await seeded(t);
   const first = await snapshots.latest();
