@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
 import { overrideOf } from '../http/override.js';
+import { sendInSlices } from '../http/sliced-json.js';
 import { EXAMPLE } from '../http/example-values.js';
 import { AUTHENTICATED_ERRORS, envelope, GIT_ERRORS, ok, problems } from '../http/schemas.js';
 import { OverrideHeaders, PULL_REQUEST_EXAMPLE, PullRequestState } from './pull-requests.schemas.js';
@@ -43,7 +44,7 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           },
         },
       },
-      async (request) => ok({ pull_requests: await deps.pullRequests.list(request.query) }),
+      async (request, reply) => sendInSlices(request, reply, ok({ pull_requests: await deps.pullRequests.list(request.query) })),
     );
 
     app.get(
@@ -67,7 +68,7 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           },
         },
       },
-      async (request) => ok({ pull_request: await deps.pullRequests.get(request.params.number) }),
+      async (request, reply) => sendInSlices(request, reply, ok({ pull_request: await deps.pullRequests.get(request.params.number) })),
     );
 
     app.post(
@@ -110,7 +111,8 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           },
         },
       },
-      async (request) => ok(await deps.pullRequests.merge(request.params.number, actorOf(request), { override: overrideOf(request) })),
+      async (request, reply) =>
+        sendInSlices(request, reply, ok(await deps.pullRequests.merge(request.params.number, actorOf(request), { override: overrideOf(request) }))),
     );
 
     app.post(
@@ -137,7 +139,7 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           },
         },
       },
-      async (request) => ok({ pull_request: await deps.pullRequests.close(request.params.number, actorOf(request)) }),
+      async (request, reply) => sendInSlices(request, reply, ok({ pull_request: await deps.pullRequests.close(request.params.number, actorOf(request)) })),
     );
 
     app.post(
@@ -170,7 +172,7 @@ export function pullRequestRoutes(deps: { pullRequests: PullRequestService; sync
           },
         },
       },
-      async (request) => ok(await deps.sync.refresh(request.params.number, actorOf(request))),
+      async (request, reply) => sendInSlices(request, reply, ok(await deps.sync.refresh(request.params.number, actorOf(request)))),
     );
   };
 }

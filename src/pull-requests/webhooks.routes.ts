@@ -7,6 +7,7 @@ import Type from 'typebox';
 import { PUBLIC_SECURITY } from '../http/auth.js';
 import { EXAMPLE } from '../http/example-values.js';
 import { envelope, ok, problems } from '../http/schemas.js';
+import { sendInSlices } from '../http/sliced-json.js';
 import type { PullRequestSync } from './pull-requests.sync.js';
 
 export function webhookRoutes(deps: { sync: PullRequestSync }): FastifyPluginAsyncTypebox {
@@ -71,8 +72,12 @@ export function webhookRoutes(deps: { sync: PullRequestSync }): FastifyPluginAsy
           },
         },
       },
-      async (request) =>
-        ok(await deps.sync.handleWebhook(request.params.provider, request.headers, typeof request.body === 'string' ? request.body : '', request.id)),
+      async (request, reply) =>
+        sendInSlices(
+          request,
+          reply,
+          ok(await deps.sync.handleWebhook(request.params.provider, request.headers, typeof request.body === 'string' ? request.body : '', request.id)),
+        ),
     );
   };
 }
