@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 import type { DatabaseHandle } from './client.js';
 import type { Tables } from './database.js';
 
@@ -78,6 +79,9 @@ async function applyPending(database: DatabaseHandle, connection: Kysely<Tables>
   const applied: string[] = [];
   for (const migration of migrations) {
     if (byVersion.has(migration.version)) continue;
+    // The process already listens (src/server.ts): PGlite runs each script synchronously, and ten of
+    // them back to back held `/healthz` ~130 ms on a fresh data dir.
+    await yieldToEventLoop();
     await database.runScript(connection, 'begin');
     try {
       await database.runScript(connection, migration.script);

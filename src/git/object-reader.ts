@@ -12,6 +12,7 @@ import { PackFile } from './pack-file.js';
 import { applyDelta, inflateEntry, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
 import { PackIdx } from './pack-idx.js';
 import type { CacheStats } from '../runtime/bounded-cache.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../runtime/event-loop.js';
 
 export interface ObjectReader {
   readTree(oid: string): Promise<TreeEntry[]>;
@@ -108,6 +109,14 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
     if (pack instanceof PackFile) return pack.readEntry(offset);
     const header = readEntryHeader(pack, offset);
     return { header, data: inflateEntry(pack, header) };
+  }
+
+  async function sizeOf(oid: string): Promise<number> {
+    for (const entry of packs.values()) {
+      const offset = entry.offsets.offsetOf(oid);
+      if (offset !== undefined) return packedSizeAt(entry, offset);
+    }
+    return objectSize(oid);
   }
 
   async function packedSizeAt(entry: PackEntry, offset: number): Promise<number> {
@@ -311,18 +320,14 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
       if (sizes.every((size) => size !== undefined)) return sizes as number[];
       packsLoaded ??= loadPacks();
       await packsLoaded;
-      return Promise.all(
-        oids.map(async (oid, i) => {
-          const size = sizes[i];
-          if (size !== undefined) return size;
-          for (const entry of packs.values()) {
-            const offset = entry.offsets.offsetOf(oid);
-            if (offset === undefined) continue;
-            return packedSizeAt(entry, offset);
-          }
-          return objectSize(oid);
-        }),
-      );
+      // One after another, yielding: the first snapshot of a repository opened from disk asks for
+      // every artifact's size (200,000 at 50,000 apps), which as one Promise.all held the loop.
+      const found: number[] = [];
+      for (const [i, oid] of oids.entries()) {
+        if (i % YIELD_EVERY === 0) await yieldToEventLoop();
+        found.push(sizes[i] ?? (await sizeOf(oid)));
+      }
+      return found;
     },
     async isPacked(oid) {
       packsLoaded ??= loadPacks();
