@@ -12,7 +12,7 @@ import { PackFile } from './pack-file.js';
 import { applyDelta, inflateEntry, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
 import { PackIdx } from './pack-idx.js';
 import type { CacheStats } from '../runtime/bounded-cache.js';
-import { YIELD_EVERY, yieldToEventLoop } from '../runtime/event-loop.js';
+import { yieldToEventLoop } from '../runtime/event-loop.js';
 
 export interface ObjectReader {
   readTree(oid: string): Promise<TreeEntry[]>;
@@ -55,6 +55,9 @@ interface PackEntry {
  * ~190 MiB, which held whole was a fifth of the process's memory (bench/RESULTS.md).
  */
 const WHOLE_PACK_BYTES = 64 * 1024 * 1024;
+
+/** Sizes read between two looks at the clock in `objectSizes`. */
+const SIZES_PER_CHECK = 32;
 
 interface RawObject {
   readonly type: ObjectType;
@@ -132,6 +135,9 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
       return hit;
     }
     counts.bases.misses++;
+    // Each entry of a delta chain inflates, and each level copies the whole object: the first
+    // snapshot of 50,000 apps reads trees and manifests of ~3 MB this way, back to back.
+    await yieldToEventLoop();
     const { header, data } = await readEntry(entry, offset);
     const type = typeOfKind(header.kind);
     let object: RawObject;
@@ -321,10 +327,11 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
       packsLoaded ??= loadPacks();
       await packsLoaded;
       // One after another, yielding: the first snapshot of a repository opened from disk asks for
-      // every artifact's size (200,000 at 50,000 apps), which as one Promise.all held the loop.
+      // every artifact's size (200,000 at 50,000 apps), which as one Promise.all held the loop. A
+      // size read from a pack file by range is a read(2) (~0.1 ms): 512 of them overshot the slice.
       const found: number[] = [];
       for (const [i, oid] of oids.entries()) {
-        if (i % YIELD_EVERY === 0) await yieldToEventLoop();
+        if (i % SIZES_PER_CHECK === 0) await yieldToEventLoop();
         found.push(sizes[i] ?? (await sizeOf(oid)));
       }
       return found;

@@ -46,9 +46,14 @@ export interface EffectiveElement {
   error?: { code: string; message: string };
 }
 
-/** The answer of GET /instances/{name}/releases, ready to send. */
+/**
+ * The answer of GET /instances/{name}/releases, ready to send: its JSON in the pieces it was built
+ * in (a slice of entries each), never joined: at 50,000 entries the answer is ~19 MiB, and joining
+ * and writing it in one piece held the event loop ~100 ms.
+ */
 export interface EffectiveReleases {
-  readonly body: Buffer;
+  readonly pieces: readonly Buffer[];
+  readonly bytes: number;
   readonly etag: string;
 }
 
@@ -322,11 +327,13 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
         Buffer.from(']}}'),
       ];
       const hash = createHash('sha256');
+      let bytes = 0;
       for (const piece of pieces) {
         await yieldToEventLoop();
         hash.update(piece);
+        bytes += piece.length;
       }
-      const answer = { body: Buffer.concat(pieces), etag: `"${hash.digest('hex').slice(0, 40)}"` };
+      const answer: EffectiveReleases = { pieces, bytes, etag: `"${hash.digest('hex').slice(0, 40)}"` };
       if (snapshot.commit === cachedCommit) {
         answers.set(key, answer);
       }

@@ -16,9 +16,10 @@ export interface ArtifactRow {
 
 // PostgreSQL takes at most 65,535 bind parameters a statement: 1,000 ids in an `in` list stay far
 // below it whatever the number of artifacts. Inserts go 100 rows at a time: PGlite runs a statement
-// synchronously, ~50 µs a row here, and a longer statement would hold the event loop (issue 14).
+// synchronously, and a row costs more as the table grows (250 rows took 30–120 ms once it held
+// 100,000–200,000 rows, at 50,000 apps: bench/RESULTS.md), which held the event loop (issue 14).
 const BATCH = 1_000;
-const INSERT_BATCH = 250;
+const INSERT_BATCH = 100;
 
 export async function findArtifacts(db: Kysely<Tables>, blobIds: readonly string[]): Promise<ArtifactRow[]> {
   const rows: ArtifactRow[] = [];
