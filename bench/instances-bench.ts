@@ -77,13 +77,11 @@ async function main(): Promise<void> {
     const mirUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v2/source_control/instances/prod-eu/releases`;
     const auth = { authorization: `Bearer ${token}` };
 
-    // The bare twin sends the same bytes ready in one Buffer.
-    const body = Buffer.concat(answer.pieces);
     const bare = Fastify({ logger: false });
     bare.get('/releases', (request, reply) => {
       reply.header('etag', answer.etag);
       if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send();
-      return reply.type('application/json; charset=utf-8').send(body);
+      return reply.type('application/json; charset=utf-8').send(answer.body);
     });
     await bare.listen({ port: 0, host: '127.0.0.1' });
     const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/releases`;
@@ -105,7 +103,7 @@ async function main(): Promise<void> {
     const lines = [
       `## GET /instances/{name}/releases (${machine()})`,
       '',
-      `Manifest \`prod\`: ${repo.uuids.length} entries; answer ${answer.bytes} bytes. Database: ${database.kind}.`,
+      `Manifest \`prod\`: ${repo.uuids.length} entries; answer ${answer.body.length} bytes. Database: ${database.kind}.`,
       `autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run, in its own process; servers in the bench process.`,
       '',
       '| path | mir req/s | bare Fastify req/s | ratio (target ≥ 0.50) | mir p50 / p99 ms | bare p50 / p99 ms |',

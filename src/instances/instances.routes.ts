@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
 import { actorOf, BEARER_SECURITY } from '../http/auth.js';
@@ -319,12 +318,8 @@ export function instanceRoutes(deps: { instances: InstanceService }): FastifyPlu
         const answer = await deps.instances.releases(request.params.name);
         reply.header('etag', answer.etag).header('cache-control', 'no-cache');
         if (ifNoneMatch(request.headers['if-none-match'], answer.etag)) return reply.code(304).send();
-        // Already serialized once per (commit, manifest, instance): sent as bytes, not re-serialized,
-        // a piece at a time as the socket takes them.
-        return reply
-          .type('application/json; charset=utf-8')
-          .header('content-length', answer.bytes)
-          .send(Readable.from(answer.pieces, { objectMode: false }) as never);
+        // Already serialized once per (commit, manifest, instance): sent as bytes, not re-serialized.
+        return reply.type('application/json; charset=utf-8').send(answer.body as never);
       },
     );
   };

@@ -46,14 +46,9 @@ export interface EffectiveElement {
   error?: { code: string; message: string };
 }
 
-/**
- * The answer of GET /instances/{name}/releases, ready to send: its JSON in the pieces it was built
- * in (a slice of entries each), never joined: at 50,000 entries the answer is ~19 MiB, and joining
- * and writing it in one piece held the event loop ~100 ms.
- */
+/** The answer of GET /instances/{name}/releases, ready to send. */
 export interface EffectiveReleases {
-  readonly pieces: readonly Buffer[];
-  readonly bytes: number;
+  readonly body: Buffer;
   readonly etag: string;
 }
 
@@ -327,13 +322,11 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
         Buffer.from(']}}'),
       ];
       const hash = createHash('sha256');
-      let bytes = 0;
       for (const piece of pieces) {
         await yieldToEventLoop();
         hash.update(piece);
-        bytes += piece.length;
       }
-      const answer: EffectiveReleases = { pieces, bytes, etag: `"${hash.digest('hex').slice(0, 40)}"` };
+      const answer = { body: await joined(pieces), etag: `"${hash.digest('hex').slice(0, 40)}"` };
       if (snapshot.commit === cachedCommit) {
         answers.set(key, answer);
       }
@@ -341,6 +334,21 @@ export function createInstanceService(deps: InstanceServiceDeps): InstanceServic
       return answer;
     },
   };
+}
+
+/**
+ * The pieces in one Buffer, copied a piece at a time: at 50,000 entries the answer is ~19 MiB, and
+ * one Buffer.concat of it (a fresh allocation, its pages faulted in as it is written) held the
+ * event loop ~100 ms.
+ */
+async function joined(pieces: readonly Buffer[]): Promise<Buffer> {
+  const body = Buffer.allocUnsafe(pieces.reduce((bytes, piece) => bytes + piece.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    await yieldToEventLoop();
+    at += piece.copy(body, at);
+  }
+  return body;
 }
 
 function toView(row: InstanceRow): InstanceView {

@@ -167,6 +167,32 @@ t.test('a pack whose zlib streams are longer than zlib would write is still inde
   }
 });
 
+t.test('entries of a MiB and more (inflated in the thread pool) read as git reads them, whole and by range', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  // Hex text: compressible enough to deflate, not to a few bytes; 1.5 MiB and 3 MiB of it.
+  const big = randomBytes(768 * 1024).toString('hex');
+  const bigger = `${big}${randomBytes(768 * 1024).toString('hex')}`;
+  const files = { 'big.txt': big, 'bigger.txt': bigger, 'small.txt': 'small\n' };
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files });
+  await commitFiles({ repo, branch: 'main', files: { 'big.txt': `${big.slice(0, 1000)}changed${big.slice(1000)}` }, message: 'edit' });
+  await repackedPack(repo);
+  const oids = (await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)', '--batch-all-objects'], { cwd: repo }))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ') as [string, string, string])
+    .filter(([, type, size]) => type === 'blob' && Number(size) >= 1024 * 1024);
+  t.equal(oids.length, 3, 'three blobs of a MiB or more');
+  for (const wholePackBytes of [undefined, 0]) {
+    const store = createObjectStore(repo, { wholePackBytes });
+    for (const [oid, , size] of oids) {
+      const read = Buffer.from(await store.readBlob(oid));
+      t.equal(read.length, Number(size));
+      t.equal(createHash('sha1').update(`blob ${size}\0`).update(read).digest('hex'), oid, `${wholePackBytes === 0 ? 'by range' : 'whole'}: ${oid}`);
+    }
+  }
+});
+
 t.test('rejects corrupt packs', async (t) => {
   t.throws(() => indexPack(Buffer.from('nope')), /not a pack/);
   const dir = await tempDir();
