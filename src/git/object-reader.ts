@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { EMPTY_TREE, parseCommit, parseTree, type CommitObject, type TreeEntry } from './object-formats.js';
 import { PackFile } from './pack-file.js';
-import { applyDelta, inflateEntryAsync, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
+import { applyDelta, inflateEntry, readEntryHeader, sizeAt, typeOfKind, type ObjectType, type PackBytes, type PackEntryHeader } from './pack-entry.js';
 import { PackIdx } from './pack-idx.js';
 import type { CacheStats } from '../runtime/bounded-cache.js';
 import { yieldToEventLoop } from '../runtime/event-loop.js';
@@ -111,7 +111,7 @@ export function createObjectReader(gitdir: string, options: { wholePackBytes?: n
     const pack = await packOf(entry);
     if (pack instanceof PackFile) return pack.readEntry(offset);
     const header = readEntryHeader(pack, offset);
-    return { header, data: await inflateEntryAsync(pack, header) };
+    return { header, data: inflateEntry(pack, header) };
   }
 
   async function sizeOf(oid: string): Promise<number> {

@@ -1,7 +1,6 @@
 // A pack's entries, decoded: each entry's header (type, size, delta base), its zlib-compressed
 // data inflated with node:zlib, and git's delta format applied.
 // Format: https://git-scm.com/docs/gitformat-pack (pack version 2).
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { createInflater, inflateOne } from './inflater.js';
 
@@ -163,32 +162,6 @@ export function inflateEntry(pack: PackBytes, header: PackEntryHeader): Buffer {
     if ((error as { code?: string }).code !== 'Z_BUF_ERROR' || bounded === end) throw error;
     return inflateOne(inflater, pack.subarray(header.dataAt, end), 0, end - header.dataAt, header.size).data;
   }
-}
-
-/**
- * Entries of at least this many bytes inflate in the thread pool. At 50,000 apps a manifest, the
- * protected list and the largest trees are 2–3.4 MB each; inflated on the event loop one after
- * another (the first snapshot reads them all) they held it past 100 ms.
- */
-export const ASYNC_INFLATE_BYTES = 1024 * 1024;
-
-const inflateInPool = promisify(zlib.inflate);
-
-/** `inflateEntry`, in the thread pool for an entry of ASYNC_INFLATE_BYTES or more. */
-export async function inflateEntryAsync(pack: PackBytes, header: PackEntryHeader): Promise<Buffer> {
-  if (header.size < ASYNC_INFLATE_BYTES) return inflateEntry(pack, header);
-  const end = pack.length - 20;
-  const bounded = Math.min(end, header.dataAt + deflateBound(header.size));
-  let data: Buffer;
-  try {
-    // zlib stops at the end of the stream: the bytes after it (the next entries) are not read.
-    data = await inflateInPool(pack.subarray(header.dataAt, bounded));
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'Z_BUF_ERROR' || bounded === end) throw error;
-    data = await inflateInPool(pack.subarray(header.dataAt, end));
-  }
-  if (data.length !== header.size) throw new Error(`the zlib stream holds ${data.length} bytes, not ${header.size}`);
-  return data;
 }
 
 export function typeOfKind(kind: number): ObjectType | undefined {

@@ -4,7 +4,7 @@
 // data), through one descriptor closed once unused for a moment. A pack is immutable and named by
 // its content, so a descriptor still open on one that `git gc` removed reads what any copy holds.
 import fs from 'node:fs';
-import { deflateBound, inflateEntryAsync, type PackBytes, type PackEntryHeader, readEntryHeader, sizeAt, typeOfKind } from './pack-entry.js';
+import { deflateBound, inflateEntry, type PackBytes, type PackEntryHeader, readEntryHeader, sizeAt, typeOfKind } from './pack-entry.js';
 
 /**
  * Bytes read at an entry's offset: the header, and the data of most entries (trees, commits,
@@ -51,10 +51,10 @@ export class PackFile {
     try {
       const bound = Math.min(header.dataAt + deflateBound(header.size), this.length - 20);
       const bytes = bound <= ahead.end ? ahead : this.window(header.dataAt, bound);
-      return { header, data: await inflateEntryAsync(bytes, header) };
+      return { header, data: inflateEntry(bytes, header) };
     } catch (error) {
       if (!(error instanceof RangeError)) throw error;
-      return { header, data: await inflateEntryAsync(this.window(header.dataAt, this.length - 20), header) };
+      return { header, data: inflateEntry(this.window(header.dataAt, this.length - 20), header) };
     }
   }
 

@@ -167,7 +167,7 @@ t.test('a pack whose zlib streams are longer than zlib would write is still inde
   }
 });
 
-t.test('entries of a MiB and more (inflated in the thread pool) read as git reads them, whole and by range', async (t) => {
+t.test('entries of a MiB and more read as git reads them, whole and by range', async (t) => {
   const dir = await tempDir();
   t.teardown(dir.remove);
   // Hex text: compressible enough to deflate, not to a few bytes; 1.5 MiB and 3 MiB of it.
