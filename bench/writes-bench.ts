@@ -510,6 +510,8 @@ interface ScaleColumn {
   cloneMs: number[];
   idle: { rss: number; peak: number; afterMs: number };
   afterReads: { rss: number; peak: number; afterMs: number };
+  /** What mir's /metrics said of its memory then (MiB). */
+  breakdown: MemoryBreakdown;
   firstReleases: number;
   cachedReleases: number;
   releasesBytes: number;
@@ -517,6 +519,30 @@ interface ScaleColumn {
   readStallMs: number;
   /** RSS of a process holding only PGlite on the same data dir, after a query of the artifacts table. */
   pgliteAloneMiB?: number;
+}
+
+interface MemoryBreakdown {
+  /** V8's heap in use (`nodejs_heap_size_used_bytes`) and as allocated (`…_total_bytes`). */
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory V8 tracks outside its heap (`nodejs_external_memory_bytes`): Buffers, PGlite's WebAssembly memory. */
+  external: number;
+  /** Bytes the byte-bounded caches hold (`mir_cache_bytes`), by cache. */
+  caches: Record<string, number>;
+}
+
+/** mir's own account of its memory, from /metrics (prom-client's default metrics and mir_cache_bytes). */
+async function memoryBreakdown(base: string): Promise<MemoryBreakdown> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const mib = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
+  const caches: Record<string, number> = {};
+  for (const [, cache, bytes] of text.matchAll(/^mir_cache_bytes\{cache="([^"]+)"\} (\S+)$/gm)) caches[cache!] = Number(bytes) / 1024 / 1024;
+  return {
+    heapUsed: mib('nodejs_heap_size_used_bytes'),
+    heapTotal: mib('nodejs_heap_size_total_bytes'),
+    external: mib('nodejs_external_memory_bytes'),
+    caches,
+  };
 }
 
 /** VmRSS of an idle mir once it moved less than 1% over 3 s, at least 10 s and at most 30 s on. */
@@ -543,6 +569,7 @@ async function scaleReads(mir: Mir, repo: GeneratedRepo, cloneMs: number[]): Pro
   const readStallMs = await mir.probe.longest(windowFrom, Date.now());
   const apps = repo.uuids.length;
   const afterReads = await steadyMemory(mir);
+  const breakdown = await memoryBreakdown(mir.replica.base);
   const restart = await mir.restart();
   return {
     apps,
@@ -556,6 +583,7 @@ async function scaleReads(mir: Mir, repo: GeneratedRepo, cloneMs: number[]): Pro
     cloneMs,
     idle,
     afterReads,
+    breakdown,
     firstReleases: first.ms,
     cachedReleases: median(cached),
     releasesBytes: JSON.stringify(first.data).length,
@@ -663,6 +691,15 @@ function report(
       row(
         'steady RSS, idle after the reads / peak so far (MiB)',
         (c) => `${ms(c.afterReads.rss)} / ${ms(c.afterReads.peak)} (${s(c.afterReads.afterMs)} s on)`,
+      ),
+      row(
+        "of which, by /metrics then: V8 heap used / allocated, external (Buffers, PGlite's WebAssembly memory) (MiB)",
+        (c) => `${ms(c.breakdown.heapUsed)} / ${ms(c.breakdown.heapTotal)}, ${ms(c.breakdown.external)}`,
+      ),
+      row('byte-bounded caches then (MiB)', (c) =>
+        Object.entries(c.breakdown.caches)
+          .map(([name, bytes]) => `${name} ${bytes.toFixed(1)}`)
+          .join(', '),
       ),
       row('PGlite alone: RSS of a process holding only it, same data dir (MiB)', (c) => (c.pgliteAloneMiB === undefined ? '—' : ms(c.pgliteAloneMiB))),
       '',
