@@ -35,6 +35,12 @@ function readVarint(data: Buffer, at: { pos: number }): number {
   return result;
 }
 
+/**
+ * Copies shorter than this are a loop: a tree's delta copies entries of ~30 bytes, where
+ * `Buffer#copy`'s own cost made a 3 MB tree ~3x slower to resolve (10.7 against 3.7 ms a level).
+ */
+const SHORT_COPY = 32;
+
 /** Applies a git delta (https://git-scm.com/docs/gitformat-pack#_deltified_representation). */
 export function applyDelta(delta: Buffer, base: Buffer): Buffer {
   const at = { pos: 0 };
@@ -53,7 +59,8 @@ export function applyDelta(delta: Buffer, base: Buffer): Buffer {
       offset >>>= 0;
       if (length === 0) length = 0x10000;
       if (offset + length > base.length || written + length > size) throw new Error('delta copy out of range');
-      base.copy(out, written, offset, offset + length);
+      if (length < SHORT_COPY) for (let i = 0; i < length; i++) out[written + i] = base[offset + i]!;
+      else base.copy(out, written, offset, offset + length);
       written += length;
     } else if (op > 0) {
       if (written + op > size || at.pos + op > delta.length) throw new Error('delta insert out of range');
