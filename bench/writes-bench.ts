@@ -26,6 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
+import { PGLITE_START_PARAMS } from '../src/db/client.js';
 import { serializeReleaseMetadata } from '../src/formats/release-metadata.js';
 import { CHILD_ENV } from '../test/helpers/child.js';
 import { createReplica, type Replica } from '../test/helpers/replica.js';
@@ -382,7 +383,8 @@ async function startMir(dataDir: string, repo: GeneratedRepo): Promise<Mir> {
 async function pgliteAlone(dataDir: string): Promise<number> {
   const script = [
     "import { PGlite } from '@electric-sql/pglite';",
-    `const db = await PGlite.create(${JSON.stringify(dataDir)});`,
+    // As mir opens it (src/db/client.ts: its shared_buffers).
+    `const db = await PGlite.create(${JSON.stringify(dataDir)}, { startParams: ${JSON.stringify(PGLITE_START_PARAMS)} });`,
     "await db.query('select count(*), sum(size) from artifacts');",
     'await new Promise((resolve) => setTimeout(resolve, 3000));',
     'process.stdout.write(String(process.memoryUsage().rss));',

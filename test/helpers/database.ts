@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import t from 'tap';
-import { openDatabase, pgliteHandle, type DatabaseHandle } from '../../src/db/client.js';
+import { createPGlite, openDatabase, pgliteHandle, type DatabaseHandle } from '../../src/db/client.js';
 import { advisoryKey } from '../../src/db/lock.js';
 import { loadMigrations, migrate } from '../../src/db/migrator.js';
 
@@ -111,7 +111,7 @@ async function createReusedPglite(dataDir: string): Promise<TestDatabase> {
 async function openPooledPglite(): Promise<PooledPglite> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mir-pglite-'));
   copyDir(await pgliteTemplate(), path.join(dir, 'pglite'));
-  const pglite = await PGlite.create(path.join(dir, 'pglite'));
+  const pglite = await createPGlite(path.join(dir, 'pglite'));
   const pooled = { pglite, dir, schema: await schemaFingerprint(pglite) };
   openPglites.add(pooled);
   return pooled;
