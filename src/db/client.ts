@@ -65,7 +65,7 @@ function openPostgres(connectionString: string, max: number, onConnectionError: 
  * 1,300 ms, one run each): PGlite reads its files through Node's fs, so the OS page cache holds
  * them anyway, and the buffers cached them twice.
  */
-export const PGLITE_SHARED_BUFFERS = '32MB';
+const PGLITE_SHARED_BUFFERS = '32MB';
 
 /** PGlite's start parameters: they replace its defaults (https://pglite.dev/docs/api), so those come first. */
 export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`];

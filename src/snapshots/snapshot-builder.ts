@@ -155,8 +155,9 @@ export function createSnapshotBuilder(store: ObjectReads): SnapshotBuilder {
     if (missing.length === 0) return known as number[];
     counters.blobSizeReads += missing.length;
     const read = await store.objectSizes(missing);
-    const fresh = new Map(missing.map((oid, i) => [oid, sizes.set(oid, read[i]!)]));
-    return oids.map((oid, i) => known[i] ?? fresh.get(oid)!);
+    // `missing` is `oids` without the known ones, in order.
+    let next = 0;
+    return known.map((size, i) => size ?? sizes.set(oids[i]!, read[next++]!));
   }
 
   /** releasesOf without waiting, when the folder's tree and its blobs' sizes are known already. */

@@ -322,8 +322,8 @@ t.test('reads at once of versions whose delta chains share bases resolve each pa
     for (const [i, oid] of oids.entries()) t.equal(read[i], await runGit(['cat-file', 'blob', oid], { cwd: repo }), `${how}: blob ${oid}`);
     const bases = store.cacheStats().find((c) => c.name === 'git_delta_bases')!;
     // Each version is one pack entry, and every chain is made of versions: twelve resolutions,
-    // the other reads of them shared (before, each read resolved its whole chain for itself: 22
-    // for eleven deltas of one base).
+    // the other reads of them shared (before, each read resolved its whole chain for itself: 23
+    // for eleven deltas of one base and the base).
     t.equal(bases.misses, oids.length, `${how}: one resolution per entry`);
   }
 });
