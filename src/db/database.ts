@@ -4,6 +4,11 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
+/**
+ * A packed JSON column (src/db/packed-json.ts): written as `packedValue(...)`, read only as
+ * `packedColumn(...)` and unpacked, so a plain select of it is no type at all.
+ */
+type PackedJson = ColumnType<never, Buffer, Buffer>;
 
 export interface ApiTokensTable {
   id: Generated<string>;
@@ -91,8 +96,10 @@ export interface PullRequestsTable {
   base_commit: string;
   head_commit: string;
   state: ColumnType<PullRequestRowState, PullRequestRowState | undefined, PullRequestRowState>;
-  /** An `Intent` (src/pull-requests/intent.ts). */
-  intent: Json<unknown>;
+  /** An `Intent` (src/pull-requests/intent.ts), packed; the repository hands it out unpacked. */
+  intent: PackedJson;
+  /** The manifests in which the intent sets entries (migration 0011). */
+  entry_manifests: ColumnType<string[], string[] | undefined, string[]>;
   conflicts: ColumnType<unknown, string | null | undefined, string | null>;
   author: string;
   author_email: string;
@@ -167,7 +174,8 @@ export interface OutboxEventsTable {
   id: string;
   seq: ColumnType<string, never, never>;
   type: string;
-  payload: Json<Record<string, unknown>>;
+  /** The event's `data`, packed; the repository hands it out unpacked. */
+  payload: PackedJson;
   occurred_at: Date;
   fanned_out_at: Date | null;
 }
@@ -258,8 +266,8 @@ export interface Tables {
 export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type NewApiToken = Insertable<ApiTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
-/** Any row, an opening one included. */
-export type PullRequestRecord = Selectable<PullRequestsTable>;
+/** Any row, an opening one included; `intent` unpacked. */
+export type PullRequestRecord = Selectable<PullRequestsTable> & { intent: unknown };
 /** A pull request: a row past `opening`, the only kind the repository's readers return. */
 export type PullRequestRow = Omit<PullRequestRecord, 'state'> & { state: PullRequestState };
 /** Any hotfix row, an opening one included. */

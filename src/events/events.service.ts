@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Tables } from '../db/database.js';
+import { packedValue, packJson } from '../db/packed-json.js';
 import type { Clock } from '../runtime/clock.js';
 import type { EventType } from './event-types.js';
 
@@ -23,7 +24,9 @@ export function createEventPublisher(deps: { clock: Clock }): EventPublisher {
     async publish(db, events) {
       if (events.length === 0) return [];
       const at = deps.clock();
-      const rows = events.map((event) => ({ id: randomUUID(), type: event.type, payload: JSON.stringify(event.data), occurred_at: at }));
+      const rows = [];
+      // Packed (off the event loop): a whole manifest's manifest.changed lists every entry.
+      for (const event of events) rows.push({ id: randomUUID(), type: event.type, payload: packedValue(await packJson(event.data)), occurred_at: at });
       // One statement, in the caller's transaction: the cost of an event on a write path.
       await db.insertInto('outbox_events').values(rows).execute();
       return rows.map((row) => row.id);

@@ -4,6 +4,7 @@
 // attempt, replaying dead letters, and deleting what retention no longer needs — in batches.
 import { sql, type Kysely } from 'kysely';
 import type { AttemptOutcome, DeliveryState, Tables, WebhookAttemptRow } from '../db/database.js';
+import { packedColumn, unpackEach } from '../db/packed-json.js';
 
 /** Events written since the last fan-out, locked; each gets a delivery per matching active subscription. */
 export async function fanOut(db: Kysely<Tables>, now: Date, limit: number): Promise<number> {
@@ -66,12 +67,13 @@ export async function claimDue(db: Kysely<Tables>, input: { now: Date; leaseUnti
       limit ${input.limit}
       for update of d skip locked`.execute(trx);
     if (due.rows.length === 0) return [];
-    const claimed = await sql<ClaimedDelivery>`
+    const claimed = await sql<Omit<ClaimedDelivery, 'payload'> & { payload: string }>`
       update webhook_deliveries d set claim = ${input.claim}, next_attempt_at = ${input.leaseUntil}
       from outbox_events e, webhook_subscriptions s
       where d.id in (${sql.join(due.rows.map((r) => r.id))}) and e.id = d.event_id and s.id = d.subscription_id
-      returning d.id, d.claim, d.attempts, e.id as event_id, e.type, e.payload, e.occurred_at, s.id as subscription_id, s.url, s.secret`.execute(trx);
-    return claimed.rows;
+      returning d.id, d.claim, d.attempts, e.id as event_id, e.type, ${packedColumn('e.payload')} as payload, e.occurred_at,
+        s.id as subscription_id, s.url, s.secret`.execute(trx);
+    return (await unpackEach(claimed.rows, 'payload')) as ClaimedDelivery[];
   });
 }
 
@@ -210,13 +212,12 @@ export interface SequencedEvent {
 export async function eventsAfter(db: Kysely<Tables>, after: number, limit: number, upTo?: number): Promise<SequencedEvent[]> {
   let query = db
     .selectFrom('outbox_events')
-    .select(['seq', 'id', 'type', 'payload', 'occurred_at'])
+    .select(['seq', 'id', 'type', packedColumn('payload').as('payload'), 'occurred_at'])
     .where('seq', '>', String(after) as never)
     .orderBy('seq')
     .limit(limit);
   if (upTo !== undefined) query = query.where('seq', '<=', String(upTo) as never);
-  const rows = await query.execute();
-  return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  return (await unpackEach(await query.execute(), 'payload')).map((row) => ({ ...row, seq: Number(row.seq), payload: row.payload as Record<string, unknown> }));
 }
 
 /** Whether the event of this seq is still retained. */

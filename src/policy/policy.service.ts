@@ -10,13 +10,14 @@
 // while mir's merge time is its own clock; and one indexed query answers for every element of a
 // promotion, where git history would be walked per manifest. A version put in place by a push
 // that bypassed mir has no such record, and is refused until it has been merged through mir.
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Tables } from '../db/database.js';
 import type { GitGateway } from '../git/types.js';
 import { resolveRelease } from '../promotion/compare.js';
 import { LATEST, type ElementType } from '../formats/values.js';
 import type { Gate, GateContext, Verdict } from '../pull-requests/gates.js';
 import type { Intent, Operation } from '../pull-requests/intent.js';
+import { listMergedSettingEntries } from '../pull-requests/pull-requests.repository.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
 import { elementKey, type Snapshot } from '../snapshots/snapshot.js';
 import { countApprovals } from './approvals.repository.js';
@@ -44,14 +45,7 @@ export function createPolicyService(deps: { db: Kysely<Tables>; git: GitGateway;
   async function mergedAt(manifests: readonly string[]): Promise<Map<string, Date>> {
     const times = new Map<string, Date>();
     if (manifests.length === 0) return times;
-    const rows = await deps.db
-      .selectFrom('pull_requests')
-      .select(['merged_at', 'intent'])
-      .where('state', '=', 'merged')
-      .where((eb) => eb.or(manifests.map((manifest) => sql<boolean>`intent @> ${JSON.stringify({ operations: [{ op: 'set_entry', manifest }] })}::jsonb`)))
-      .orderBy('merged_at', 'desc')
-      .limit(5_000)
-      .execute();
+    const rows = await listMergedSettingEntries(deps.db, manifests, 5_000);
     for (const row of rows) {
       if (!row.merged_at) continue;
       for (const op of (row.intent as Intent).operations) {

@@ -116,7 +116,7 @@ export async function proposeChange(deps: ProposeDeps, proposal: Proposal): Prom
       target_branch: deps.git.defaultBranch,
       base_commit: proposal.snapshot.commit,
       head_commit: commit,
-      intent: JSON.stringify(proposal.intent),
+      intent: proposal.intent,
       author: author.name,
       author_email: author.email,
     });

@@ -4,12 +4,13 @@
 import t from 'tap';
 import type { TestApp } from '../helpers/app.js';
 import { buildTestApp } from '../helpers/app.js';
+import { outboxEvents } from '../helpers/outbox.js';
 import { element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
 
 const API = '/api/v2/source_control';
 
-async function outbox(ctx: TestApp) {
-  return ctx.database.handle.db.selectFrom('outbox_events').select(['type', 'payload']).orderBy('seq').execute();
+function outbox(ctx: TestApp) {
+  return outboxEvents(ctx.database.handle.db);
 }
 
 t.test('pull requests, releases, manifests, bindings, hotfixes: each change writes its events', async (t) => {

@@ -10,6 +10,7 @@ import t from 'tap';
 import { buildApp, type App } from '../../src/app.js';
 import type { TestApp } from '../helpers/app.js';
 import { buildTestApp } from '../helpers/app.js';
+import { outboxEvents } from '../helpers/outbox.js';
 import { element, manifestName, manifestYaml, seed } from '../helpers/repo-fixture.js';
 import { createLogger } from '../../src/logger.js';
 import { usingPostgres } from '../helpers/database.js';
@@ -150,11 +151,9 @@ async function fixture(ctx: TestApp) {
 }
 
 async function outboxRow(ctx: TestApp, seq: string) {
-  return ctx.database.handle.db
-    .selectFrom('outbox_events')
-    .selectAll()
-    .where('seq', '=', seq as never)
-    .executeTakeFirstOrThrow();
+  const row = (await outboxEvents(ctx.database.handle.db)).find((event) => event.seq === seq);
+  if (!row) throw new Error(`no outbox event of seq ${seq}`);
+  return row;
 }
 
 t.test('events caused through the API arrive with id = seq and the webhook body; Last-Event-ID replays; reset; types', async (t) => {

@@ -34,6 +34,7 @@ function row(overrides: Partial<PullRequestRow> = {}): PullRequestRow {
     head_commit: 'b'.repeat(40),
     state: 'open',
     intent: { version: 1, operations: [] },
+    entry_manifests: [],
     conflicts: null,
     author: 'ci',
     author_email: 'ci@example.com',

@@ -56,7 +56,7 @@ t.test('an opening row left by a crash: kept within the grace period, then remov
     target_branch: 'main',
     base_commit: base,
     head_commit: commit,
-    intent: JSON.stringify({ operations: [] }),
+    intent: { version: 1, operations: [] },
     author: PEOPLE.name,
     author_email: PEOPLE.email,
   });
