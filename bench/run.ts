@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['git-bench.ts', 'releases-bench.ts', 'instances-bench.ts'];
+const BENCHMARKS = ['git-bench.ts', 'releases-bench.ts', 'instances-bench.ts', 'documents-bench.ts'];
 
 let failed = 0;
 for (const file of BENCHMARKS) {

@@ -3,13 +3,14 @@
 //
 // Why: a whole-manifest write of 14,000 entries makes a 2 MB intent and a 1.5 MB event. Embedded
 // PGlite runs each statement in one synchronous call on the event loop, and a 2 MB jsonb cost it
-// ~55 ms to take in (its protocol writer walks the string in JS, then jsonb parses it) and ~20 to
-// give back; in mir under load that was a 90-115 ms stall of every other request, twice a write.
-// The same document gzip'd is ~80 KB, and gzip runs on libuv's thread pool, not the event loop.
+// ~90 ms to take in (its protocol writer walks the string in JS, then jsonb parses it) and ~30 to
+// give back: in mir under load, a 90-115 ms stall of every other request, twice a write. gzip'd it
+// is a sixth of that (element uuids do not compress) and goes in in ~16 ms, out in ~3; the gzip
+// runs on libuv's thread pool, not the event loop (bench/RESULTS.md, "Large JSON documents").
 //
-// Packed bytes travel as base64 text (`decode`/`encode` in SQL): PGlite's bytea paths are slow in
-// the other direction (a 300 KB Buffer parameter took it ~50 ms, base64 text ~3 ms; a 300 KB bytea
-// result ~27 ms). PostgreSQL takes the same SQL. Measured in one process, bench/RESULTS.md.
+// Packed bytes travel as base64 text (`decode`/`encode` in SQL): PGlite's bytea paths are slower
+// (a 300 KB Buffer parameter took it ~50 ms, a 300 KB bytea result ~27 ms, measured in one
+// process). PostgreSQL takes the same SQL.
 //
 // Rows from before migration 0011 hold their JSON unpacked (the migration converts jsonb to its
 // UTF-8 text): `unpackJson` reads both, by gzip's magic bytes (JSON text never starts with 0x1f).

@@ -11,7 +11,7 @@ export function isBranchTaken(error: unknown): boolean {
 
 /**
  * Every column but the intent, for writes that return their row: the caller holds the intent
- * already, and one of a whole-manifest write is megabytes (packed, ~80 KB) not worth reading back.
+ * already, and one of a whole-manifest write is megabytes (hundreds of KB packed), not worth reading back.
  */
 const ALL_BUT_INTENT = [
   'number',
