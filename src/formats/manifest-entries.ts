@@ -76,17 +76,33 @@ function collect<T>(problems: FieldError[], parse: () => T): T | null {
   }
 }
 
-/** Every entry that differs, apps first, then by uuid. */
+/**
+ * Every entry that differs, apps first, then by uuid. A walk of both lists in uuid order: they come
+ * sorted (files, parsed bodies), so the sorts are one pass each, and a 14,000-entry whole-manifest
+ * write no longer sorts the union of both lists' uuids on the event loop (~20 ms of one turn).
+ */
 export function diffManifests(before: ManifestEntries, after: ManifestEntries): ManifestChange[] {
   const changes: ManifestChange[] = [];
   for (const key of LIST_KEYS) {
-    const old = new Map(before[key].map((e) => [e.uuid, e.release] as const));
-    const now = new Map(after[key].map((e) => [e.uuid, e.release] as const));
-    const uuids = [...new Set([...old.keys(), ...now.keys()])].sort();
-    for (const uuid of uuids) {
-      const a = old.get(uuid) ?? null;
-      const b = now.get(uuid) ?? null;
-      if (a !== b) changes.push({ type: typeOfList(key), uuid, before: a, after: b });
+    const type = typeOfList(key);
+    const old = [...before[key]].sort(byUuid);
+    const now = [...after[key]].sort(byUuid);
+    let i = 0;
+    let j = 0;
+    while (i < old.length || j < now.length) {
+      const a = old[i];
+      const b = now[j];
+      if (b === undefined || (a !== undefined && a.uuid < b.uuid)) {
+        changes.push({ type, uuid: a!.uuid, before: a!.release, after: null });
+        i++;
+      } else if (a === undefined || b.uuid < a.uuid) {
+        changes.push({ type, uuid: b.uuid, before: null, after: b.release });
+        j++;
+      } else {
+        if (a.release !== b.release) changes.push({ type, uuid: a.uuid, before: a.release, after: b.release });
+        i++;
+        j++;
+      }
     }
   }
   return changes;

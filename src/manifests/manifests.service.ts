@@ -12,6 +12,7 @@ import { manifestBranch, manifestPath } from '../formats/layout.js';
 import { diffManifests, manifestToJson, parseManifestEntries, type RetoolManifest } from '../formats/manifest-entries.js';
 import { parseManifest } from '../formats/manifest-file.js';
 import { LATEST, type ElementType } from '../formats/values.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../runtime/event-loop.js';
 import type { Operation } from '../pull-requests/intent.js';
 import { newBranchId, type DryRunResult, type PushedBranch } from '../pull-requests/proposals.js';
 import type { PullRequestService } from '../pull-requests/pull-requests.service.js';
@@ -74,7 +75,9 @@ export function createManifestService(deps: ManifestServiceDeps): ManifestServic
    */
   async function checkReleases(snapshot: Snapshot, operations: readonly Operation[]) {
     const artifacts: { blobId: string; commit: string; path: string }[] = [];
-    for (const op of operations) {
+    for (let i = 0; i < operations.length; i++) {
+      if (i % YIELD_EVERY === 0) await yieldToEventLoop();
+      const op = operations[i]!;
       if (op.op !== 'set_entry' || op.to === LATEST) continue;
       const artifact = snapshot.releases.get(elementKey(op.element_type, op.element_uuid))?.get(op.to);
       if (!artifact) throw errors.releaseNotFound(op.element_type, op.element_uuid, op.to);

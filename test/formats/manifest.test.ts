@@ -324,6 +324,36 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('remove' as const), type: fc.constantFrom('PAGE' as const, 'WORKFLOW' as const), uuid: uuidPool }),
 );
 
+t.test('property: diffManifests lists what a per-uuid comparison of the two lists finds, in any input order', async (t) => {
+  // The oracle is the obvious one: a map per side, every uuid of either, sorted.
+  const oracle = (before: readonly ManifestEntry[], after: readonly ManifestEntry[]) => {
+    const old = new Map(before.map((e) => [e.uuid, e.release]));
+    const now = new Map(after.map((e) => [e.uuid, e.release]));
+    return [...new Set([...old.keys(), ...now.keys()])]
+      .sort()
+      .filter((uuid) => old.get(uuid) !== now.get(uuid))
+      .map((uuid) => ({ uuid, before: old.get(uuid) ?? null, after: now.get(uuid) ?? null }));
+  };
+  // Overlapping lists: half of the uuids on both sides, releases that may or may not differ.
+  const shared = fc.uniqueArray(
+    fc.uuid().map((u) => u.toLowerCase()),
+    { maxLength: 16 },
+  );
+  const side = (uuids: string[]) => fc.shuffledSubarray(uuids).chain((picked) => fc.tuple(...picked.map((uuid) => release.map((r) => ({ uuid, release: r })))));
+  fc.assert(
+    fc.property(
+      shared.chain((uuids) => fc.tuple(side(uuids), side(uuids), side(uuids), side(uuids))),
+      ([apps0, apps1, flows0, flows1]) => {
+        const changes = diffManifests({ apps: apps0, workflows: flows0 }, { apps: apps1, workflows: flows1 });
+        const expected = [...oracle(apps0, apps1).map((c) => ({ type: 'PAGE', ...c })), ...oracle(flows0, flows1).map((c) => ({ type: 'WORKFLOW', ...c }))];
+        return JSON.stringify(changes) === JSON.stringify(expected);
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.pass('the walk in uuid order agrees with the per-uuid maps');
+});
+
 t.test('property: setEntry/removeEntry keep comments and unknown keys, agree with a model, stay canonical', async (t) => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 15 }), (ops) => {
