@@ -44,9 +44,11 @@ export class PackFile {
   ) {}
 
   /** The entry at `offset`: its header and its data (a whole object's content, or a delta). */
-  async readEntry(offset: number): Promise<{ header: PackEntryHeader; data: Buffer }> {
+  /** `beforeInflate` runs once the header is read, before the (synchronous) inflate. */
+  async readEntry(offset: number, beforeInflate?: (header: PackEntryHeader) => Promise<void>): Promise<{ header: PackEntryHeader; data: Buffer }> {
     const ahead = this.window(offset, offset + READ_AHEAD);
     const header = readEntryHeader(ahead, offset);
+    await beforeInflate?.(header);
     // zlib's bound first; only a stream from a less tight encoder needs the rest of the file.
     try {
       const bound = Math.min(header.dataAt + deflateBound(header.size), this.length - 20);

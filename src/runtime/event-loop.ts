@@ -32,6 +32,14 @@ function nextTurnResumesOne(): void {
 
 export async function yieldToEventLoop(): Promise<void> {
   if (performance.now() - sliceStarted < SLICE_MS) return;
+  await waitForTurn();
+}
+
+/**
+ * Waits for a turn of the event loop whatever the clock says, in the same line as the loops that
+ * yield: for a step so long (an inflate of megabytes) that it should start a turn of its own.
+ */
+export async function waitForTurn(): Promise<void> {
   // One loop a turn, the others waiting their turn: loops running at once (a Promise.all of reads)
   // share the slice. Resumed all at once, each ran a step before any looked at the clock again;
   // with a turn each, a turn ran a slice of every one: ten manifest reads held the 50,000-app

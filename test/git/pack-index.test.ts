@@ -9,6 +9,7 @@ import { createObjectStore } from '../../src/git/object-store.js';
 import { applyDelta, sizeAt } from '../../src/git/pack-entry.js';
 import { PackIdx, readIdxOffsets } from '../../src/git/pack-idx.js';
 import { indexPack, PackStreamIndexer } from '../../src/git/pack-index.js';
+import { waitForTurn } from '../../src/runtime/event-loop.js';
 import { commitFiles, createBareRepo, runGit, tempDir } from '../helpers/git-server.js';
 
 /** Repacks `repo` into one pack (with `argv`), and reads it and the .idx git wrote for it. */
@@ -325,6 +326,45 @@ t.test('reads at once of versions whose delta chains share bases resolve each pa
     // the other reads of them shared (before, each read resolved its whole chain for itself: 23
     // for eleven deltas of one base and the base).
     t.equal(bases.misses, oids.length, `${how}: one resolution per entry`);
+  }
+});
+
+t.test('reads at once of entries of a MiB and more inflate each in a turn of the event loop of its own', async (t) => {
+  const dir = await tempDir();
+  t.teardown(dir.remove);
+  // Four blobs of 1.2 MB that deflate to little, so inflating all four takes a few ms (under the
+  // 10 ms slice: a look at the clock alone would never wait), packed without deltas.
+  const files = Object.fromEntries(['a', 'b', 'c', 'd'].map((name, i) => [`${name}.txt`, `${name} ${'x'.repeat(1_200_000 + i)}\n`]));
+  const repo = await createBareRepo({ root: dir.path, name: 'r', files: { ...files, 'small.txt': 'small\n' } });
+  const { packPath } = await repackedPack(repo, ['repack', '-a', '-d', '-f', '-q', '--window=0']);
+  t.same(await deltaLines(packPath), [], 'no deltas');
+  const oid = async (file: string) => (await runGit(['rev-parse', `main:${file}`], { cwd: repo })).trim();
+  const large = await Promise.all(Object.keys(files).map(oid));
+
+  for (const [how, wholePackBytes] of [
+    ['whole', undefined],
+    ['by range', 0],
+  ] as const) {
+    const store = createObjectStore(repo, { wholePackBytes });
+    await store.readBlob(await oid('small.txt')); // the pack opened, its index loaded: no I/O below
+    await waitForTurn(); // a fresh slice: the looks at the clock after each entry find it not over
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const read = await Promise.all(large.map((blob) => store.readBlob(blob)));
+    counting = false;
+    t.same(
+      read.map((bytes) => bytes.length),
+      Object.values(files).map((text) => text.length),
+      `${how}: read whole`,
+    );
+    // Each read waits for a turn before its inflate (one waiting read resumes a turn); before, the
+    // four inflated in the turn they started in, and resolved in it: 0 turns.
+    t.ok(turns >= large.length, `${how}: ${turns} turns for ${large.length} inflates of a MiB and more`);
   }
 });
 
