@@ -43,8 +43,10 @@ export class PackFile {
     readonly length: number,
   ) {}
 
-  /** The entry at `offset`: its header and its data (a whole object's content, or a delta). */
-  /** `beforeInflate` runs once the header is read, before the (synchronous) inflate. */
+  /**
+   * The entry at `offset`: its header and its data (a whole object's content, or a delta).
+   * `beforeInflate` runs once the header is read, before the (synchronous) inflate.
+   */
   async readEntry(offset: number, beforeInflate?: (header: PackEntryHeader) => Promise<void>): Promise<{ header: PackEntryHeader; data: Buffer }> {
     const ahead = this.window(offset, offset + READ_AHEAD);
     const header = readEntryHeader(ahead, offset);
