@@ -30,6 +30,31 @@ export const LIST_KEYS: readonly ListKey[] = ['apps', 'workflows'];
 export const byUuid = (a: { uuid: string }, b: { uuid: string }): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 /**
+ * Walks two entry lists sorted by uuid side by side, in uuid order: `visit` gets each uuid's entry
+ * on either side, undefined where a side has none. One step per entry, where a lookup of one list
+ * in the other, or a sort of their union, costs more on lists of thousands.
+ */
+export function pairByUuid<E extends { uuid: string }>(a: readonly E[], b: readonly E[], visit: (a: E | undefined, b: E | undefined) => void): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.uuid < y.uuid)) {
+      visit(x, undefined);
+      i++;
+    } else if (x === undefined || y.uuid < x.uuid) {
+      visit(undefined, y);
+      j++;
+    } else {
+      visit(x, y);
+      i++;
+      j++;
+    }
+  }
+}
+
+/**
  * A manifest in the canonical layout. A read a snapshot holds is shared and never changed; a file
  * edits its own copy (ownCanonical). `source` is the text when it was read, or printed on first
  * use after an edit.

@@ -2,7 +2,7 @@
 // write makes), and sent in Retool's wire shape.
 
 import { errors, invalidField, type FieldError } from '../errors.js';
-import { byUuid, LIST_KEYS, type ListKey, type Manifest, type ManifestEntry } from './manifest-canonical.js';
+import { byUuid, LIST_KEYS, pairByUuid, type ListKey, type Manifest, type ManifestEntry } from './manifest-canonical.js';
 import { type ElementType, describeForError, parseReleaseRef, parseUuid } from './values.js';
 
 export interface ManifestEntries {
@@ -77,33 +77,19 @@ function collect<T>(problems: FieldError[], parse: () => T): T | null {
 }
 
 /**
- * Every entry that differs, apps first, then by uuid. A walk of both lists in uuid order: they come
- * sorted (files, parsed bodies), so the sorts are one pass each, and a 14,000-entry whole-manifest
- * write no longer sorts the union of both lists' uuids on the event loop (~20 ms of one turn).
+ * Every entry that differs, apps first, then by uuid: one walk of both lists in uuid order. They
+ * come sorted (files, parsed bodies), so the sorts are one pass each; a sort of the union of both
+ * lists' uuids was ~20 ms of one turn in a 14,000-entry whole-manifest write.
  */
 export function diffManifests(before: ManifestEntries, after: ManifestEntries): ManifestChange[] {
   const changes: ManifestChange[] = [];
   for (const key of LIST_KEYS) {
     const type = typeOfList(key);
-    const old = [...before[key]].sort(byUuid);
-    const now = [...after[key]].sort(byUuid);
-    let i = 0;
-    let j = 0;
-    while (i < old.length || j < now.length) {
-      const a = old[i];
-      const b = now[j];
-      if (b === undefined || (a !== undefined && a.uuid < b.uuid)) {
-        changes.push({ type, uuid: a!.uuid, before: a!.release, after: null });
-        i++;
-      } else if (a === undefined || b.uuid < a.uuid) {
-        changes.push({ type, uuid: b.uuid, before: null, after: b.release });
-        j++;
-      } else {
-        if (a.release !== b.release) changes.push({ type, uuid: a.uuid, before: a.release, after: b.release });
-        i++;
-        j++;
-      }
-    }
+    pairByUuid([...before[key]].sort(byUuid), [...after[key]].sort(byUuid), (a, b) => {
+      const from = a?.release ?? null;
+      const to = b?.release ?? null;
+      if (from !== to) changes.push({ type, uuid: (a ?? b)!.uuid, before: from, after: to });
+    });
   }
   return changes;
 }

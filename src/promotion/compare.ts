@@ -1,7 +1,7 @@
 // What differs between two manifests: one walk over both entry lists, which a manifest keeps
 // sorted by uuid (so 5,000 entries on each side cost 10,000 steps, not 25 million). Pure: the
 // versions each element has are handed in; release descriptions are added by the service.
-import type { Manifest, ManifestEntry } from '../formats/manifest-canonical.js';
+import { pairByUuid, type Manifest, type ManifestEntry } from '../formats/manifest-canonical.js';
 import { LATEST, type ElementType } from '../formats/values.js';
 import { compareVersions, highestVersion } from '../formats/version.js';
 
@@ -54,35 +54,26 @@ function walk(type: ElementType, from: readonly ManifestEntry[], to: readonly Ma
     release: entry.release,
     version: resolveRelease(entry.release, versionsOf(type, entry.uuid)),
   });
-  let i = 0;
-  let j = 0;
-  while (i < from.length || j < to.length) {
-    const a = from[i];
-    const b = to[j];
-    if (b === undefined || (a !== undefined && a.uuid < b.uuid)) {
-      out.only_in_from.push(one(a!));
-      i++;
-    } else if (a === undefined || b.uuid < a.uuid) {
-      out.only_in_to.push(one(b));
-      j++;
-    } else {
-      i++;
-      j++;
-      if (a.release === b.release) continue;
-      const versions = versionsOf(type, a.uuid);
-      const fromVersion = resolveRelease(a.release, versions);
-      if (fromVersion === b.release) continue;
-      const comparable = fromVersion !== null && b.release !== LATEST;
-      const between = comparable ? versions.filter((v) => compareVersions(v, b.release) > 0 && compareVersions(v, fromVersion) <= 0).sort(compareVersions) : [];
-      out.differences.push({
-        element_type: type,
-        element_uuid: a.uuid,
-        from_release: a.release,
-        from_version: fromVersion,
-        to_release: b.release,
-        behind: comparable ? between.length : null,
-        between,
-      });
-    }
-  }
+  /** An element on both sides at different releases: a difference unless `from`'s resolves to `to`'s. */
+  const differ = (a: ManifestEntry, b: ManifestEntry) => {
+    const versions = versionsOf(type, a.uuid);
+    const fromVersion = resolveRelease(a.release, versions);
+    if (fromVersion === b.release) return;
+    const comparable = fromVersion !== null && b.release !== LATEST;
+    const between = comparable ? versions.filter((v) => compareVersions(v, b.release) > 0 && compareVersions(v, fromVersion) <= 0).sort(compareVersions) : [];
+    out.differences.push({
+      element_type: type,
+      element_uuid: a.uuid,
+      from_release: a.release,
+      from_version: fromVersion,
+      to_release: b.release,
+      behind: comparable ? between.length : null,
+      between,
+    });
+  };
+  pairByUuid(from, to, (a, b) => {
+    if (!b) out.only_in_from.push(one(a!));
+    else if (!a) out.only_in_to.push(one(b));
+    else if (a.release !== b.release) differ(a, b);
+  });
 }
