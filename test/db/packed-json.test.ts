@@ -2,7 +2,7 @@
 // payload are stored gzip'd in bytea and read back whole, on PGlite and on PostgreSQL; rows from
 // before the migration keep their JSON as plain text and read back the same.
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import t from 'tap';
 import type { Tables } from '../../src/db/database.js';
 import { loadMigrations, migrate } from '../../src/db/migrator.js';
@@ -35,7 +35,8 @@ function wholeManifestIntent(count: number): Intent {
   return { version: 1, operations };
 }
 
-async function storedBytes(db: Kysely<Tables>, query: ReturnType<typeof sql<{ head: string; bytes: number }>>) {
+/** The first bytes of a stored column (`head`) and its length, as `query` selects them. */
+async function firstRow(db: Kysely<Tables>, query: RawBuilder<{ head: string; bytes: number }>) {
   return (await query.execute(db)).rows[0]!;
 }
 
@@ -61,7 +62,7 @@ t.test('an intent of 14,000 entries and its event are stored gzip-packed and rea
   });
   t.same(opening.intent, intent, 'the inserted row hands back the intent it was given');
   t.same(opening.entry_manifests, ['prod', 'uat'], 'the manifests where it sets entries, sorted, once each (a removal is not one)');
-  const stored = await storedBytes(
+  const stored = await firstRow(
     db,
     sql`select encode(substring(intent from 1 for 2), 'hex') as head, octet_length(intent) as bytes from pull_requests where number = ${opening.number}`,
   );
@@ -76,7 +77,7 @@ t.test('an intent of 14,000 entries and its event are stored gzip-packed and rea
     { type: 'manifest.changed', data },
     { type: 'pull_request.merged', data: { pull_request: { number: 1 } } },
   ]);
-  const payload = await storedBytes(
+  const payload = await firstRow(
     db,
     sql`select encode(substring(payload from 1 for 2), 'hex') as head, octet_length(payload) as bytes from outbox_events where id = ${id}`,
   );
@@ -117,7 +118,7 @@ t.test('migration 0011: rows from before it keep their JSON as text, read back t
 
   const result = await migrate(database.handle);
   t.same(result.applied, ['0011_packed_documents']);
-  const stored = await storedBytes(
+  const stored = await firstRow(
     db,
     sql`select convert_from(substring(intent from 1 for 1), 'UTF8') as head, octet_length(intent) as bytes from pull_requests where number = ${old!.number}`,
   );
